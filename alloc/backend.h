@@ -1,0 +1,69 @@
+/*
+ * backend.h - the dispatch table every alloc_type fills in.
+ *
+ * hartalloc.c owns the table pointer and the ABI entry points; it validates
+ * arguments common to all backends (power-of-two alignment, NULL frees,
+ * page-size multiples) before calling in, so a backend sees only valid
+ * requests. Backends other than mi take one spinlock with interrupts masked
+ * (ha_spin_lock_irqsave) around every call into their data structures.
+ */
+#ifndef HA_BACKEND_H
+#define HA_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hartalloc.h"
+
+struct ha_usage {
+    size_t used_bytes;      /* usable bytes of live ha_alloc blocks           */
+    size_t available_bytes; /* bytes still free in the managed regions        */
+    size_t used_pages;      /* live ha_alloc_pages pages                       */
+    size_t available_pages; /* 4 KiB pages that could still be handed out      */
+};
+
+struct ha_backend {
+    const char *name;
+    /* Called once; flags as in ha_init_flags. 0 or -HA_E*. */
+    int (*init)(void *start, size_t size, unsigned ncpu, unsigned flags);
+    int (*add_memory)(void *start, size_t size, unsigned flags);
+    /* size may be 0; align is a power of two >= 1. */
+    void *(*alloc)(size_t size, size_t align);
+    /* NULL: the dispatcher uses alloc + memset. */
+    void *(*alloc_zeroed)(size_t size, size_t align);
+    /* ptr is non-NULL. size/align are those given at allocation, or
+     * size == 0 && align == 0 when unknown (ha_free). */
+    void (*dealloc)(void *ptr, size_t size, size_t align);
+    /* NULL: the dispatcher allocates, copies and frees. */
+    void *(*realloc)(void *ptr, size_t old_size, size_t align, size_t new_size);
+    size_t (*usable_size)(const void *ptr);
+    /* num_pages >= 1, align a power of two >= HA_PAGE_SIZE. */
+    void *(*alloc_pages)(size_t num_pages, size_t align);
+    void (*dealloc_pages)(void *addr, size_t num_pages);
+    void (*usage)(struct ha_usage *out);
+    int (*get_stats)(unsigned cpu, struct ha_stats *out);
+    int (*check)(void);
+};
+
+extern const struct ha_backend ha_backend_mi;
+extern const struct ha_backend ha_backend_mi_locked;
+extern const struct ha_backend ha_backend_tlsf;
+extern const struct ha_backend ha_backend_buddy;
+extern const struct ha_backend ha_backend_slab;
+extern const struct ha_backend ha_backend_first_fit;
+extern const struct ha_backend ha_backend_best_fit;
+extern const struct ha_backend ha_backend_worst_fit;
+
+/* Report the first broken invariant found by a check function and return -1.
+ * Formats like ha_format (see format.h). */
+int ha_check_fail(const char *fmt, ...);
+
+/* Stop with a message naming the pointer and the fault (checked builds). */
+void ha_fault(const void *ptr, const char *fmt, ...) __attribute__((noreturn));
+
+static inline bool ha_is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
+static inline uintptr_t ha_align_up(uintptr_t x, size_t a) { return (x + a - 1) & ~(uintptr_t)(a - 1); }
+static inline uintptr_t ha_align_down(uintptr_t x, size_t a) { return x & ~(uintptr_t)(a - 1); }
+
+#endif /* HA_BACKEND_H */

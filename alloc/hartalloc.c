@@ -1,0 +1,233 @@
+/*
+ * hartalloc.c - the ABI entry points and the dispatch to the selected
+ * alloc_type. Argument checks common to every backend live here, so each
+ * backend sees only valid requests (backend.h).
+ */
+#include <stdarg.h>
+
+#include "backend.h"
+#include "ha_format.h"
+#include "hartalloc.h"
+#include "hartalloc_embed.h"
+
+static const struct ha_backend *const backends[HA_TYPE_COUNT] = {
+    [HA_MI] = &ha_backend_mi,
+    [HA_MI_LOCKED] = &ha_backend_mi_locked,
+    [HA_TLSF] = &ha_backend_tlsf,
+    [HA_BUDDY] = &ha_backend_buddy,
+    [HA_SLAB] = &ha_backend_slab,
+    [HA_FIRST_FIT] = &ha_backend_first_fit,
+    [HA_BEST_FIT] = &ha_backend_best_fit,
+    [HA_WORST_FIT] = &ha_backend_worst_fit,
+};
+
+/* Set once by ha_init, before any other CPU allocates. */
+static const struct ha_backend *active;
+
+static bool same_name(const char *a, const char *b)
+{
+    while (*a && *a == *b)
+        a++, b++;
+    return *a == *b;
+}
+
+int ha_type_from_name(const char *name, ha_type *out)
+{
+    if (!name)
+        return -HA_EINVAL;
+    for (int t = 0; t < HA_TYPE_COUNT; t++) {
+        if (same_name(backends[t]->name, name)) {
+            *out = (ha_type)t;
+            return 0;
+        }
+    }
+    return -HA_EINVAL;
+}
+
+const char *ha_type_name(ha_type type)
+{
+    return (unsigned)type < HA_TYPE_COUNT ? backends[type]->name : 0;
+}
+
+const char *ha_type_names(void)
+{
+    static char names[128];
+    if (!names[0]) {
+        size_t len = 0;
+        for (int t = 0; t < HA_TYPE_COUNT; t++)
+            len += (size_t)ha_format(names + len, sizeof names - len, "%s%s", t ? ", " : "",
+                                     backends[t]->name);
+    }
+    return names;
+}
+
+const char *ha_name(void)
+{
+    return active ? active->name : "";
+}
+
+int ha_init_flags(ha_type type, void *start, size_t size, unsigned ncpu, unsigned flags)
+{
+    if (active)
+        return -HA_EBUSY;
+    if ((unsigned)type >= HA_TYPE_COUNT || !start || ncpu == 0)
+        return -HA_EINVAL;
+    int r = backends[type]->init(start, size, ncpu, flags);
+    if (r == 0)
+        active = backends[type];
+    return r;
+}
+
+int ha_init(ha_type type, void *start, size_t size, unsigned ncpu)
+{
+    return ha_init_flags(type, start, size, ncpu, 0);
+}
+
+int ha_add_memory_flags(void *start, size_t size, unsigned flags)
+{
+    if (!active)
+        return -HA_ENOINIT;
+    if (!start || size == 0)
+        return -HA_EINVAL;
+    return active->add_memory(start, size, flags);
+}
+
+int ha_add_memory(void *start, size_t size)
+{
+    return ha_add_memory_flags(start, size, 0);
+}
+
+void *ha_alloc(size_t size, size_t align)
+{
+    if (!ha_is_pow2(align))
+        return 0;
+    return active->alloc(size, align);
+}
+
+void *ha_alloc_zeroed(size_t size, size_t align)
+{
+    if (!ha_is_pow2(align))
+        return 0;
+    if (active->alloc_zeroed)
+        return active->alloc_zeroed(size, align);
+    void *p = active->alloc(size, align);
+    if (p)
+        __builtin_memset(p, 0, size);
+    return p;
+}
+
+void ha_dealloc(void *ptr, size_t size, size_t align)
+{
+    if (ptr)
+        active->dealloc(ptr, size, align);
+}
+
+void ha_free(void *ptr)
+{
+    if (ptr)
+        active->dealloc(ptr, 0, 0);
+}
+
+void *ha_realloc(void *ptr, size_t old_size, size_t align, size_t new_size)
+{
+    if (!ha_is_pow2(align))
+        return 0;
+    if (!ptr)
+        return active->alloc(new_size, align);
+    if (active->realloc)
+        return active->realloc(ptr, old_size, align, new_size);
+    void *fresh = active->alloc(new_size, align);
+    if (!fresh)
+        return 0; /* the old block stays the caller's */
+    __builtin_memcpy(fresh, ptr, old_size < new_size ? old_size : new_size);
+    active->dealloc(ptr, old_size, align);
+    return fresh;
+}
+
+size_t ha_usable_size(const void *ptr)
+{
+    return ptr ? active->usable_size(ptr) : 0;
+}
+
+void *ha_alloc_pages(size_t num_pages, size_t align_pow2)
+{
+    if (num_pages == 0 || !ha_is_pow2(align_pow2) || align_pow2 < HA_PAGE_SIZE ||
+        num_pages > ((size_t)-1) / HA_PAGE_SIZE)
+        return 0;
+    return active->alloc_pages(num_pages, align_pow2);
+}
+
+void ha_dealloc_pages(void *addr, size_t num_pages)
+{
+    if (addr && num_pages)
+        active->dealloc_pages(addr, num_pages);
+}
+
+static struct ha_usage usage(void)
+{
+    struct ha_usage u = { 0, 0, 0, 0 };
+    if (active)
+        active->usage(&u);
+    return u;
+}
+
+size_t ha_used_bytes(void) { return usage().used_bytes; }
+size_t ha_available_bytes(void) { return usage().available_bytes; }
+size_t ha_used_pages(void) { return usage().used_pages; }
+size_t ha_available_pages(void) { return usage().available_pages; }
+
+int ha_get_stats(unsigned cpu, struct ha_stats *out)
+{
+    if (!active || !out)
+        return -HA_EINVAL;
+    return active->get_stats(cpu, out);
+}
+
+void ha_print_stats(void)
+{
+    char line[200];
+    struct ha_stats s;
+    if (!active)
+        return;
+    ha_format(line, sizeof line, "hartalloc %s: used %zu bytes, available %zu bytes, pages %zu used %zu available\n",
+              active->name, ha_used_bytes(), ha_available_bytes(), ha_used_pages(), ha_available_pages());
+    ha_embed_puts(line);
+    for (unsigned cpu = 0; active->get_stats(cpu, &s) == 0; cpu++) {
+        ha_format(line, sizeof line,
+                  "  cpu %2u: allocs %llu frees %llu remote %llu in-use %llu B peak %llu B pages %llu segments %llu\n",
+                  cpu, (unsigned long long)s.allocs, (unsigned long long)s.frees,
+                  (unsigned long long)s.remote_frees, (unsigned long long)s.bytes_in_use,
+                  (unsigned long long)s.bytes_peak, (unsigned long long)s.pages_in_use,
+                  (unsigned long long)s.segments_in_use);
+        ha_embed_puts(line);
+    }
+}
+
+int ha_check(void)
+{
+    return active ? active->check() : ha_check_fail("ha_check before ha_init");
+}
+
+int ha_check_fail(const char *fmt, ...)
+{
+    char line[240];
+    int n = ha_format(line, sizeof line, "ha_check: ");
+    va_list ap;
+    va_start(ap, fmt);
+    ha_vformat(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    ha_embed_puts(line);
+    ha_embed_puts("\n");
+    return -1;
+}
+
+void ha_fault(const void *ptr, const char *fmt, ...)
+{
+    char msg[240];
+    int n = ha_format(msg, sizeof msg, "hartalloc: pointer %p: ", ptr);
+    va_list ap;
+    va_start(ap, fmt);
+    ha_vformat(msg + n, sizeof msg - (size_t)n, fmt, ap);
+    va_end(ap);
+    ha_embed_panic(msg);
+}

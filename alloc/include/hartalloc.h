@@ -1,0 +1,123 @@
+/*
+ * hartalloc.h - the public C ABI of hartalloc.
+ *
+ * Shaped after Rust's GlobalAlloc and ArceOS's axalloc GlobalAllocator, so a
+ * Rust kernel links these symbols through `extern "C"`. The header exposes no
+ * internal type. All sizes are size_t; every alignment must be a power of two.
+ *
+ * Semantics shared by every alloc_type (see alloc/README.md for the design):
+ *  - ha_alloc(0, a) returns a unique pointer that must be passed to ha_dealloc.
+ *  - A non-power-of-two alignment makes the allocating calls return NULL.
+ *  - Out of memory returns NULL and leaves the heap consistent; a failed
+ *    ha_realloc leaves the old block untouched and still owned by the caller.
+ *  - ha_dealloc(p, size, align) must receive the size and alignment the block
+ *    was allocated with (Rust's Layout); NULL is ignored.
+ */
+#ifndef HARTALLOC_H
+#define HARTALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The allocator family; HA_MI is the default. Names for ha_type_from_name are
+ * given next to each member. */
+typedef enum ha_type {
+    HA_MI = 0,        /* "mi":         per-CPU free-list-sharded heaps          */
+    HA_MI_LOCKED,     /* "mi-locked":  the same heap code, one heap, one lock   */
+    HA_TLSF,          /* "tlsf":       two-level segregated fit                 */
+    HA_BUDDY,         /* "buddy":      binary buddy                             */
+    HA_SLAB,          /* "slab":       size-class slabs over the page allocator */
+    HA_FIRST_FIT,     /* "first-fit":  address-ordered free list, first fit     */
+    HA_BEST_FIT,      /* "best-fit":   address-ordered free list, best fit      */
+    HA_WORST_FIT,     /* "worst-fit":  address-ordered free list, worst fit     */
+    HA_TYPE_COUNT
+} ha_type;
+
+/* Error codes returned (negated) by ha_init and ha_add_memory. */
+enum ha_error {
+    HA_OK = 0,
+    HA_EINVAL = 1,      /* bad argument: NULL region, zero CPUs, unknown type  */
+    HA_ETOOSMALL = 2,   /* region too small for the selected backend           */
+    HA_EALIGN = 3,      /* region misaligned for the selected backend          */
+    HA_EBUSY = 4,       /* ha_init called twice                                */
+    HA_EFULL = 5,       /* no room left to track another region                */
+    HA_ENOINIT = 6,     /* ha_add_memory before ha_init                        */
+};
+
+/* Flags for ha_init_flags / ha_add_memory_flags. */
+#define HA_MEMORY_ZEROED 1u /* the region is known to hold only zero bytes     */
+
+#define HA_PAGE_SIZE 4096u  /* unit of the page allocator                      */
+
+/* Initialise the allocator of `type` over [start, start+size) for `ncpu` CPUs
+ * (CPU indices 0..ncpu-1 as returned by the embedding's ha_embed_cpu_index).
+ * 0 on success, -HA_E* otherwise. Must be called once, before any other call. */
+int ha_init(ha_type type, void *start, size_t size, unsigned ncpu);
+int ha_init_flags(ha_type type, void *start, size_t size, unsigned ncpu, unsigned flags);
+
+/* Hand another region to the running allocator. 0 or -HA_E*. */
+int ha_add_memory(void *start, size_t size);
+int ha_add_memory_flags(void *start, size_t size, unsigned flags);
+
+/* alloc_type names: "mi", "mi-locked", "tlsf", ... 0 on success, -HA_EINVAL
+ * for an unknown name. ha_type_name(t) is NULL for an out-of-range t;
+ * ha_name() names the running allocator ("" before ha_init). */
+int ha_type_from_name(const char *name, ha_type *out);
+const char *ha_type_name(ha_type type);
+const char *ha_name(void);
+/* "mi, mi-locked, tlsf, ..." for error messages listing the valid names. */
+const char *ha_type_names(void);
+
+/* GlobalAlloc. */
+void *ha_alloc(size_t size, size_t align);
+void *ha_alloc_zeroed(size_t size, size_t align);
+void ha_dealloc(void *ptr, size_t size, size_t align);
+void *ha_realloc(void *ptr, size_t old_size, size_t align, size_t new_size);
+size_t ha_usable_size(const void *ptr);
+
+/* malloc-style free for C callers that do not know the layout (the
+ * LD_PRELOAD shim): like ha_dealloc without the size/alignment check. */
+void ha_free(void *ptr);
+
+/* Page allocator (ArceOS PageAllocator): 4 KiB pages; align_pow2 is the
+ * alignment in bytes, a power of two and a multiple of HA_PAGE_SIZE. Pages and
+ * byte blocks come from the same memory. */
+void *ha_alloc_pages(size_t num_pages, size_t align_pow2);
+void ha_dealloc_pages(void *addr, size_t num_pages);
+
+/* Usage. Byte figures cover ha_alloc blocks (as usable sizes); page figures
+ * cover ha_alloc_pages. "available" is what remains in the managed regions. */
+size_t ha_used_bytes(void);
+size_t ha_available_bytes(void);
+size_t ha_used_pages(void);
+size_t ha_available_pages(void);
+
+/* Statistics of one CPU (cpu < ncpu), or the sum of all CPUs (cpu = ~0u).
+ * Counters only grow, except the *_in_use figures. */
+struct ha_stats {
+    uint64_t allocs;          /* blocks handed out (ha_alloc and friends)       */
+    uint64_t frees;           /* blocks returned, local and remote              */
+    uint64_t remote_frees;    /* frees of blocks owned by another CPU's heap    */
+    uint64_t bytes_in_use;    /* usable bytes of live blocks                    */
+    uint64_t bytes_peak;      /* high-water mark of bytes_in_use                */
+    uint64_t pages_in_use;    /* allocator pages (e.g. 64 KiB heap pages) held  */
+    uint64_t segments_in_use; /* 4 MiB segments held (0 for non-segment types)  */
+};
+#define HA_ALL_CPUS (~0u)
+int ha_get_stats(unsigned cpu, struct ha_stats *out);
+void ha_print_stats(void);
+
+/* Validate every structure of the running allocator. 0 when every invariant
+ * holds; otherwise prints the first broken invariant through the embedding's
+ * output hook and returns a negative number. Call only while no other CPU is
+ * allocating. */
+int ha_check(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HARTALLOC_H */

@@ -1,0 +1,39 @@
+/*
+ * hartalloc_embed.h - the embedding contract: the only things the allocator
+ * core needs from the world around it. Every embedding defines these symbols:
+ * arch/riscv64 (the C test kernel), arch/host (host threads, LD_PRELOAD) and
+ * the Rust crate (a Rust kernel), each with C linkage.
+ *
+ * Call order on every per-CPU path of the core:
+ *     flags = ha_embed_irq_save(); cpu = ha_embed_cpu_index();
+ *     ... touch heap[cpu] ...
+ *     ha_embed_irq_restore(flags);
+ * so an embedding may make irq_save the point where the caller gains exclusive
+ * use of a CPU slot (the host does, for threads beyond its slot count).
+ */
+#ifndef HARTALLOC_EMBED_H
+#define HARTALLOC_EMBED_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Index of the CPU running the caller, in 0..ncpu-1 (ncpu as given to
+ * ha_init). Only called between ha_embed_irq_save and ha_embed_irq_restore. */
+unsigned ha_embed_cpu_index(void);
+
+/* Mask local interrupts and return the previous state; restore it. Must nest.
+ * On riscv64: csrrci sstatus.SIE / csrs sstatus. */
+unsigned long ha_embed_irq_save(void);
+void ha_embed_irq_restore(unsigned long flags);
+
+/* Stop everything with a message naming the fault; never returns. */
+void ha_embed_panic(const char *message) __attribute__((noreturn));
+
+/* Write a NUL-terminated string (statistics, ha_check reports). */
+void ha_embed_puts(const char *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HARTALLOC_EMBED_H */

@@ -1,0 +1,48 @@
+/*
+ * spinlock.h - a test-and-test-and-set lock on a 32-bit word.
+ *
+ * 32-bit because riscv64 has no 8/16-bit AMOs and libatomic is unavailable:
+ * the exchange compiles to amoswap.w.aq, the release to a fence + sw.
+ * ha_spin_lock_irqsave masks local interrupts first, so a handler on the same
+ * CPU can never spin on a lock its own CPU holds (ArceOS's SpinNoIrq).
+ */
+#ifndef HA_SPINLOCK_H
+#define HA_SPINLOCK_H
+
+#include <stdint.h>
+
+#include "hartalloc_embed.h"
+
+typedef struct ha_spinlock {
+    uint32_t locked;
+} ha_spinlock;
+
+static inline void ha_spin_lock(ha_spinlock *l)
+{
+    for (;;) {
+        if (!__atomic_exchange_n(&l->locked, 1u, __ATOMIC_ACQUIRE))
+            return;
+        while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED))
+            ; /* wait on a shared cache line, not with AMOs */
+    }
+}
+
+static inline void ha_spin_unlock(ha_spinlock *l)
+{
+    __atomic_store_n(&l->locked, 0u, __ATOMIC_RELEASE);
+}
+
+static inline unsigned long ha_spin_lock_irqsave(ha_spinlock *l)
+{
+    unsigned long flags = ha_embed_irq_save();
+    ha_spin_lock(l);
+    return flags;
+}
+
+static inline void ha_spin_unlock_irqrestore(ha_spinlock *l, unsigned long flags)
+{
+    ha_spin_unlock(l);
+    ha_embed_irq_restore(flags);
+}
+
+#endif /* HA_SPINLOCK_H */
