@@ -69,6 +69,11 @@ uint64_t th_embed_now_ns(void);      /* monotonic time                          
 void th_embed_timer(bool on);
 
 /* ---- provided by the harness --------------------------------------------- */
+/* Set by a case that wants work done inside the timer interrupt (soak); the
+ * kernel's timer handler calls it on the interrupted CPU with interrupts
+ * masked, the host may call it from a signal handler. NULL when unused. */
+extern void (*volatile th_tick_hook)(unsigned cpu);
+
 void th_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void th_fail_at(struct th_ctx *ctx, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -1,0 +1,13 @@
+/* suites.c - every test suite, by name (test=<name> in the kernel, --suite on
+ * the host). Add a suite by defining `const struct th_suite th_suite_<name>`
+ * in its own file and listing it here. */
+#include "harness.h"
+
+extern const struct th_suite th_suite_smoke;
+extern const struct th_suite th_suite_fail;
+
+const struct th_suite *const th_suites[] = {
+    &th_suite_smoke,
+    &th_suite_fail,
+};
+const unsigned th_suite_count = sizeof th_suites / sizeof th_suites[0];
