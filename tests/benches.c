@@ -1,9 +1,22 @@
 /* benches.c - every benchmark workload, by name (bench=<name> in the kernel).
  * Add one by defining `const struct th_bench th_bench_<name>` in
- * tests/bench/<name>.c and listing it here. */
+ * tests/bench/<name>.c and listing it here. tools/bench/ runs them all. */
 #include "harness.h"
 
+extern const struct th_bench th_bench_glibc_thread, th_bench_glibc_simple, th_bench_larson,
+    th_bench_mstress, th_bench_xmalloc, th_bench_cache_scratch, th_bench_cache_thrash,
+    th_bench_mpsc, th_bench_malloc_large, th_bench_frag;
+
 const struct th_bench *const th_benches[] = {
-    0, /* placeholder until the first workload lands; th_bench_count excludes it */
+    &th_bench_glibc_thread,  /* thread-local: random sizes in a working set      */
+    &th_bench_glibc_simple,  /* thread-local: batches of one size                */
+    &th_bench_larson,        /* blocks handed between CPUs                       */
+    &th_bench_mstress,       /* random alloc/free with transfers                 */
+    &th_bench_xmalloc,       /* producers allocate, consumers free               */
+    &th_bench_cache_scratch, /* passive false sharing                            */
+    &th_bench_cache_thrash,  /* active false sharing                             */
+    &th_bench_mpsc,          /* many CPUs free into one CPU's pages              */
+    &th_bench_malloc_large,  /* big blocks                                       */
+    &th_bench_frag,          /* peak and final memory                            */
 };
-const unsigned th_bench_count = 0;
+const unsigned th_bench_count = sizeof th_benches / sizeof th_benches[0];

@@ -1,0 +1,121 @@
+/*
+ * bench_alloc.h - the one seam between a workload and the allocator it
+ * measures, plus the few helpers the workloads share.
+ *
+ * In the kernel (and any build linked with hartalloc) a workload allocates
+ * with ha_alloc/ha_dealloc, so it runs on whatever alloc_type was booted.
+ * Built with -DBENCH_LIBC for the host driver (tools/bench/host_main.c) it
+ * calls plain malloc/free, so LD_PRELOAD decides which allocator is measured.
+ *
+ * Workloads use nothing else from a libc: th_rand for randomness,
+ * th_barrier() for phases, 32/64-bit __atomic builtins for hand-offs.
+ */
+#ifndef BENCH_ALLOC_H
+#define BENCH_ALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hartalloc.h" /* in BENCH_LIBC builds only ha_name(), from the driver */
+#include "harness.h"
+
+#define BENCH_ALIGN 8u      /* alignment of every block (a Rust Box<u64>)     */
+#define BENCH_MAX_CPUS 64u  /* as the harness: more CPUs are clamped by it    */
+
+#ifdef BENCH_LIBC
+void *malloc(size_t size);
+void free(void *ptr);
+int sched_yield(void);
+/* Resident set size of the process, read by the host driver. */
+size_t bench_host_rss_bytes(void);
+
+static inline void *bench_malloc(size_t size) { return malloc(size); }
+static inline void bench_free(void *p, size_t size) { (void)size; free(p); }
+/* Memory the process holds (RSS): the host cannot see live bytes. */
+static inline size_t bench_footprint(void) { return bench_host_rss_bytes(); }
+static inline size_t bench_live_bytes(void) { return 0; }
+/* A CPU waiting for another: host threads may outnumber the cores. */
+static inline void bench_wait(void) { sched_yield(); }
+#else
+
+static inline void *bench_malloc(size_t size) { return ha_alloc(size, BENCH_ALIGN); }
+static inline void bench_free(void *p, size_t size) { ha_dealloc(p, size, BENCH_ALIGN); }
+/* Memory taken out of the managed regions (live blocks, their pages and the
+ * allocator's waste): a drop in ha_available_bytes, so callers subtract a
+ * reading taken before they start. */
+static inline size_t bench_footprint(void) { return ~(size_t)0 - ha_available_bytes(); }
+static inline size_t bench_live_bytes(void) { return ha_used_bytes(); }
+/* A hart waiting for another: every hart is a CPU of its own. */
+static inline void bench_wait(void) {}
+#endif
+
+/* Keep `p` (and every store through it) alive: GCC cannot see through an
+ * empty asm, so allocation loops are never folded away. */
+static inline void bench_sink(const void *p) { __asm__ volatile("" : : "r"(p) : "memory"); }
+
+/* Blocks that travel between CPUs carry their size in the first word, so the
+ * CPU that frees them can pass the layout ha_dealloc needs. Sizes >= 8. */
+static inline void *bench_malloc_sized(size_t size)
+{
+    size_t *p = bench_malloc(size);
+    if (p)
+        *p = size;
+    return p;
+}
+static inline void bench_free_sized(void *p) { bench_free(p, *(size_t *)p); }
+
+/* Uniform in [lo, hi]. */
+static inline size_t bench_rand_range(uint64_t *rng, size_t lo, size_t hi)
+{
+    return lo + (size_t)(th_rand(rng) % (hi - lo + 1));
+}
+
+/* The inner loop of the false-sharing workloads: `writes` stores spread over
+ * the bytes of a small object. When objects of different CPUs share a cache
+ * line, every store bounces it between the CPUs. */
+static inline __attribute__((always_inline)) void bench_scribble(volatile char *obj, size_t size,
+                                                                 unsigned writes)
+{
+    for (unsigned w = 0; w < writes; w++)
+        obj[w % size] = (char)(obj[w % size] + 1);
+}
+
+/* A single-producer single-consumer ring of pointers: the hand-off queue of
+ * the producer/consumer workloads. head is written by the consumer only,
+ * tail by the producer only; each lives on its own cache line. */
+#define BENCH_RING_SLOTS 256u /* a power of two */
+struct bench_ring {
+    _Alignas(64) uint64_t head;  /* next slot to pop (consumer)             */
+    _Alignas(64) uint64_t tail;  /* next slot to fill (producer)            */
+    void *slot[BENCH_RING_SLOTS];
+};
+
+static inline void bench_ring_reset(struct bench_ring *r)
+{
+    __atomic_store_n(&r->head, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->tail, 0, __ATOMIC_RELAXED);
+}
+
+/* Producer: 1 if queued, 0 if the ring is full. */
+static inline int bench_ring_push(struct bench_ring *r, void *p)
+{
+    uint64_t t = __atomic_load_n(&r->tail, __ATOMIC_RELAXED);
+    if (t - __atomic_load_n(&r->head, __ATOMIC_ACQUIRE) == BENCH_RING_SLOTS)
+        return 0;
+    r->slot[t & (BENCH_RING_SLOTS - 1)] = p;
+    __atomic_store_n(&r->tail, t + 1, __ATOMIC_RELEASE);
+    return 1;
+}
+
+/* Consumer: the oldest pointer, or NULL when the ring is empty. */
+static inline void *bench_ring_pop(struct bench_ring *r)
+{
+    uint64_t h = __atomic_load_n(&r->head, __ATOMIC_RELAXED);
+    if (h == __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE))
+        return 0;
+    void *p = r->slot[h & (BENCH_RING_SLOTS - 1)];
+    __atomic_store_n(&r->head, h + 1, __ATOMIC_RELEASE);
+    return p;
+}
+
+#endif /* BENCH_ALLOC_H */

@@ -1,0 +1,121 @@
+/*
+ * frag - fragmentation: how much memory an allocator holds once a workload
+ * has left a sparse set of survivors behind. Every round, each CPU
+ *   1. allocates many small blocks of random size (16..512 bytes),
+ *   2. frees all of them but every 8th (the survivors pin their pages),
+ *   3. allocates fewer, larger blocks (1..4 KiB), which only an allocator
+ *      able to reuse the holes of step 1 fits into them,
+ *   4. frees the blocks of step 3.
+ * The survivors of the last round stay alive until the end. CPU 0 prints
+ *   MEM frag alloc=<type> cpus=<n> peak=<bytes> final=<bytes> live=<bytes>
+ * where peak is the footprint after step 3 (the largest of all rounds),
+ * final the footprint at the end of the last round and live the live bytes
+ * then. Footprint is memory taken from the managed regions in the kernel and
+ * the RSS on the host (where live bytes are not visible and print as 0).
+ * One op = one allocation.
+ */
+#include "bench_alloc.h"
+
+#define SMALL_COUNT 4000u
+#define SMALL_MIN 16u
+#define SMALL_MAX 512u
+#define KEEP_EVERY 8u
+#define LARGE_COUNT 500u
+#define LARGE_MIN 1024u
+#define LARGE_MAX 4096u
+#define ROUNDS_PER_SCALE 1u
+
+struct survivors {
+    void **small;  /* SMALL_COUNT slots: blocks of step 1 and their survivors */
+    void **large;  /* LARGE_COUNT slots: blocks of step 3                    */
+};
+
+static size_t footprint_base, footprint_peak;
+
+static __attribute__((noipa)) uint64_t alloc_all(struct th_ctx *ctx, void **slot, unsigned count,
+                                                 size_t lo, size_t hi, uint64_t *rng)
+{
+    for (unsigned i = 0; i < count; i++) {
+        slot[i] = bench_malloc_sized(bench_rand_range(rng, lo, hi));
+        if (!slot[i]) {
+            th_fail_at(ctx, __FILE__, __LINE__, "out of memory");
+            for (unsigned j = i; j < count; j++)
+                slot[j] = 0;
+            return i;
+        }
+    }
+    return count;
+}
+
+static void free_all(void **slot, unsigned count, unsigned keep_every)
+{
+    for (unsigned i = 0; i < count; i++) {
+        if (slot[i] && (keep_every == 0 || i % keep_every != 0)) {
+            bench_free_sized(slot[i]);
+            slot[i] = 0;
+        }
+    }
+}
+
+/* Footprint now, relative to the start of the run (never below zero). */
+static size_t footprint(void)
+{
+    size_t now = bench_footprint();
+    return now > footprint_base ? now - footprint_base : 0;
+}
+
+static void note_footprint(void)
+{
+    size_t now = footprint();
+    if (now > footprint_peak)
+        footprint_peak = now;
+}
+
+static uint64_t frag_run(struct th_ctx *ctx)
+{
+    uint64_t rng = ctx->seed ^ (0x7000u + ctx->cpu), ops = 0;
+    struct survivors s = {
+        .small = bench_malloc(SMALL_COUNT * sizeof(void *)),
+        .large = bench_malloc(LARGE_COUNT * sizeof(void *)),
+    };
+    for (unsigned i = 0; s.small && i < SMALL_COUNT; i++)
+        s.small[i] = 0;
+    th_barrier();
+    if (ctx->cpu == 0) {
+        footprint_base = bench_footprint();
+        footprint_peak = 0;
+    }
+    th_barrier();
+    unsigned rounds = ROUNDS_PER_SCALE * ctx->scale;
+    for (unsigned r = 0; r < rounds && s.small && s.large; r++) {
+        free_all(s.small, SMALL_COUNT, 0); /* the previous round's survivors */
+        ops += alloc_all(ctx, s.small, SMALL_COUNT, SMALL_MIN, SMALL_MAX, &rng);
+        free_all(s.small, SMALL_COUNT, KEEP_EVERY);
+        ops += alloc_all(ctx, s.large, LARGE_COUNT, LARGE_MIN, LARGE_MAX, &rng);
+        th_barrier();
+        if (ctx->cpu == 0)
+            note_footprint();
+        th_barrier();
+        free_all(s.large, LARGE_COUNT, 0);
+    }
+    th_barrier();
+    if (ctx->cpu == 0)
+        th_printf("MEM frag alloc=%s cpus=%u peak=%zu final=%zu live=%zu\n", ha_name(), ctx->ncpu,
+                  footprint_peak, footprint(), bench_live_bytes());
+    th_barrier();
+    if (s.small) {
+        free_all(s.small, SMALL_COUNT, 0);
+        bench_free(s.small, SMALL_COUNT * sizeof(void *));
+    }
+    if (s.large)
+        bench_free(s.large, LARGE_COUNT * sizeof(void *));
+    if (!s.small || !s.large)
+        th_fail_at(ctx, __FILE__, __LINE__, "out of memory for the slot arrays");
+    return ops;
+}
+
+const struct th_bench th_bench_frag = {
+    .name = "frag",
+    .what = "fragmentation: sparse small survivors, then larger blocks; prints peak/final memory",
+    .run = frag_run,
+};

@@ -1,0 +1,63 @@
+# tools/bench.mk - benchmark workloads (tests/bench/) on the host and in QEMU.
+#
+#   make bench        host: every workload under hartalloc (LD_PRELOAD), glibc,
+#                     mimalloc, jemalloc and tcmalloc; writes docs/bench/
+#   make bench-qemu   kernel: every workload x alloc_type x harts 1,2,4,8
+#   make bench-report regenerate docs/bench/report.md and the plots
+#   make bench-pair   callgrind instructions per malloc(32)+free pair
+# Knobs: BENCH_REPS (host repetitions), BENCH_THREADS (host threads),
+#        BENCH_ONLY (a subset of workloads, space-separated), BENCH_ACCEL.
+
+BENCH_OUT   := $(BUILD)/bench
+BENCH_HOST  := $(BENCH_OUT)/bench-host
+BENCH_PAIR  := $(BENCH_OUT)/pair
+BENCH_DOCS  := docs/bench
+HA_PRELOAD  := $(HOST_OUT)/libhartalloc.so
+KERNEL_ELF  := $(RV_OUT)/kernel.elf
+
+BENCH_REPS    ?= 5
+BENCH_THREADS ?= $(shell nproc)
+BENCH_ONLY    ?=
+BENCH_ACCEL   ?= mt
+
+# The workloads built as a plain program: malloc/free underneath (BENCH_LIBC),
+# with the shared harness and formatter, and no hartalloc linked in.
+BENCH_HOST_SRCS := tools/bench/host_main.c $(BENCH_SRCS) tests/benches.c tests/harness.c alloc/format.c
+BENCH_HOST_CFLAGS := $(CFLAGS_COMMON) -DBENCH_LIBC -pthread \
+                     -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc -fno-builtin-realloc
+
+$(BENCH_HOST): $(BENCH_HOST_SRCS) $(wildcard tests/bench/*.h tests/*.h alloc/include/*.h)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(BENCH_HOST_CFLAGS) $(BENCH_HOST_SRCS) -o $@
+
+$(BENCH_PAIR): tools/bench/pair.c
+	@mkdir -p $(dir $@)
+	$(HOST_CC) -O2 -g -fno-builtin-malloc -fno-builtin-free $< -o $@
+
+.PHONY: bench bench-qemu bench-report bench-pair test-bench-host test-bench-qemu
+
+bench: $(BENCH_HOST) $(HA_PRELOAD)
+	python3 tools/bench/run.py host --bin $(BENCH_HOST) --preload $(HA_PRELOAD) \
+	    --reps $(BENCH_REPS) --threads "$(BENCH_THREADS)" --only "$(BENCH_ONLY)" \
+	    --out $(BENCH_DOCS)/host.json
+	python3 tools/bench/report.py $(BENCH_DOCS)
+
+bench-qemu: $(KERNEL_ELF)
+	python3 tools/bench/run.py qemu --accel $(BENCH_ACCEL) --only "$(BENCH_ONLY)" \
+	    --out $(BENCH_DOCS)/kernel.json
+	python3 tools/bench/report.py $(BENCH_DOCS)
+
+bench-report:
+	python3 tools/bench/report.py $(BENCH_DOCS)
+
+bench-pair: $(BENCH_PAIR) $(HA_PRELOAD)
+	./tools/bench/callgrind-pair.sh $(BENCH_PAIR) $(HA_PRELOAD)
+
+# make test: every workload once, tiny, to prove it runs (never timed).
+test-bench-host: $(BENCH_HOST) $(HA_PRELOAD)
+	python3 tools/bench/run.py test-host --bin $(BENCH_HOST) --preload $(HA_PRELOAD)
+
+test-bench-qemu: $(KERNEL_ELF)
+	python3 tools/bench/run.py test-qemu
+
+TEST_STEPS += test-bench-host test-bench-qemu
