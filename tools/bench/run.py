@@ -1,0 +1,248 @@
+#!/usr/bin/env python3
+"""run.py - run the benchmark workloads (tests/bench/) and record the results.
+
+  run.py host      --bin B --preload L [--reps N] [--threads "2"] [--only "w .."] --out F.json
+  run.py qemu      [--accel mt|single] [--only "w .."] [--allocs "mi .."] [--harts "1 2 4 8"] --out F.json
+  run.py test-host --bin B --preload L     (make test: each workload once, tiny)
+  run.py test-qemu                         (make test: each workload once in the kernel, SMP=2)
+
+Host: each workload is run by the plain driver (tools/bench/host_main.c) under
+every allocator: hartalloc through LD_PRELOAD of build/host/libhartalloc.so,
+glibc (no preload), and Debian's libmimalloc, libjemalloc and libtcmalloc,
+also through LD_PRELOAD. Repetitions are interleaved (rep 1 of every
+allocator, then rep 2, ...) so a change in the machine's load hits all alike.
+Kernel: one QEMU boot per workload x alloc_type x harts, through
+tools/qemu-run.sh, with bench=<workload> scale=<n> on the command line.
+Every run keeps the BENCH line (ops, ns) and, for frag, the MEM line.
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+
+WORKLOADS = ["glibc-thread", "glibc-simple", "larson", "mstress", "xmalloc",
+             "cache-scratch", "cache-thrash", "mpsc", "malloc-large", "frag"]
+
+HOST_LIBS = {
+    "hartalloc": None,  # --preload
+    "glibc": "",
+    "mimalloc": "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2",
+    "jemalloc": "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
+    "tcmalloc": "/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4",
+}
+# Debian packages holding them, for the versions recorded with the results.
+HOST_PACKAGES = ["libc6", "libmimalloc2.0", "libjemalloc2", "libgoogle-perftools4",
+                 "libtcmalloc-minimal4", "gcc-12", "qemu-system-misc", "opensbi",
+                 "gcc-riscv64-unknown-elf", "valgrind"]
+
+# Work multipliers (ctx->scale): a host run takes roughly 0.1-0.5 s with 2
+# threads on this project's 2-core machine. Scale multiplies iterations only,
+# never working sets, so every scale measures the same workload.
+HOST_SCALE = {"glibc-thread": 300, "glibc-simple": 50, "larson": 200, "mstress": 100,
+              "xmalloc": 100, "cache-scratch": 500, "cache-thrash": 500, "mpsc": 20,
+              "malloc-large": 40, "frag": 60}
+
+KERNEL_ALLOCS = ["mi", "mi-locked", "tlsf", "buddy", "slab", "first-fit", "best-fit", "worst-fit"]
+KERNEL_HARTS = [1, 2, 4, 8]
+# Kernel scales: one boot of mi at 1 hart takes about 0.3-1 s under TCG.
+KERNEL_SCALE = {"glibc-thread": 10, "glibc-simple": 2, "larson": 4, "mstress": 4,
+                "xmalloc": 4, "cache-scratch": 5, "cache-thrash": 5, "mpsc": 2,
+                "malloc-large": 2, "frag": 4}
+# The list allocators walk their free lists: give them less work (throughput
+# stays comparable; only the run gets shorter).
+KERNEL_SCALE_DIV = {"first-fit": 4, "best-fit": 4, "worst-fit": 4}
+KERNEL_MEM = "256M"
+KERNEL_TIMEOUT = 60
+
+BENCH_RE = re.compile(r"^BENCH (\S+) alloc=(\S*) cpus=(\d+) ops=(\d+) ns=(\d+)", re.M)
+MEM_RE = re.compile(r"^MEM (\S+) alloc=(\S*) cpus=(\d+) peak=(\d+) final=(\d+) live=(\d+)", re.M)
+RUSAGE_RE = re.compile(r"^RUSAGE maxrss_kb=(\d+) utime_us=(\d+) stime_us=(\d+)", re.M)
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return ""
+
+
+def machine_meta():
+    cpu = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip()
+    versions = {}
+    for p in HOST_PACKAGES:
+        v = sh(f"dpkg-query -W -f='${{Version}}' {p} 2>/dev/null")
+        if v:
+            versions[p] = v
+    dirty = sh("git status --porcelain -- alloc arch tests tools | head -1")
+    return {
+        "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "git_commit": sh("git rev-parse HEAD"),
+        "git_dirty": bool(dirty),
+        "machine": {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(),
+                    "loadavg_at_start": sh("cut -d' ' -f1-3 /proc/loadavg")},
+        "compiler": sh("gcc --version | head -1"),
+        "rv_compiler": sh("riscv64-unknown-elf-gcc --version | head -1"),
+        "qemu": sh("qemu-system-riscv64 --version | head -1"),
+        "packages": versions,
+    }
+
+
+def parse(out):
+    """The BENCH, MEM and RUSAGE figures of one run's output (None if absent)."""
+    r = {}
+    m = BENCH_RE.search(out)
+    if m:
+        r.update(ops=int(m.group(4)), ns=int(m.group(5)), cpus=int(m.group(3)))
+    m = MEM_RE.search(out)
+    if m:
+        r["mem"] = {"peak": int(m.group(4)), "final": int(m.group(5)), "live": int(m.group(6))}
+    m = RUSAGE_RE.search(out)
+    if m:
+        r.update(maxrss_kb=int(m.group(1)), utime_us=int(m.group(2)), stime_us=int(m.group(3)))
+    r["failed"] = bool(re.search(r"^FAIL ", out, re.M))
+    return r
+
+
+def host_env(alloc, preload):
+    env = dict(os.environ, BENCH_ALLOC=alloc)
+    env.pop("LD_PRELOAD", None)
+    lib = preload if alloc == "hartalloc" else HOST_LIBS[alloc]
+    if lib:
+        env["LD_PRELOAD"] = lib
+    return env
+
+
+def run_host_once(binary, preload, alloc, workload, threads, scale, timeout=300):
+    start = time.monotonic()
+    try:
+        p = subprocess.run([binary, workload, str(threads), str(scale)], env=host_env(alloc, preload),
+                           capture_output=True, text=True, timeout=timeout)
+        out, rc = p.stdout + p.stderr, p.returncode
+    except subprocess.TimeoutExpired:
+        out, rc = "timeout", 124
+    r = parse(out)
+    r.update(workload=workload, alloc=alloc, threads=threads, scale=scale, rc=rc,
+             wall_ns=int((time.monotonic() - start) * 1e9))
+    r["ok"] = rc == 0 and "ns" in r and not r["failed"]
+    if not r["ok"]:
+        r["output"] = out[-2000:]
+    return r
+
+
+def cmd_host(a):
+    workloads = a.only.split() or WORKLOADS
+    threads = [int(t) for t in a.threads.split()]
+    meta = machine_meta()
+    meta.update(kind="host", reps=a.reps, threads=threads, scales=HOST_SCALE,
+                libs={k: (a.preload if k == "hartalloc" else v) for k, v in HOST_LIBS.items()})
+    runs = []
+    for w in workloads:
+        for t in threads:
+            for rep in range(a.reps):
+                for alloc in HOST_LIBS:
+                    r = run_host_once(a.bin, a.preload, alloc, w, t, HOST_SCALE[w])
+                    r["rep"] = rep
+                    runs.append(r)
+                    print(f"host {w:14} t={t} {alloc:10} rep {rep}: "
+                          + (f"{r['ns'] / 1e6:9.2f} ms {r.get('maxrss_kb', 0):7} KB"
+                             if r["ok"] else f"FAILED rc={r['rc']}"), flush=True)
+    meta["loadavg_at_end"] = sh("cut -d' ' -f1-3 /proc/loadavg")
+    save(a.out, {"meta": meta, "runs": runs})
+
+
+def qemu_run(alloc, harts, args, accel, timeout):
+    cmd = ["tools/qemu-run.sh", alloc, str(harts), KERNEL_MEM, args, accel, str(timeout)]
+    start = time.monotonic()
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 30)
+        out, rc = p.stdout + p.stderr, p.returncode
+    except subprocess.TimeoutExpired:
+        out, rc = "timeout", 124
+    return out, rc, time.monotonic() - start
+
+
+def cmd_qemu(a):
+    workloads = a.only.split() or WORKLOADS
+    allocs = a.allocs.split() or KERNEL_ALLOCS
+    harts = [int(h) for h in a.harts.split()] if a.harts else KERNEL_HARTS
+    meta = machine_meta()
+    meta.update(kind="kernel", accel=a.accel, mem=KERNEL_MEM, harts=harts, scales=KERNEL_SCALE,
+                scale_div=KERNEL_SCALE_DIV, timeout_s=a.timeout)
+    runs = []
+    for w in workloads:
+        for alloc in allocs:
+            scale = max(1, KERNEL_SCALE[w] * a.scale_mul // KERNEL_SCALE_DIV.get(alloc, 1))
+            for h in harts:
+                out, rc, boot_s = qemu_run(alloc, h, f"bench={w} scale={scale}", a.accel, a.timeout)
+                r = parse(out)
+                r.update(workload=w, alloc=alloc, harts=h, scale=scale, rc=rc,
+                         boot_s=round(boot_s, 3))
+                r["ok"] = rc == 0 and "ns" in r and not r["failed"]
+                if not r["ok"]:
+                    r["output"] = out[-1500:]
+                runs.append(r)
+                print(f"qemu {w:14} {alloc:10} harts={h}: "
+                      + (f"{r['ops'] / r['ns'] * 1e3:9.3f} Mops/s ({boot_s:5.2f} s boot)"
+                         if r["ok"] else f"FAILED rc={rc} ({boot_s:.1f} s)"), flush=True)
+    meta["loadavg_at_end"] = sh("cut -d' ' -f1-3 /proc/loadavg")
+    save(a.out, {"meta": meta, "runs": runs})
+
+
+def save(path, data):
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(data, f, indent=1, sort_keys=True)
+        f.write("\n")
+    print(f"wrote {path}")
+
+
+def report_test(name, ok, detail):
+    print(f"PASS {name}" if ok else f"FAIL {name} {detail}", flush=True)
+    return 0 if ok else 1
+
+
+def cmd_test_host(a):
+    failed = 0
+    for w in WORKLOADS:
+        r = run_host_once(a.bin, a.preload, "hartalloc", w, 2, 1, timeout=60)
+        detail = f"rc={r['rc']}: " + " | ".join(r.get("output", "").strip().splitlines()[-3:])
+        failed += report_test(f"bench-host.{w}", r["ok"], detail)
+    return 1 if failed else 0
+
+
+def cmd_test_qemu(a):
+    failed = 0
+    for w in WORKLOADS:
+        out, rc, _ = qemu_run("mi", 2, f"bench={w} scale=1", "mt", 60)
+        r = parse(out)
+        ok = rc == 0 and "ns" in r and not r["failed"]
+        detail = f"rc={rc}: " + " | ".join(out.strip().splitlines()[-3:])
+        failed += report_test(f"bench-qemu.{w}", ok, detail)
+    return 1 if failed else 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("mode", choices=["host", "qemu", "test-host", "test-qemu"])
+    ap.add_argument("--bin")
+    ap.add_argument("--preload")
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--threads", default=str(os.cpu_count() or 2))
+    ap.add_argument("--only", default="")
+    ap.add_argument("--allocs", default="")
+    ap.add_argument("--harts", default="")
+    ap.add_argument("--accel", default="mt")
+    ap.add_argument("--scale-mul", type=int, default=1, help="multiply every kernel scale")
+    ap.add_argument("--timeout", type=int, default=KERNEL_TIMEOUT)
+    ap.add_argument("--out")
+    a = ap.parse_args()
+    return {"host": cmd_host, "qemu": cmd_qemu, "test-host": cmd_test_host,
+            "test-qemu": cmd_test_qemu}[a.mode](a) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
