@@ -1,0 +1,91 @@
+# arch/host/host.mk - the host build: the library, the LD_PRELOAD malloc
+# libraries, the test runner, and their test steps.
+#
+#   build/host/libhartalloc.a          core + host hooks, for programs calling ha_*
+#   build/host/libhartalloc.so         LD_PRELOAD malloc (arch/host/malloc_shim.c)
+#   build/host/libhartalloc-checked.so the same over a core built with HA_CHECKED
+#   build/host/hartalloc-test          the shared suites and benchmarks on threads
+#   build/host/preload-threads         a plain pthread program for test-host-preload
+
+HOST_HOOK_SRCS   := arch/host/cpu_slots.c arch/host/console.c arch/host/region.c
+HOST_SHIM_SRC    := arch/host/malloc_shim.c
+HOST_RUNNER_SRCS := arch/host/runner.c arch/host/runner_timer.c
+
+# Everything is position-independent so one set of objects serves the
+# archive, the shared libraries and the runner. -MMD: header dependencies.
+HOST_CFLAGS      := $(CFLAGS_COMMON) -Iarch/host -fPIC -pthread -MMD -MP
+HOST_CORE_CFLAGS := $(HOST_CFLAGS) $(CFLAGS_CORE)
+# The shim defines malloc itself: keep GCC from rewriting its body into calls
+# to the functions being defined (malloc+memset -> calloc).
+HOST_SHIM_CFLAGS := $(HOST_CFLAGS) -fno-builtin
+
+HOST_OBJ         := $(HOST_OUT)/obj
+HOST_OBJ_CHECKED := $(HOST_OUT)/obj-checked
+host_objs = $(patsubst %.c,$(1)/%.o,$(2))
+
+HOST_CORE_OBJS         := $(call host_objs,$(HOST_OBJ),$(ALLOC_SRCS))
+HOST_CORE_CHECKED_OBJS := $(call host_objs,$(HOST_OBJ_CHECKED),$(ALLOC_SRCS))
+HOST_HOOK_OBJS         := $(call host_objs,$(HOST_OBJ),$(HOST_HOOK_SRCS))
+HOST_SHIM_OBJ          := $(call host_objs,$(HOST_OBJ),$(HOST_SHIM_SRC))
+HOST_RUNNER_OBJS       := $(call host_objs,$(HOST_OBJ),$(HOST_RUNNER_SRCS) $(TEST_SRCS) $(BENCH_SRCS))
+
+HOST_LIB        := $(HOST_OUT)/libhartalloc.a
+HOST_SO         := $(HOST_OUT)/libhartalloc.so
+HOST_SO_CHECKED := $(HOST_OUT)/libhartalloc-checked.so
+HOST_TEST       := $(HOST_OUT)/hartalloc-test
+HOST_PRELOAD_THREADS := $(HOST_OUT)/preload-threads
+
+$(HOST_OBJ)/alloc/%.o: alloc/%.c
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_CORE_CFLAGS) -c $< -o $@
+
+$(HOST_OBJ_CHECKED)/alloc/%.o: alloc/%.c
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_CORE_CFLAGS) -DHA_CHECKED -c $< -o $@
+
+$(HOST_SHIM_OBJ): $(HOST_SHIM_SRC)
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_SHIM_CFLAGS) -c $< -o $@
+
+# arch/host, tests and tests/bench (the workloads call ha_* directly here).
+$(HOST_OBJ)/%.o: %.c
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_CFLAGS) -c $< -o $@
+
+$(HOST_LIB): $(HOST_CORE_OBJS) $(HOST_HOOK_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+# The version script exports the malloc family and ha_* only.
+HOST_SO_LDFLAGS := -shared -pthread -Wl,--version-script=arch/host/exports.map -Wl,-z,now
+
+$(HOST_SO): $(HOST_CORE_OBJS) $(HOST_HOOK_OBJS) $(HOST_SHIM_OBJ) arch/host/exports.map
+	$(HOST_CC) $(HOST_SO_LDFLAGS) -o $@ $(filter %.o,$^)
+
+$(HOST_SO_CHECKED): $(HOST_CORE_CHECKED_OBJS) $(HOST_HOOK_OBJS) $(HOST_SHIM_OBJ) arch/host/exports.map
+	$(HOST_CC) $(HOST_SO_LDFLAGS) -o $@ $(filter %.o,$^)
+
+$(HOST_TEST): $(HOST_RUNNER_OBJS) $(HOST_LIB)
+	$(HOST_CC) -pthread -o $@ $(HOST_RUNNER_OBJS) $(HOST_LIB)
+
+# Built like any program: plain malloc, no hartalloc linked in.
+$(HOST_PRELOAD_THREADS): arch/host/preload/threads.c
+	@mkdir -p $(@D)
+	$(HOST_CC) -std=gnu11 -O2 -g -Wall -Wextra -pthread $< -o $@ -ldl
+
+-include $(wildcard $(HOST_OBJ)/*/*.d $(HOST_OBJ)/*/*/*.d $(HOST_OBJ_CHECKED)/*/*.d)
+
+ALL_TARGETS += $(HOST_LIB) $(HOST_SO) $(HOST_SO_CHECKED) $(HOST_TEST) $(HOST_PRELOAD_THREADS)
+
+.PHONY: test-host-suites test-host-preload
+
+# Every allocator suite x every alloc_type at 1 and 4 CPUs; the fail suite
+# must fail.
+test-host-suites: $(HOST_TEST)
+	./tools/host-suites.sh $(HOST_TEST)
+
+# Unmodified programs under LD_PRELOAD.
+test-host-preload: $(HOST_SO) $(HOST_SO_CHECKED) $(HOST_PRELOAD_THREADS)
+	./tools/host-preload.sh $(HOST_OUT)
+
+TEST_STEPS += test-host-suites test-host-preload

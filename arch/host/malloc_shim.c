@@ -1,0 +1,238 @@
+/*
+ * malloc_shim.c - the C allocation functions over hartalloc, for
+ * LD_PRELOAD=build/host/libhartalloc.so: unmodified programs, libc itself
+ * and its pthread internals allocate from hartalloc.
+ *
+ * Environment, read once, on the first allocation:
+ *   HARTALLOC_TYPE=<name>   the alloc_type (default mi); an unknown name
+ *                           prints the valid ones and exits with status 2
+ *   HARTALLOC_REGION=<size> bytes of address space to reserve (default 64G)
+ *   HARTALLOC_CPUS=<n>      heap slots (default 64); see cpu_slots.c
+ *   HARTALLOC_STATS=1       print ha_print_stats() to stderr at exit
+ *
+ * The first call initialises, on whichever thread makes it, without
+ * allocating: getenv, mmap and pthread_key_create do not call malloc.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hartalloc.h"
+#include "host.h"
+
+#define MALLOC_ALIGN 16 /* glibc's on x86_64 and riscv64: alignof(max_align_t) */
+#define DEFAULT_REGION ((size_t)64 << 30)
+#define DEFAULT_CPUS 64u
+
+enum { UNINITIALISED, INITIALISING, READY };
+static int init_state;
+static bool stats_at_exit;
+
+static void fail_init(const char *what, const char *detail, int status)
+{
+    static const char prefix[] = "hartalloc: ";
+    ha_host_write_all(2, prefix, sizeof prefix - 1);
+    ha_host_write_all(2, what, strlen(what));
+    ha_host_write_all(2, detail, strlen(detail));
+    ha_host_write_all(2, "\n", 1);
+    _exit(status); /* not exit(): atexit handlers would call free */
+}
+
+static size_t size_from_env(const char *name, size_t fallback)
+{
+    const char *text = getenv(name);
+    if (!text)
+        return fallback;
+    size_t value = ha_host_parse_size(text);
+    if (value == 0)
+        fail_init(name, " must be a size such as 65536, 0x4000000, 512M or 64G", 2);
+    return value;
+}
+
+static void initialise(void)
+{
+    ha_type type = HA_MI;
+    const char *name = getenv("HARTALLOC_TYPE");
+    if (name && ha_type_from_name(name, &type) != 0)
+        fail_init("unknown HARTALLOC_TYPE; valid names: ", ha_type_names(), 2);
+    size_t region_size = size_from_env("HARTALLOC_REGION", DEFAULT_REGION);
+    size_t cpus = size_from_env("HARTALLOC_CPUS", DEFAULT_CPUS);
+    const char *stats = getenv("HARTALLOC_STATS");
+    stats_at_exit = stats && stats[0] && stats[0] != '0';
+
+    if (cpus > 0xffff || ha_host_slots_init((unsigned)cpus) != 0)
+        fail_init("HARTALLOC_CPUS out of range", "", 2);
+    void *region = ha_host_reserve(region_size);
+    if (!region)
+        fail_init("cannot reserve the region; try a smaller HARTALLOC_REGION", "", 1);
+    if (ha_init_flags(type, region, region_size, (unsigned)cpus, HA_MEMORY_ZEROED) != 0)
+        fail_init("ha_init failed for HARTALLOC_TYPE ", ha_type_name(type), 1);
+}
+
+static void initialise_once(void)
+{
+    int expected = UNINITIALISED;
+    if (__atomic_compare_exchange_n(&init_state, &expected, INITIALISING, false,
+                                    __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE)) {
+        initialise();
+        __atomic_store_n(&init_state, READY, __ATOMIC_RELEASE);
+        return;
+    }
+    /* Another thread is initialising; it does not allocate, so this cannot
+     * be a recursive call from inside initialise(). */
+    while (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != READY)
+        sched_yield();
+}
+
+/* Fast path: one load that is almost always READY. */
+static inline void ready(void)
+{
+    if (__builtin_expect(__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != READY, 0))
+        initialise_once();
+}
+
+static bool is_pow2(size_t x)
+{
+    return x != 0 && (x & (x - 1)) == 0;
+}
+
+static void *or_enomem(void *p)
+{
+    if (!p)
+        errno = ENOMEM;
+    return p;
+}
+
+/* Alignment for memalign and friends: never below malloc's own. */
+static void *aligned(size_t align, size_t size)
+{
+    ready();
+    return or_enomem(ha_alloc(size, align < MALLOC_ALIGN ? MALLOC_ALIGN : align));
+}
+
+void *malloc(size_t size)
+{
+    ready();
+    return or_enomem(ha_alloc(size, MALLOC_ALIGN));
+}
+
+void free(void *ptr)
+{
+    if (!ptr)
+        return;
+    ready();
+    ha_free(ptr);
+}
+
+void *calloc(size_t count, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(count, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    ready();
+    return or_enomem(ha_alloc_zeroed(total, MALLOC_ALIGN));
+}
+
+/* Not ha_realloc: it needs the size and alignment the block was allocated
+ * with, which a C caller does not give (and a memalign'd block has a larger
+ * alignment than MALLOC_ALIGN). Blocks that still fit stay where they are. */
+void *realloc(void *ptr, size_t size)
+{
+    if (!ptr)
+        return malloc(size);
+    if (size == 0) {
+        free(ptr); /* glibc's behaviour: the block is freed, NULL returned */
+        return NULL;
+    }
+    ready();
+    size_t usable = ha_usable_size(ptr);
+    if (size <= usable && size >= usable / 2)
+        return ptr;
+    void *fresh = ha_alloc(size, MALLOC_ALIGN);
+    if (!fresh)
+        return or_enomem(NULL); /* the old block stays the caller's */
+    memcpy(fresh, ptr, size < usable ? size : usable);
+    ha_free(ptr);
+    return fresh;
+}
+
+void *reallocarray(void *ptr, size_t count, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(count, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc(ptr, total);
+}
+
+int posix_memalign(void **out, size_t align, size_t size)
+{
+    if (!is_pow2(align) || align % sizeof(void *) != 0)
+        return EINVAL;
+    int saved = errno; /* posix_memalign reports through its result only */
+    void *p = aligned(align, size);
+    errno = saved;
+    if (!p)
+        return ENOMEM;
+    *out = p;
+    return 0;
+}
+
+void *aligned_alloc(size_t align, size_t size)
+{
+    if (!is_pow2(align)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return aligned(align, size);
+}
+
+/* glibc rounds a non-power-of-two alignment up instead of failing. */
+void *memalign(size_t align, size_t size)
+{
+    if (align > ((size_t)1 << (sizeof(size_t) * 8 - 1))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    size_t pow2 = 1;
+    while (pow2 < align)
+        pow2 <<= 1;
+    return aligned(pow2, size);
+}
+
+void *valloc(size_t size)
+{
+    return aligned((size_t)sysconf(_SC_PAGESIZE), size);
+}
+
+void *pvalloc(size_t size)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    if (size > SIZE_MAX - page) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return aligned(page, (size + page - 1) & ~(page - 1));
+}
+
+size_t malloc_usable_size(void *ptr)
+{
+    if (!ptr)
+        return 0;
+    ready();
+    return ha_usable_size(ptr);
+}
+
+/* A preloaded library is finalised after the program and its libraries. */
+__attribute__((destructor)) static void print_stats_at_exit(void)
+{
+    if (stats_at_exit && __atomic_load_n(&init_state, __ATOMIC_ACQUIRE) == READY)
+        ha_print_stats();
+}
