@@ -1,0 +1,435 @@
+/*
+ * fit.c - "first-fit", "best-fit", "worst-fit": the basic allocator strategies
+ * of ArceOS's allocator test harness, on one address-ordered free list.
+ *
+ * Memory is a sequence of blocks tiling each region; every block starts with
+ * a 16-byte header { size, tag }. A free block's tag word is instead the link
+ * to the next free block, so the free list costs no extra memory and is kept
+ * in address order, which makes coalescing a neighbour check at insertion.
+ * The three alloc_types share every line except which free block a request
+ * takes (enum fit_policy): the first that fits, the smallest that fits, or the
+ * largest. Alloc and free walk the list: O(free blocks) each. Pages are blocks
+ * placed with 4 KiB alignment. One spinlock, with interrupts masked,
+ * serialises every call.
+ *
+ * Invariants: the list is strictly address-ordered; no two free blocks are
+ * adjacent (they would have been merged); a used block's tag is one of the two
+ * magics, which are odd, so no free-list link (16-aligned or NULL) equals one.
+ */
+#include "backend.h"
+#include "hartalloc_embed.h"
+#include "locked_stats.h"
+#include "region_set.h"
+#include "spinlock.h"
+
+/* ---- derived, do not modify --------------------------------------------- */
+#define FIT_ALIGN ((size_t)16)     /* block and payload granule: malloc's alignment   */
+#define FIT_HEADER ((size_t)16)    /* size + tag; the payload follows                 */
+#define FIT_MIN_BLOCK ((size_t)32) /* a header and a 16-byte payload                  */
+/* Each region ends with an unused granule, so blocks of two regions that
+ * happen to touch are never merged into one that straddles them. */
+#define FIT_REGION_GUARD FIT_ALIGN
+#define FIT_MAX_REQUEST (((size_t)-1) / 4)
+#define TAG_BYTES ((uintptr_t)0x6861666974627931ull) /* "hafitby1": an ha_alloc block */
+#define TAG_PAGES ((uintptr_t)0x6861666974706731ull) /* "hafitpg1": an alloc_pages run */
+
+_Static_assert(TAG_BYTES & 1 && TAG_PAGES & 1, "tags are odd: never a free-list link");
+_Static_assert(FIT_MIN_BLOCK >= FIT_HEADER + FIT_ALIGN, "a block holds its header and a granule");
+
+enum fit_policy { FIRST_FIT, BEST_FIT, WORST_FIT };
+
+/* A block header. In a free block, `next` links the free list. */
+struct fit_block {
+    size_t size; /* whole block, header included; a multiple of 16 */
+    union {
+        uintptr_t tag;          /* used: TAG_BYTES or TAG_PAGES */
+        struct fit_block *next; /* free: the next free block by address */
+    };
+};
+
+static struct {
+    ha_spinlock lock;
+    enum fit_policy policy;
+    struct fit_block *free_list; /* lowest address first */
+    size_t free_bytes;           /* sum of free block sizes */
+    size_t free_blocks;
+    struct region_set regions;
+    struct locked_stats stats;
+} fit;
+
+static inline uintptr_t end_of(const struct fit_block *b) { return (uintptr_t)b + b->size; }
+static inline struct fit_block *block_of(const void *payload) { return (struct fit_block *)((char *)payload - FIT_HEADER); }
+static inline void *payload_of(struct fit_block *b) { return (char *)b + FIT_HEADER; }
+static inline size_t usable(const struct fit_block *b) { return b->size - FIT_HEADER; }
+
+static inline size_t block_size_for(size_t n)
+{
+    size_t size = ha_align_up(n + FIT_HEADER, FIT_ALIGN);
+    return size < FIT_MIN_BLOCK ? FIT_MIN_BLOCK : size;
+}
+
+/* Where a block of `size` with an `align`-aligned payload would start inside
+ * free block f, or 0 if it does not fit. A leading remainder must be able to
+ * stand as a free block, so a too-small one moves the start one step on. */
+static uintptr_t place(const struct fit_block *f, size_t size, size_t align)
+{
+    uintptr_t at = ha_align_up((uintptr_t)f + FIT_HEADER, align) - FIT_HEADER;
+    if (at != (uintptr_t)f && at - (uintptr_t)f < FIT_MIN_BLOCK)
+        at = ha_align_up((uintptr_t)f + FIT_MIN_BLOCK + FIT_HEADER, align) - FIT_HEADER;
+    return at < end_of(f) && end_of(f) - at >= size ? at : 0;
+}
+
+/* Put [start, start + size) on the free list, merging with the free blocks
+ * just before and after it. O(free blocks): the walk finds its place. */
+static void give_back(uintptr_t start, size_t size)
+{
+    struct fit_block **link = &fit.free_list;
+    struct fit_block *prev = 0;
+    while (*link && (uintptr_t)*link < start) {
+        prev = *link;
+        link = &prev->next;
+    }
+    struct fit_block *next = *link;
+#ifdef HA_CHECKED
+    if ((prev && end_of(prev) > start) || (next && start + size > (uintptr_t)next))
+        ha_fault((void *)(start + FIT_HEADER), "fit: double free (block overlaps free memory)");
+#endif
+    struct fit_block *b = (struct fit_block *)start;
+    b->size = size;
+    fit.free_bytes += size;
+    fit.free_blocks++;
+    if (next && start + size == (uintptr_t)next) {
+        b->size += next->size;
+        next = next->next;
+        fit.free_blocks--;
+    }
+    b->next = next;
+    if (prev && end_of(prev) == start) {
+        prev->size += b->size;
+        prev->next = b->next;
+        fit.free_blocks--;
+    } else {
+        *link = b;
+    }
+}
+
+/* The link to the free block the policy picks for the request, or NULL. */
+static struct fit_block **choose(size_t size, size_t align)
+{
+    struct fit_block **chosen = 0;
+    for (struct fit_block **link = &fit.free_list; *link; link = &(*link)->next) {
+        struct fit_block *f = *link;
+        if (!place(f, size, align))
+            continue;
+        if (fit.policy == FIRST_FIT)
+            return link;
+        if (!chosen || (fit.policy == BEST_FIT ? f->size < (*chosen)->size : f->size > (*chosen)->size))
+            chosen = link;
+        if (fit.policy == BEST_FIT && f->size == size)
+            break; /* nothing fits better than exactly */
+    }
+    return chosen;
+}
+
+/* Carve a block of `size` at `at` out of the free block *link. */
+static struct fit_block *carve(struct fit_block **link, uintptr_t at, size_t size, uintptr_t tag)
+{
+    struct fit_block *f = *link;
+    uintptr_t f_end = end_of(f);
+    if (f_end - at - size < FIT_MIN_BLOCK)
+        size = f_end - at; /* a remainder too small to stand alone stays inside */
+    fit.free_bytes -= size;
+    struct fit_block *after = f->next;
+    if (f_end > at + size) {
+        struct fit_block *tail = (struct fit_block *)(at + size);
+        tail->size = f_end - (at + size);
+        tail->next = after;
+        after = tail;
+        fit.free_blocks++;
+    }
+    if (at == (uintptr_t)f) {
+        *link = after;
+        fit.free_blocks--;
+    } else {
+        f->size = at - (uintptr_t)f;
+        f->next = after;
+    }
+    struct fit_block *b = (struct fit_block *)at;
+    b->size = size;
+    b->tag = tag;
+    return b;
+}
+
+static struct fit_block *alloc_locked(size_t n, size_t align, uintptr_t tag)
+{
+    if (n > FIT_MAX_REQUEST || align > FIT_MAX_REQUEST)
+        return 0;
+    size_t size = block_size_for(n);
+    struct fit_block **link = choose(size, align);
+    return link ? carve(link, place(*link, size, align), size, tag) : 0;
+}
+
+static void free_locked(struct fit_block *b)
+{
+    b->tag = 0; /* a stale header must not pass for a live one */
+    give_back((uintptr_t)b, b->size);
+}
+
+/* Resize a used block in place: shrink by freeing its tail, grow into the
+ * free block right after it. */
+static bool resize_locked(struct fit_block *b, size_t size)
+{
+    if (size > b->size) {
+        struct fit_block **link = &fit.free_list;
+        while (*link && (uintptr_t)*link < end_of(b))
+            link = &(*link)->next;
+        struct fit_block *next = *link;
+        if (!next || (uintptr_t)next != end_of(b) || b->size + next->size < size)
+            return false;
+        *link = next->next;
+        fit.free_blocks--;
+        fit.free_bytes -= next->size;
+        b->size += next->size;
+    }
+    if (b->size - size >= FIT_MIN_BLOCK) {
+        uintptr_t tail = (uintptr_t)b + size;
+        size_t tail_size = b->size - size;
+        b->size = size;
+        give_back(tail, tail_size);
+    }
+    return true;
+}
+
+static struct fit_block *live_block(const void *ptr, uintptr_t tag)
+{
+    struct fit_block *b = block_of(ptr);
+#ifdef HA_CHECKED
+    const struct region *r = region_set_find(&fit.regions, (uintptr_t)b);
+    if ((uintptr_t)ptr % FIT_ALIGN || !r)
+        ha_fault(ptr, "fit: not a block of this heap");
+    if (b->tag != tag)
+        ha_fault(ptr, tag == TAG_PAGES ? "fit: not a live page allocation" : "fit: not a live block (double free?)");
+    if (b->size < FIT_MIN_BLOCK || b->size % FIT_ALIGN || b->size > r->end - (uintptr_t)b)
+        ha_fault(ptr, "fit: block header damaged");
+#else
+    (void)tag;
+#endif
+    return b;
+}
+
+static int add_region(void *start, size_t size)
+{
+    uintptr_t s = ha_align_up((uintptr_t)start, FIT_ALIGN);
+    uintptr_t e = (uintptr_t)start + size;
+    if (e < (uintptr_t)start)
+        return -HA_EINVAL;
+    e = ha_align_down(e, FIT_ALIGN);
+    if (e <= s || e - s < FIT_MIN_BLOCK + FIT_REGION_GUARD)
+        return -HA_ETOOSMALL;
+    e -= FIT_REGION_GUARD;
+    if (region_set_overlaps(&fit.regions, s, e + FIT_REGION_GUARD))
+        return -HA_EINVAL;
+    int r = region_set_add(&fit.regions, s, e);
+    if (r < 0)
+        return r;
+    give_back(s, e - s);
+    return 0;
+}
+
+/* ---- the backends: identical but for the policy set at init -------------- */
+
+static int init_with(enum fit_policy policy, void *start, size_t size, unsigned ncpu)
+{
+    __builtin_memset(&fit, 0, sizeof fit);
+    fit.policy = policy;
+    int r = locked_stats_init(&fit.stats, ncpu);
+    return r ? r : add_region(start, size);
+}
+
+static int first_fit_init(void *start, size_t size, unsigned ncpu, unsigned flags) { return init_with(FIRST_FIT, start, size, ncpu); }
+static int best_fit_init(void *start, size_t size, unsigned ncpu, unsigned flags) { return init_with(BEST_FIT, start, size, ncpu); }
+static int worst_fit_init(void *start, size_t size, unsigned ncpu, unsigned flags) { return init_with(WORST_FIT, start, size, ncpu); }
+
+static int fit_add_memory(void *start, size_t size, unsigned flags)
+{
+    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
+    int r = add_region(start, size);
+    ha_spin_unlock_irqrestore(&fit.lock, irq);
+    return r;
+}
+
+static void *fit_alloc(size_t size, size_t align)
+{
+    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
+    unsigned cpu = locked_stats_cpu(&fit.stats);
+    struct fit_block *b = alloc_locked(size, align < FIT_ALIGN ? FIT_ALIGN : align, TAG_BYTES);
+    if (b)
+        locked_stats_alloc(&fit.stats, cpu, usable(b));
+    ha_spin_unlock_irqrestore(&fit.lock, irq);
+    return b ? payload_of(b) : 0;
+}
+
+static void fit_dealloc(void *ptr, size_t size, size_t align)
+{
+    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
+    unsigned cpu = locked_stats_cpu(&fit.stats);
+    struct fit_block *b = live_block(ptr, TAG_BYTES);
+#ifdef HA_CHECKED
+    if (usable(b) < size || (align && (uintptr_t)ptr % align))
+        ha_fault(ptr, "fit: dealloc with a size or alignment the block was not allocated with");
+#endif
+    locked_stats_free(&fit.stats, cpu, usable(b));
+    free_locked(b);
+    ha_spin_unlock_irqrestore(&fit.lock, irq);
+}
+
+static void *fit_realloc(void *ptr, size_t old_size, size_t align, size_t new_size)
+{
+    if (new_size > FIT_MAX_REQUEST)
+        return 0;
+    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
+    unsigned cpu = locked_stats_cpu(&fit.stats);
+    struct fit_block *b = live_block(ptr, TAG_BYTES);
+    size_t old_usable = usable(b);
+    bool in_place = resize_locked(b, block_size_for(new_size));
+    if (in_place)
+        locked_stats_resize(&fit.stats, cpu, old_usable, usable(b));
+    ha_spin_unlock_irqrestore(&fit.lock, irq);
+    if (in_place)
+        return ptr;
+    void *fresh = fit_alloc(new_size, align); /* copy without the lock held */
+    if (!fresh)
+        return 0;
+    __builtin_memcpy(fresh, ptr, old_usable < new_size ? old_usable : new_size);
+    fit_dealloc(ptr, 0, 0);
+    return fresh;
+}
+
+static size_t fit_usable_size(const void *ptr)
+{
+    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
+    size_t n = usable(live_block(ptr, TAG_BYTES));
+    ha_spin_unlock_irqrestore(&fit.lock, irq);
+    return n;
+}
+
+static void *fit_alloc_pages(size_t num_pages, size_t align)
+{
+    if (num_pages > FIT_MAX_REQUEST / HA_PAGE_SIZE)
+        return 0;
+    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
+    unsigned cpu = locked_stats_cpu(&fit.stats);
+    struct fit_block *b = alloc_locked(num_pages * HA_PAGE_SIZE, align, TAG_PAGES);
+    if (b)
+        locked_stats_pages(&fit.stats, cpu, num_pages, +1);
+    ha_spin_unlock_irqrestore(&fit.lock, irq);
+    return b ? payload_of(b) : 0;
+}
+
+static void fit_dealloc_pages(void *addr, size_t num_pages)
+{
+    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
+    unsigned cpu = locked_stats_cpu(&fit.stats);
+    struct fit_block *b = live_block(addr, TAG_PAGES);
+#ifdef HA_CHECKED
+    if (usable(b) / HA_PAGE_SIZE < num_pages)
+        ha_fault(addr, "fit: dealloc_pages with more pages than were allocated");
+#endif
+    locked_stats_pages(&fit.stats, cpu, num_pages, -1);
+    free_locked(b);
+    ha_spin_unlock_irqrestore(&fit.lock, irq);
+}
+
+static void fit_usage(struct ha_usage *out)
+{
+    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
+    locked_stats_usage(&fit.stats, out);
+    out->available_bytes = fit.free_bytes;
+    /* Page-equivalents: a page also needs a 4 KiB-aligned run and a header. */
+    out->available_pages = fit.free_bytes / HA_PAGE_SIZE;
+    ha_spin_unlock_irqrestore(&fit.lock, irq);
+}
+
+static int fit_get_stats(unsigned cpu, struct ha_stats *out)
+{
+    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
+    int r = locked_stats_get(&fit.stats, cpu, out);
+    ha_spin_unlock_irqrestore(&fit.lock, irq);
+    return r;
+}
+
+/* Walk every region block by block, matching free blocks against the list
+ * in order: one pass checks tiling, order, coalescing and the counters. */
+static int check_locked(void)
+{
+    size_t free_bytes = 0, free_blocks = 0, used_bytes = 0;
+    const struct fit_block *expect_free = fit.free_list;
+    uintptr_t last = 0;
+    for (const struct fit_block *f = fit.free_list; f; f = f->next) {
+        if ((uintptr_t)f <= last)
+            return ha_check_fail("fit: free list not in address order at %p", f);
+        if (!region_set_contains(&fit.regions, (uintptr_t)f, f->size) || f->size < FIT_MIN_BLOCK ||
+            f->size % FIT_ALIGN)
+            return ha_check_fail("fit: free block %p of size %zu outside a region", f, f->size);
+        if (f->next && end_of(f) == (uintptr_t)f->next)
+            return ha_check_fail("fit: adjacent free blocks %p and %p not merged", f, f->next);
+        last = (uintptr_t)f;
+    }
+    /* Regions may have been added in any address order; the list is global,
+     * so visit them lowest first. */
+    uintptr_t done = 0;
+    for (unsigned n = 0; n < fit.regions.count; n++) {
+        const struct region *r = 0;
+        for (unsigned i = 0; i < fit.regions.count; i++)
+            if (fit.regions.r[i].start >= done && (!r || fit.regions.r[i].start < r->start))
+                r = &fit.regions.r[i];
+        done = r->end;
+        for (uintptr_t a = r->start; a != r->end;) {
+            const struct fit_block *b = (const struct fit_block *)a;
+            if (b->size < FIT_MIN_BLOCK || b->size % FIT_ALIGN || b->size > r->end - a)
+                return ha_check_fail("fit: block %p has size %zu outside its region", b, b->size);
+            if (b == expect_free) {
+                free_bytes += b->size;
+                free_blocks++;
+                expect_free = b->next;
+            } else if (b->tag == TAG_BYTES) {
+                used_bytes += usable(b);
+            } else if (b->tag == TAG_PAGES) {
+                if ((uintptr_t)b % HA_PAGE_SIZE != HA_PAGE_SIZE - FIT_HEADER)
+                    return ha_check_fail("fit: page block %p not 4 KiB-aligned", b);
+            } else {
+                return ha_check_fail("fit: block %p is neither free nor tagged", b);
+            }
+            a += b->size;
+        }
+    }
+    if (expect_free)
+        return ha_check_fail("fit: free block %p not met walking the regions", expect_free);
+    if (free_bytes != fit.free_bytes || free_blocks != fit.free_blocks)
+        return ha_check_fail("fit: free bytes %zu in %zu blocks, counters say %zu in %zu", free_bytes,
+                             free_blocks, fit.free_bytes, fit.free_blocks);
+    if (used_bytes != fit.stats.used_bytes)
+        return ha_check_fail("fit: live blocks hold %zu bytes, counter says %zu", used_bytes, fit.stats.used_bytes);
+    return 0;
+}
+
+static int fit_check(void)
+{
+    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
+    int r = check_locked();
+    ha_spin_unlock_irqrestore(&fit.lock, irq);
+    return r;
+}
+
+#define FIT_BACKEND(policy_name, init_fn)                                                             \
+    {                                                                                                 \
+        .name = policy_name, .init = init_fn, .add_memory = fit_add_memory, .alloc = fit_alloc,      \
+        .alloc_zeroed = 0, .dealloc = fit_dealloc, .realloc = fit_realloc,                           \
+        .usable_size = fit_usable_size, .alloc_pages = fit_alloc_pages,                              \
+        .dealloc_pages = fit_dealloc_pages, .usage = fit_usage, .get_stats = fit_get_stats,          \
+        .check = fit_check,                                                                           \
+    }
+
+const struct ha_backend ha_backend_first_fit = FIT_BACKEND("first-fit", first_fit_init);
+const struct ha_backend ha_backend_best_fit = FIT_BACKEND("best-fit", best_fit_init);
+const struct ha_backend ha_backend_worst_fit = FIT_BACKEND("worst-fit", worst_fit_init);
