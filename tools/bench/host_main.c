@@ -10,6 +10,7 @@
  *   BENCH <name> alloc=<$BENCH_ALLOC or libc> cpus=<n> ops=<n> ns=<n>
  * then
  *   RUSAGE maxrss_kb=<n> utime_us=<n> stime_us=<n>
+ * (peak RSS and CPU time of the whole process).
  * Exit status 1 if the workload reported a failure or the arguments are bad.
  */
 #define _GNU_SOURCE
@@ -67,10 +68,11 @@ uint64_t th_embed_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-size_t bench_host_rss_bytes(void)
+/* A field of /proc/self/status in bytes ("VmRSS", "VmHWM"), 0 if absent. */
+static size_t proc_status_bytes(const char *field)
 {
-    char buf[128];
-    int fd = open("/proc/self/statm", O_RDONLY);
+    char buf[4096];
+    int fd = open("/proc/self/status", O_RDONLY);
     if (fd < 0)
         return 0;
     ssize_t n = read(fd, buf, sizeof buf - 1);
@@ -78,11 +80,14 @@ size_t bench_host_rss_bytes(void)
     if (n <= 0)
         return 0;
     buf[n] = '\0';
-    unsigned long size_pages, rss_pages;
-    if (sscanf(buf, "%lu %lu", &size_pages, &rss_pages) != 2)
-        return 0;
-    return rss_pages * (size_t)sysconf(_SC_PAGESIZE);
+    size_t flen = strlen(field);
+    for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+        if (strncmp(line, field, flen) == 0 && line[flen] == ':')
+            return (size_t)strtoull(line + flen + 1, NULL, 10) * 1024; /* "...:  123 kB" */
+    return 0;
 }
+
+size_t bench_host_rss_bytes(void) { return proc_status_bytes("VmRSS"); }
 
 struct worker {
     pthread_t thread;
@@ -129,9 +134,11 @@ int main(int argc, char **argv)
     worker_main(&workers[0]); /* the main thread is CPU 0 */
     for (unsigned c = 1; c < ncpu; c++)
         pthread_join(workers[c].thread, NULL);
+    /* Peak RSS from VmHWM, not getrusage's ru_maxrss: Linux carries that one
+     * over execve, so it would show the parent's (the runner's) RSS. */
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("RUSAGE maxrss_kb=%ld utime_us=%ld stime_us=%ld\n", ru.ru_maxrss,
+    printf("RUSAGE maxrss_kb=%zu utime_us=%ld stime_us=%ld\n", proc_status_bytes("VmHWM") / 1024,
            ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec,
            ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec);
     return saw_failure ? 1 : 0;

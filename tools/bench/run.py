@@ -137,7 +137,7 @@ def cmd_host(a):
     workloads = a.only.split() or WORKLOADS
     threads = [int(t) for t in a.threads.split()]
     meta = machine_meta()
-    meta.update(kind="host", reps=a.reps, threads=threads, scales=HOST_SCALE,
+    meta.update(kind="host", workloads=workloads, reps=a.reps, threads=threads, scales=HOST_SCALE,
                 libs={k: (a.preload if k == "hartalloc" else v) for k, v in HOST_LIBS.items()})
     runs = []
     for w in workloads:
@@ -170,7 +170,7 @@ def cmd_qemu(a):
     allocs = a.allocs.split() or KERNEL_ALLOCS
     harts = [int(h) for h in a.harts.split()] if a.harts else KERNEL_HARTS
     meta = machine_meta()
-    meta.update(kind="kernel", accel=a.accel, mem=KERNEL_MEM, harts=harts, scales=KERNEL_SCALE,
+    meta.update(kind="kernel", workloads=workloads, allocs=allocs, accel=a.accel, mem=KERNEL_MEM, harts=harts, scales=KERNEL_SCALE,
                 scale_div=KERNEL_SCALE_DIV, timeout_s=a.timeout)
     runs = []
     for w in workloads:
