@@ -1,0 +1,85 @@
+/*
+ * cpu.h - the per-CPU block that tp points at, and the CSR and interrupt
+ * helpers every other arch file uses.
+ *
+ * A hart's CPU index (0..n-1) is the order in which it came online: entry.S
+ * takes it with one amoadd on cpus_online, so the boot hart is always CPU 0
+ * whichever hart id won OpenSBI's boot lottery.
+ */
+#ifndef RV_CPU_H
+#define RV_CPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "param.h"
+
+struct cpu {
+    unsigned long hartid;   /* from a0 at entry                                  */
+    unsigned index;         /* 0..n-1, order of coming online                    */
+    uint32_t timer_armed;   /* this hart's tick is programmed (1) or parked (0)  */
+    uint64_t timer_ticks;   /* timer interrupts taken                            */
+    uint64_t next_tick;     /* time (timebase units) of the programmed tick      */
+    uint64_t traps;         /* every trap taken, expected or not                 */
+} __attribute__((aligned(CPU_BLOCK_SIZE)));
+
+_Static_assert(sizeof(struct cpu) == CPU_BLOCK_SIZE, "entry.S indexes cpus[] by CPU_BLOCK_SIZE");
+
+extern struct cpu cpus[MAX_HARTS];
+extern uint32_t cpus_online; /* taken by entry.S: also counts harts that entered */
+
+static inline struct cpu *this_cpu(void)
+{
+    struct cpu *c;
+    __asm__ volatile("mv %0, tp" : "=r"(c));
+    return c;
+}
+
+#define csr_read(csr)                                                            \
+    ({                                                                           \
+        unsigned long v_;                                                        \
+        __asm__ volatile("csrr %0, " #csr : "=r"(v_));                           \
+        v_;                                                                      \
+    })
+#define csr_write(csr, v) __asm__ volatile("csrw " #csr ", %0" ::"rK"((unsigned long)(v)))
+#define csr_set(csr, v) __asm__ volatile("csrs " #csr ", %0" ::"rK"((unsigned long)(v)))
+#define csr_clear(csr, v) __asm__ volatile("csrc " #csr ", %0" ::"rK"((unsigned long)(v)))
+
+#define SSTATUS_SIE (1ul << 1)
+#define SIE_STIE (1ul << 5)
+#define SCAUSE_INTERRUPT (1ul << 63)
+#define IRQ_S_TIMER 5
+
+static inline void irq_enable(void) { csr_set(sstatus, SSTATUS_SIE); }
+static inline void irq_disable(void) { csr_clear(sstatus, SSTATUS_SIE); }
+
+/* Mask interrupts on this hart and return the previous sstatus.SIE. */
+static inline unsigned long irq_save(void)
+{
+    unsigned long old;
+    __asm__ volatile("csrrci %0, sstatus, 2" : "=r"(old) : : "memory");
+    return old & SSTATUS_SIE;
+}
+
+static inline void irq_restore(unsigned long flags)
+{
+    if (flags & SSTATUS_SIE)
+        __asm__ volatile("csrs sstatus, 2" ::: "memory");
+}
+
+static inline uint64_t rdtime(void)
+{
+    uint64_t t;
+    __asm__ volatile("rdtime %0" : "=r"(t));
+    return t;
+}
+
+/* Called once on each hart, first thing in C: fill the block entry.S chose
+ * (tp already points at it) and install the trap vector. Interrupts stay
+ * enabled from here on; only the timer source is switched on and off. */
+void cpu_setup(unsigned long hartid, unsigned index);
+
+/* Stop this hart for good: interrupts off, wfi forever. */
+void cpu_park(void) __attribute__((noreturn));
+
+#endif /* RV_CPU_H */

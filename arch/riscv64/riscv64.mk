@@ -1,0 +1,93 @@
+# arch/riscv64/riscv64.mk - the riscv64 test kernel, the QEMU runner targets
+# and the QEMU test steps. Included by the top-level Makefile.
+#
+#   make kernel                       build/riscv64/kernel.elf
+#   make run   ALLOC= SMP= MEM= ARGS= ACCEL= TIMEOUT=   boot it under QEMU
+#   make debug (same knobs, GDBPORT=)  QEMU halted + gdb-multiarch attached
+
+RV_ARCH   := -march=rv64gc -mabi=lp64d -mcmodel=medany
+RV_CFLAGS := $(CFLAGS_COMMON) $(CFLAGS_CORE) $(RV_ARCH) -fno-pie -fno-stack-protector \
+             -fno-omit-frame-pointer -Iarch/riscv64 -Ikernel -MMD -MP
+RV_KERNEL := $(RV_OUT)/kernel.elf
+
+RV_SRCS := $(ALLOC_SRCS) $(TEST_SRCS) $(BENCH_SRCS) \
+           $(sort $(wildcard kernel/*.c)) \
+           $(sort $(wildcard arch/riscv64/*.c)) $(sort $(wildcard arch/riscv64/*.S))
+RV_OBJS := $(addprefix $(RV_OUT)/obj/,$(addsuffix .o,$(basename $(RV_SRCS))))
+
+$(RV_OUT)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(RV_CC) $(RV_CFLAGS) -c $< -o $@
+
+$(RV_OUT)/obj/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(RV_CC) $(RV_CFLAGS) -c $< -o $@
+
+-include $(RV_OBJS:.o=.d)
+
+# Relink when HEAP_SIZE changes: the stamp's content is the value.
+$(RV_OUT)/heap_size: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(HEAP_SIZE)' | cmp -s - $@ || echo '$(HEAP_SIZE)' > $@
+
+$(RV_KERNEL): $(RV_OBJS) linker/kernel.ld $(RV_OUT)/heap_size
+	$(RV_CC) $(RV_ARCH) -nostdlib -nostartfiles -static -T linker/kernel.ld \
+	    -Wl,--defsym=HEAP_SIZE=$(HEAP_SIZE) -Wl,-Map=$(RV_OUT)/kernel.map \
+	    $(RV_OBJS) -lgcc -o $@
+
+# Copies of the kernel entered through entry.S's bad device tree hooks.
+$(RV_OUT)/kernel-%-fdt.elf: $(RV_KERNEL)
+	riscv64-unknown-elf-objcopy --set-start=0x$$(riscv64-unknown-elf-nm $< | \
+	    awk '$$3 == "_start_$*_fdt" { print $$1 }') $< $@
+
+.PHONY: kernel run debug FORCE
+FORCE:
+kernel: $(RV_KERNEL)
+ALL_TARGETS += $(RV_KERNEL)
+
+RUN_ENV = ALLOC='$(ALLOC)' SMP='$(SMP)' MEM='$(MEM)' ARGS='$(ARGS)' ACCEL='$(ACCEL)' \
+          TIMEOUT='$(TIMEOUT)' KERNEL='$(RV_KERNEL)'
+GDBPORT ?= 1234
+
+run: $(RV_KERNEL)
+	@$(RUN_ENV) ./tools/qemu-run.sh
+
+# QEMU waits for gdb at reset; gdb loads the kernel's symbols and tools/gdbinit.
+debug: $(RV_KERNEL)
+	@$(RUN_ENV) TIMEOUT=0 GDBPORT=$(GDBPORT) ./tools/qemu-run.sh & \
+	gdb-multiarch -q -x tools/gdbinit -ex 'target remote localhost:$(GDBPORT)' $(RV_KERNEL); \
+	kill %1 2>/dev/null; wait
+
+# ---- test steps (tools/test-all.sh) ----------------------------------------
+# Each runs QEMU through tools/qemu-test.sh, which prints one PASS/FAIL line
+# per boot (and forwards the kernel's own case lines when a pass is expected).
+QEMU_TEST = $(RUN_ENV) ./tools/qemu-test.sh
+
+.PHONY: rv-smoke rv-fail rv-bad-fdt rv-bad-args rv-alloc
+rv-smoke: $(RV_KERNEL)
+	@rc=0; for n in 1 2 4 8; do \
+	    $(QEMU_TEST) pass smoke-smp$$n SMP=$$n ARGS=test=smoke || rc=1; done; exit $$rc
+
+rv-fail: $(RV_KERNEL)
+	@$(QEMU_TEST) fail fail-suite-exits-nonzero 'FAIL fail\.fails_on_purpose' SMP=2 ARGS=test=fail
+
+rv-bad-fdt: $(RV_OUT)/kernel-no-fdt.elf $(RV_OUT)/kernel-bad-fdt.elf
+	@rc=0; \
+	$(QEMU_TEST) fail no-fdt 'error: no device tree' KERNEL=$(RV_OUT)/kernel-no-fdt.elf || rc=1; \
+	$(QEMU_TEST) fail bad-fdt-magic 'error: device tree at .*bad magic' \
+	    KERNEL=$(RV_OUT)/kernel-bad-fdt.elf || rc=1; \
+	exit $$rc
+
+rv-bad-args: $(RV_KERNEL)
+	@rc=0; \
+	$(QEMU_TEST) fail alloc-nonsense "unknown alloc_type 'nonsense'; valid: mi, " \
+	    ALLOC=nonsense || rc=1; \
+	$(QEMU_TEST) fail unknown-boot-arg "unknown boot argument 'colour=red'; valid: alloc=" \
+	    ARGS=colour=red || rc=1; \
+	$(QEMU_TEST) fail unknown-suite "unknown test suite 'nosuch'; valid: smoke, fail" \
+	    ARGS=test=nosuch || rc=1; \
+	$(QEMU_TEST) fail bad-number "boot argument harts=zero: expected a number" \
+	    ARGS=harts=zero || rc=1; \
+	exit $$rc
+
+TEST_STEPS += rv-smoke rv-fail rv-bad-fdt rv-bad-args

@@ -1,0 +1,40 @@
+/*
+ * trap.c - the C half of the trap vector. The only trap the kernel expects is
+ * the supervisor timer interrupt; anything else is a bug, reported with the
+ * registers that locate it, and fails the run.
+ */
+#include "console.h"
+#include "cpu.h"
+#include "finisher.h"
+#include "timer.h"
+
+/* Registers saved by trapvec.S, in its order. */
+struct trap_frame {
+    unsigned long ra, t0, t1, t2, t3, t4, t5, t6, a0, a1, a2, a3, a4, a5, a6, a7;
+};
+
+static const char *const exception_names[16] = {
+    "instruction address misaligned", "instruction access fault", "illegal instruction",
+    "breakpoint", "load address misaligned", "load access fault", "store address misaligned",
+    "store access fault", "ecall from U-mode", "ecall from S-mode", "reserved", "reserved",
+    "instruction page fault", "load page fault", "reserved", "store page fault",
+};
+
+void trap_handler(struct trap_frame *f)
+{
+    struct cpu *c = this_cpu();
+    unsigned long scause = csr_read(scause);
+    c->traps++;
+    if (scause == (SCAUSE_INTERRUPT | IRQ_S_TIMER)) {
+        timer_interrupt();
+        return;
+    }
+    unsigned long code = scause & ~SCAUSE_INTERRUPT;
+    const char *what = (scause & SCAUSE_INTERRUPT) ? "interrupt"
+                       : code < 16                ? exception_names[code]
+                                                  : "exception";
+    console_printf("TRAP unexpected %s (scause 0x%lx) on hart %lu cpu %u: sepc 0x%lx stval 0x%lx "
+                   "ra 0x%lx\n",
+                   what, scause, c->hartid, c->index, csr_read(sepc), csr_read(stval), f->ra);
+    finisher_exit(EXIT_TRAP);
+}

@@ -1,0 +1,33 @@
+/*
+ * bootargs.h - the kernel command line (/chosen/bootargs, QEMU's -append):
+ * space-separated key=value words.
+ *
+ *   alloc=<type>   allocator family (ha_type_from_name), default mi
+ *   test=<suite>   suite to run on every hart, default smoke (none if bench= is given)
+ *   bench=<name>   benchmark to run on every hart after the suite
+ *   harts=<n>      use at most n harts (default: every hart in the device tree)
+ *   seed=<n>       seed of the cases' random streams, default 1
+ *   scale=<n>      work multiplier of the cases, default 1
+ */
+#ifndef K_BOOTARGS_H
+#define K_BOOTARGS_H
+
+#include <stdint.h>
+
+#include "hartalloc.h"
+#include "harness.h"
+
+struct boot_args {
+    ha_type alloc;
+    const struct th_suite *suite; /* NULL: no suite */
+    const struct th_bench *bench; /* NULL: no benchmark */
+    unsigned harts;               /* 0: all */
+    uint64_t seed;
+    unsigned scale;
+};
+
+/* Parse `cmdline` (NULL means empty). A bad word stops the boot with an error
+ * that lists the valid choices. */
+void bootargs_parse(const char *cmdline, struct boot_args *out);
+
+#endif /* K_BOOTARGS_H */

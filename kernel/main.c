@@ -1,0 +1,66 @@
+/*
+ * main.c - the test kernel: boot on whichever hart OpenSBI picked, bring the
+ * others online, set up the allocator, run the selected suite and benchmark
+ * on every hart, report and exit QEMU with the verdict.
+ */
+#include "barrier.h"
+#include "bootargs.h"
+#include "console.h"
+#include "cpu.h"
+#include "fdt.h"
+#include "finisher.h"
+#include "harness.h"
+#include "hartalloc.h"
+#include "memory.h"
+#include "panic.h"
+#include "smp.h"
+#include "timer.h"
+
+static struct fdt_info boot_fdt;
+static struct boot_args args;
+static unsigned ncpu;
+static unsigned failed_cases; /* written by CPU 0 */
+
+/* What every CPU runs once released; CPU 0 then reports and ends the run. */
+static void run(unsigned cpu)
+{
+    unsigned failed = 0;
+    if (args.suite)
+        failed = th_run_suite(args.suite, cpu, ncpu, args.seed, args.scale, true);
+    if (args.bench)
+        th_run_bench(args.bench, cpu, ncpu, args.seed, args.scale);
+    if (cpu != 0)
+        return;
+    failed_cases = failed;
+}
+
+void kmain(unsigned long hartid, const void *fdt, unsigned index)
+{
+    cpu_setup(hartid, index);
+    console_printf("hartalloc test kernel: hart %lu booted first (OpenSBI's boot lottery)\n",
+                   hartid);
+
+    const char *err = fdt_parse(fdt, &boot_fdt);
+    if (err)
+        die(EXIT_BAD_BOOT, "%s", err);
+    console_printf("boot: args \"%s\", %u harts in the device tree, timebase %llu Hz\n",
+                   boot_fdt.bootargs ? boot_fdt.bootargs : "", boot_fdt.nharts,
+                   (unsigned long long)boot_fdt.timebase_hz);
+    bootargs_parse(boot_fdt.bootargs, &args);
+    timer_init(boot_fdt.timebase_hz);
+
+    ncpu = smp_bring_up(&boot_fdt, args.harts);
+    memory_init(args.alloc, ncpu, &boot_fdt);
+    barrier_init(ncpu);
+    console_printf("run: alloc=%s test=%s bench=%s cpus=%u seed=%llu scale=%u\n", ha_name(),
+                   args.suite ? args.suite->name : "-", args.bench ? args.bench->name : "-", ncpu,
+                   (unsigned long long)args.seed, args.scale);
+
+    smp_release(run);
+    run(0);
+
+    ha_print_stats();
+    console_printf("exit: %s after %llu ms\n", failed_cases ? "FAILED" : "passed",
+                   (unsigned long long)time_ms());
+    finisher_exit(failed_cases ? EXIT_TEST_FAILED : EXIT_PASS);
+}

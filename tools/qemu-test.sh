@@ -1,0 +1,46 @@
+#!/bin/bash
+# qemu-test.sh - one QEMU boot as a test, for the rv-* steps of `make test`.
+#
+#   qemu-test.sh pass NAME [VAR=value ...]          the boot must exit 0
+#   qemu-test.sh fail NAME REGEX [VAR=value ...]    it must exit non-zero (not
+#                                                   a timeout) and print REGEX
+# VAR=value pairs override qemu-run.sh's knobs (SMP, ARGS, ALLOC, KERNEL...).
+# Prints "PASS qemu.NAME" or "FAIL qemu.NAME <log>:<line> <reason>". For an
+# expected pass the kernel's own PASS/FAIL lines are forwarded too; for an
+# expected failure they are not (they are the point, not a failure).
+set -uo pipefail
+expect=$1 name=$2
+shift 2
+if [ "$expect" = fail ]; then regex=$1; shift; fi
+for kv in "$@"; do export "${kv?}"; done
+LOGDIR=${QEMU_LOGDIR:-build/test-logs/qemu}
+export LOG="$LOGDIR/$name.log" QUIET=1
+export TIMEOUT=${QEMU_TEST_TIMEOUT:-60}
+
+start=${EPOCHREALTIME/./}
+"$(dirname "$0")/qemu-run.sh"
+rc=$?
+us=$(( ${EPOCHREALTIME/./} - start ))
+secs=$(printf '%d.%02d' $((us / 1000000)) $((us % 1000000 / 10000)))
+
+if [ "$expect" = pass ]; then
+    grep -E '^(PASS|FAIL) ' "$LOG"
+    if [ "$rc" -eq 0 ] && grep -q '^[0-9]* passed, 0 failed' "$LOG"; then
+        echo "PASS qemu.$name (${secs}s)"
+        exit 0
+    fi
+    reason="exit status $rc"
+    [ "$rc" -eq 124 ] && reason="timed out after ${TIMEOUT}s"
+    line=$(grep -nE '^(PANIC|TRAP|error:|FAIL)' "$LOG" | head -1)
+    echo "FAIL qemu.$name $LOG:${line%%:*} $reason${line:+: ${line#*:}}"
+    tail -n 15 "$LOG" | sed 's/^/    /'
+    exit 1
+fi
+
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && grep -qE -- "$regex" "$LOG"; then
+    echo "PASS qemu.$name (exit $rc as expected, ${secs}s)"
+    exit 0
+fi
+echo "FAIL qemu.$name $LOG:1 expected a non-zero exit with /$regex/, got exit $rc"
+tail -n 15 "$LOG" | sed 's/^/    /'
+exit 1
