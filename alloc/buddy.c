@@ -1,0 +1,476 @@
+/*
+ * buddy.c - "buddy": a binary buddy allocator (Knowlton 1965, as in Linux's
+ * page allocator, down to 32-byte blocks).
+ *
+ * Every block has a power-of-two size 2^order and is aligned to it (in
+ * absolute addresses, so any alignment up to the block size comes free). Its
+ * buddy is at address ^ 2^order; a freed block merges with its buddy while the
+ * buddy is free and of the same order, and an allocation splits a larger free
+ * block in halves down to the order it needs. One free list per order and a
+ * bitmap of non-empty orders: alloc and free are O(orders), at most
+ * BUDDY_MAX_ORDER - BUDDY_MIN_ORDER steps.
+ *
+ * The order map: each region keeps one byte per 32-byte granule, set at every
+ * block start to the block's state (free, bytes, pages) and order, zero
+ * elsewhere (Linux keeps the same in struct page). Free finds a block's order
+ * there, so ha_free needs no size and a caller's wrong size cannot corrupt the
+ * heap; merging reads the buddy's byte to know it is free and whole. Blocks
+ * themselves carry no header: per-block overhead is the rounding to a power
+ * of two plus the map's 1/32.
+ *
+ * Pages: alloc_pages takes a block of the covering order and gives back the
+ * tail beyond num_pages at once (Linux's alloc_pages_exact); the pages kept
+ * are marked as a run of maximal aligned pieces, and dealloc_pages frees the
+ * same pieces. One spinlock, with interrupts masked, serialises every call.
+ */
+#include "backend.h"
+#include "hartalloc_embed.h"
+#include "locked_stats.h"
+#include "region_set.h"
+#include "spinlock.h"
+
+/* ---- tunable ------------------------------------------------------------- */
+#define BUDDY_MIN_ORDER 5  /* 32-byte blocks; the order map costs 1 byte per 2^5 */
+#define BUDDY_MAX_ORDER 40 /* 1 TiB blocks; larger regions are carved in pieces  */
+
+/* ---- derived, do not modify --------------------------------------------- */
+#define BUDDY_PAGE_ORDER 12
+#define BUDDY_GRANULE ((uintptr_t)1 << BUDDY_MIN_ORDER)
+#define ORDER_MASK 0x3fu /* map byte: bits 0-5 the order ...                  */
+#define STATE_SHIFT 6    /* ... bits 6-7 the state                            */
+#define STATE_NONE 0u    /* not a block start                                 */
+#define STATE_FREE 1u
+#define STATE_BYTES 2u   /* an ha_alloc block                                 */
+#define STATE_PAGES 3u   /* one piece of an alloc_pages run                    */
+#define ENTRY(state, order) ((uint8_t)((state) << STATE_SHIFT | (order)))
+
+_Static_assert(BUDDY_MIN_ORDER >= 4, "a free block holds its two list links");
+_Static_assert(BUDDY_MIN_ORDER <= BUDDY_PAGE_ORDER, "pages are whole blocks");
+_Static_assert(BUDDY_MAX_ORDER <= ORDER_MASK && BUDDY_MAX_ORDER < 63, "orders fit the map byte and a shift");
+
+struct buddy_free {
+    struct buddy_free *next, *prev;
+};
+
+static struct {
+    ha_spinlock lock;
+    uint64_t nonempty;                          /* bit k: heads[k] != NULL      */
+    struct buddy_free *heads[BUDDY_MAX_ORDER + 1];
+    size_t counts[BUDDY_MAX_ORDER + 1];         /* blocks on each list          */
+    size_t free_bytes;
+    struct region_set regions;
+    uint8_t *maps[HA_MAX_REGIONS];              /* order map of regions.r[i]    */
+    uintptr_t first[HA_MAX_REGIONS];            /* its first block, after the map */
+    struct locked_stats stats;
+} buddy;
+
+static inline uintptr_t order_size(unsigned k) { return (uintptr_t)1 << k; }
+static inline unsigned entry_state(uint8_t e) { return e >> STATE_SHIFT; }
+static inline unsigned entry_order(uint8_t e) { return e & ORDER_MASK; }
+static inline unsigned floor_log2(uintptr_t x) { return 63u - (unsigned)__builtin_clzll(x); }
+static inline unsigned ceil_log2(uintptr_t x) { return x <= 1 ? 0 : 64u - (unsigned)__builtin_clzll(x - 1); }
+
+/* A region spans its map and its blocks, so overlap checks see both; the
+ * map's own granules have bytes that stay zero. */
+static inline uintptr_t first_of(const struct region *r) { return buddy.first[r - buddy.regions.r]; }
+
+/* The map byte of the block starting at addr inside region r. */
+static inline uint8_t *entry_of(const struct region *r, uintptr_t addr)
+{
+    return &buddy.maps[r - buddy.regions.r][(addr - r->start) >> BUDDY_MIN_ORDER];
+}
+
+static void push(const struct region *r, uintptr_t addr, unsigned k)
+{
+    struct buddy_free *f = (struct buddy_free *)addr;
+    f->next = buddy.heads[k];
+    f->prev = 0;
+    if (f->next)
+        f->next->prev = f;
+    buddy.heads[k] = f;
+    buddy.nonempty |= (uint64_t)1 << k;
+    buddy.counts[k]++;
+    buddy.free_bytes += order_size(k);
+    *entry_of(r, addr) = ENTRY(STATE_FREE, k);
+}
+
+/* Unlink a free block; the caller rewrites its map byte. */
+static void unlink_free(uintptr_t addr, unsigned k)
+{
+    struct buddy_free *f = (struct buddy_free *)addr;
+    if (f->next)
+        f->next->prev = f->prev;
+    if (f->prev)
+        f->prev->next = f->next;
+    else
+        buddy.heads[k] = f->next;
+    if (!buddy.heads[k])
+        buddy.nonempty &= ~((uint64_t)1 << k);
+    buddy.counts[k]--;
+    buddy.free_bytes -= order_size(k);
+}
+
+/* The buddy of the order-k block at addr, if it lies inside region r. */
+static inline bool buddy_in_region(const struct region *r, uintptr_t addr, unsigned k, uintptr_t *out)
+{
+    uintptr_t b = addr ^ order_size(k);
+    *out = b;
+    return b >= first_of(r) && b < r->end && r->end - b >= order_size(k);
+}
+
+/* Free the order-k block at addr, merging it with free buddies. */
+static void free_block(const struct region *r, uintptr_t addr, unsigned k)
+{
+    uintptr_t mate;
+    *entry_of(r, addr) = 0;
+    while (k < BUDDY_MAX_ORDER && buddy_in_region(r, addr, k, &mate) &&
+           *entry_of(r, mate) == ENTRY(STATE_FREE, k)) {
+        unlink_free(mate, k);
+        *entry_of(r, mate) = 0;
+        addr &= ~order_size(k);
+        k++;
+    }
+    push(r, addr, k);
+}
+
+/* An order-k block marked with `state`, split from the smallest free block
+ * that is large enough; 0 when there is none. */
+static uintptr_t alloc_block(unsigned k, unsigned state)
+{
+    uint64_t candidates = buddy.nonempty & (~(uint64_t)0 << k);
+    if (!candidates)
+        return 0;
+    unsigned j = (unsigned)__builtin_ctzll(candidates);
+    uintptr_t addr = (uintptr_t)buddy.heads[j];
+    const struct region *r = region_set_find(&buddy.regions, addr);
+    unlink_free(addr, j);
+    while (j > k) {
+        j--;
+        push(r, addr + order_size(j), j);
+    }
+    *entry_of(r, addr) = ENTRY(state, k);
+    return addr;
+}
+
+/* Split [addr, addr + len) into maximal aligned power-of-two pieces, the
+ * shape both page marking and page freeing use. Returns the next piece's
+ * order and advances nothing: the caller steps by order_size(). */
+static inline unsigned piece_order(uintptr_t addr, uintptr_t end)
+{
+    unsigned k = (unsigned)__builtin_ctzll(addr);
+    unsigned fit = floor_log2(end - addr);
+    k = k < fit ? k : fit;
+    return k < BUDDY_MAX_ORDER ? k : BUDDY_MAX_ORDER;
+}
+
+static void mark_run(const struct region *r, uintptr_t addr, uintptr_t end, unsigned state)
+{
+    for (unsigned k; addr < end; addr += order_size(k)) {
+        k = piece_order(addr, end);
+        *entry_of(r, addr) = ENTRY(state, k);
+    }
+}
+
+static void free_run(const struct region *r, uintptr_t addr, uintptr_t end)
+{
+    for (unsigned k; addr < end; addr += order_size(k)) {
+        k = piece_order(addr, end);
+        free_block(r, addr, k);
+    }
+}
+
+/* The order a byte request takes: its size and alignment, rounded up. */
+static inline unsigned order_for(size_t n, size_t align)
+{
+    unsigned k = ceil_log2(n > align ? n : align);
+    return k < BUDDY_MIN_ORDER ? BUDDY_MIN_ORDER : k;
+}
+
+/* Resize an ha_alloc block in place: shrinking hands upper halves back,
+ * growing absorbs upper buddies that are free; false if one is not. */
+static bool resize_locked(const struct region *r, uintptr_t addr, unsigned k, unsigned want)
+{
+    uintptr_t mate;
+    for (unsigned j = k; j < want; j++)
+        if ((addr & order_size(j)) || !buddy_in_region(r, addr, j, &mate) ||
+            *entry_of(r, mate) != ENTRY(STATE_FREE, j))
+            return false;
+    for (; k < want; k++) {
+        buddy_in_region(r, addr, k, &mate);
+        unlink_free(mate, k);
+        *entry_of(r, mate) = 0;
+    }
+    for (; k > want; k--)
+        push(r, addr + order_size(k - 1), k - 1);
+    *entry_of(r, addr) = ENTRY(STATE_BYTES, k);
+    return true;
+}
+
+/* Region and map byte of a live block. The region lookup is needed to find
+ * the map anyway, so a pointer outside every region faults in every build;
+ * the checked build also insists the byte names a block of the right kind. */
+static const struct region *live_block(const void *ptr, unsigned state, uint8_t **entry)
+{
+    const struct region *r = region_set_find(&buddy.regions, (uintptr_t)ptr);
+    if (!r)
+        ha_fault(ptr, "buddy: not a block of this heap");
+    *entry = entry_of(r, (uintptr_t)ptr);
+#ifdef HA_CHECKED
+    if ((uintptr_t)ptr % BUDDY_GRANULE || entry_state(**entry) != state)
+        ha_fault(ptr, entry_state(**entry) == STATE_FREE ? "buddy: double free (block is free)"
+                                                         : "buddy: not the start of a live block");
+#else
+    (void)state;
+#endif
+    return r;
+}
+
+/* ---- regions ------------------------------------------------------------- */
+
+/* A region holds its order map first, then the blocks the map describes. */
+static int add_region(void *start, size_t size)
+{
+    uintptr_t s = (uintptr_t)start, e = s + size;
+    if (e < s)
+        return -HA_EINVAL;
+    e = ha_align_down(e, BUDDY_GRANULE);
+    if (e <= s || e - s < 2 * BUDDY_GRANULE)
+        return -HA_ETOOSMALL;
+    uintptr_t map_bytes = ((e - s) >> BUDDY_MIN_ORDER) + 1;
+    uintptr_t a = ha_align_up(s + map_bytes, BUDDY_GRANULE);
+    if (a >= e)
+        return -HA_ETOOSMALL;
+    if (region_set_overlaps(&buddy.regions, s, e))
+        return -HA_EINVAL;
+    int i = region_set_add(&buddy.regions, s, e);
+    if (i < 0)
+        return i;
+    buddy.maps[i] = (uint8_t *)s;
+    buddy.first[i] = a;
+    __builtin_memset((void *)s, 0, map_bytes);
+    free_run(&buddy.regions.r[i], a, e);
+    return 0;
+}
+
+/* ---- the backend ---------------------------------------------------------- */
+
+static int buddy_init(void *start, size_t size, unsigned ncpu, unsigned flags)
+{
+    __builtin_memset(&buddy, 0, sizeof buddy);
+    int r = locked_stats_init(&buddy.stats, ncpu);
+    return r ? r : add_region(start, size);
+}
+
+static int buddy_add_memory(void *start, size_t size, unsigned flags)
+{
+    unsigned long irq = ha_spin_lock_irqsave(&buddy.lock);
+    int r = add_region(start, size);
+    ha_spin_unlock_irqrestore(&buddy.lock, irq);
+    return r;
+}
+
+static void *buddy_alloc(size_t size, size_t align)
+{
+    if (size > order_size(BUDDY_MAX_ORDER) || align > order_size(BUDDY_MAX_ORDER))
+        return 0;
+    unsigned k = order_for(size, align);
+    unsigned long irq = ha_spin_lock_irqsave(&buddy.lock);
+    unsigned cpu = locked_stats_cpu(&buddy.stats);
+    uintptr_t addr = alloc_block(k, STATE_BYTES);
+    if (addr)
+        locked_stats_alloc(&buddy.stats, cpu, order_size(k));
+    ha_spin_unlock_irqrestore(&buddy.lock, irq);
+    return (void *)addr;
+}
+
+static void buddy_dealloc(void *ptr, size_t size, size_t align)
+{
+    unsigned long irq = ha_spin_lock_irqsave(&buddy.lock);
+    unsigned cpu = locked_stats_cpu(&buddy.stats);
+    uint8_t *e;
+    const struct region *r = live_block(ptr, STATE_BYTES, &e);
+    unsigned k = entry_order(*e);
+#ifdef HA_CHECKED
+    if (order_size(k) < size || (align && (uintptr_t)ptr % align))
+        ha_fault(ptr, "buddy: dealloc with a size or alignment the block was not allocated with");
+#endif
+    locked_stats_free(&buddy.stats, cpu, order_size(k));
+    free_block(r, (uintptr_t)ptr, k);
+    ha_spin_unlock_irqrestore(&buddy.lock, irq);
+}
+
+static void *buddy_realloc(void *ptr, size_t old_size, size_t align, size_t new_size)
+{
+    if (new_size > order_size(BUDDY_MAX_ORDER))
+        return 0;
+    unsigned want = order_for(new_size, align);
+    unsigned long irq = ha_spin_lock_irqsave(&buddy.lock);
+    unsigned cpu = locked_stats_cpu(&buddy.stats);
+    uint8_t *e;
+    const struct region *r = live_block(ptr, STATE_BYTES, &e);
+    unsigned k = entry_order(*e);
+    bool in_place = resize_locked(r, (uintptr_t)ptr, k, want);
+    if (in_place)
+        locked_stats_resize(&buddy.stats, cpu, order_size(k), order_size(want));
+    ha_spin_unlock_irqrestore(&buddy.lock, irq);
+    if (in_place)
+        return ptr;
+    void *fresh = buddy_alloc(new_size, align); /* copy without the lock held */
+    if (!fresh)
+        return 0;
+    __builtin_memcpy(fresh, ptr, order_size(k) < new_size ? order_size(k) : new_size);
+    buddy_dealloc(ptr, 0, 0);
+    return fresh;
+}
+
+static size_t buddy_usable_size(const void *ptr)
+{
+    unsigned long irq = ha_spin_lock_irqsave(&buddy.lock);
+    uint8_t *e;
+    live_block(ptr, STATE_BYTES, &e);
+    size_t n = order_size(entry_order(*e));
+    ha_spin_unlock_irqrestore(&buddy.lock, irq);
+    return n;
+}
+
+static void *buddy_alloc_pages(size_t num_pages, size_t align)
+{
+    if (num_pages > (order_size(BUDDY_MAX_ORDER) >> BUDDY_PAGE_ORDER) || align > order_size(BUDDY_MAX_ORDER))
+        return 0;
+    uintptr_t len = num_pages << BUDDY_PAGE_ORDER;
+    unsigned k = order_for(len, align);
+    unsigned long irq = ha_spin_lock_irqsave(&buddy.lock);
+    unsigned cpu = locked_stats_cpu(&buddy.stats);
+    uintptr_t addr = alloc_block(k, STATE_PAGES);
+    if (addr) {
+        const struct region *r = region_set_find(&buddy.regions, addr);
+        mark_run(r, addr, addr + len, STATE_PAGES);
+        free_run(r, addr + len, addr + order_size(k));
+        locked_stats_pages(&buddy.stats, cpu, num_pages, +1);
+    }
+    ha_spin_unlock_irqrestore(&buddy.lock, irq);
+    return (void *)addr;
+}
+
+static void buddy_dealloc_pages(void *addr, size_t num_pages)
+{
+    unsigned long irq = ha_spin_lock_irqsave(&buddy.lock);
+    unsigned cpu = locked_stats_cpu(&buddy.stats);
+    uint8_t *e;
+    const struct region *r = live_block(addr, STATE_PAGES, &e);
+    uintptr_t start = (uintptr_t)addr, end = start + (num_pages << BUDDY_PAGE_ORDER);
+#ifdef HA_CHECKED
+    if (end > r->end)
+        ha_fault(addr, "buddy: dealloc_pages past the end of its region");
+    for (uintptr_t a = start, k; a < end; a += order_size(k)) {
+        k = piece_order(a, end);
+        if (*entry_of(r, a) != ENTRY(STATE_PAGES, k))
+            ha_fault(addr, "buddy: dealloc_pages of pages that were not allocated as one run");
+    }
+#endif
+    locked_stats_pages(&buddy.stats, cpu, num_pages, -1);
+    free_run(r, start, end);
+    ha_spin_unlock_irqrestore(&buddy.lock, irq);
+}
+
+static void buddy_usage(struct ha_usage *out)
+{
+    unsigned long irq = ha_spin_lock_irqsave(&buddy.lock);
+    locked_stats_usage(&buddy.stats, out);
+    out->available_bytes = buddy.free_bytes;
+    out->available_pages = 0;
+    for (unsigned k = BUDDY_PAGE_ORDER; k <= BUDDY_MAX_ORDER; k++)
+        out->available_pages += buddy.counts[k] << (k - BUDDY_PAGE_ORDER);
+    ha_spin_unlock_irqrestore(&buddy.lock, irq);
+}
+
+static int buddy_get_stats(unsigned cpu, struct ha_stats *out)
+{
+    unsigned long irq = ha_spin_lock_irqsave(&buddy.lock);
+    int r = locked_stats_get(&buddy.stats, cpu, out);
+    ha_spin_unlock_irqrestore(&buddy.lock, irq);
+    return r;
+}
+
+/* Walk every region's map granule by granule (blocks must tile the region,
+ * bytes inside a block must be zero, free buddies must have merged), then
+ * every free list against the map. */
+static int check_locked(void)
+{
+    size_t free_bytes = 0, used_bytes = 0, used_page_bytes = 0;
+    size_t counts[BUDDY_MAX_ORDER + 1] = { 0 };
+    for (unsigned i = 0; i < buddy.regions.count; i++) {
+        const struct region *r = &buddy.regions.r[i];
+        for (uintptr_t a = first_of(r); a < r->end;) {
+            uint8_t e = *entry_of(r, a);
+            unsigned k = entry_order(e), state = entry_state(e);
+            uintptr_t mate;
+            if (state == STATE_NONE || k < BUDDY_MIN_ORDER || k > BUDDY_MAX_ORDER || (a & (order_size(k) - 1)) ||
+                r->end - a < order_size(k))
+                return ha_check_fail("buddy: bad map byte 0x%x at %p", e, (void *)a);
+            for (uintptr_t g = a + BUDDY_GRANULE; g < a + order_size(k); g += BUDDY_GRANULE)
+                if (*entry_of(r, g))
+                    return ha_check_fail("buddy: map byte set inside the block at %p", (void *)a);
+            if (state == STATE_FREE) {
+                if (k < BUDDY_MAX_ORDER && buddy_in_region(r, a, k, &mate) &&
+                    *entry_of(r, mate) == ENTRY(STATE_FREE, k))
+                    return ha_check_fail("buddy: free buddies %p and %p not merged", (void *)a, (void *)mate);
+                counts[k]++;
+                free_bytes += order_size(k);
+            } else if (state == STATE_BYTES) {
+                used_bytes += order_size(k);
+            } else if (k < BUDDY_PAGE_ORDER) {
+                return ha_check_fail("buddy: page piece %p smaller than a page", (void *)a);
+            } else {
+                used_page_bytes += order_size(k);
+            }
+            a += order_size(k);
+        }
+    }
+    for (unsigned k = 0; k <= BUDDY_MAX_ORDER; k++) {
+        size_t listed = 0;
+        if (!!(buddy.nonempty & ((uint64_t)1 << k)) != !!buddy.heads[k])
+            return ha_check_fail("buddy: non-empty bit of order %u disagrees with its list", k);
+        const struct buddy_free *prev = 0;
+        for (const struct buddy_free *f = buddy.heads[k]; f; prev = f, f = f->next) {
+            const struct region *r = region_set_find(&buddy.regions, (uintptr_t)f);
+            if (++listed > counts[k])
+                return ha_check_fail("buddy: order %u list longer than its free blocks", k);
+            if (!r || *entry_of(r, (uintptr_t)f) != ENTRY(STATE_FREE, k) || f->prev != prev)
+                return ha_check_fail("buddy: order %u list holds %p, not a free block of that order", k, f);
+        }
+        if (listed != counts[k] || counts[k] != buddy.counts[k])
+            return ha_check_fail("buddy: order %u: %zu free blocks, %zu listed, counter %zu", k, counts[k], listed,
+                                 buddy.counts[k]);
+    }
+    if (free_bytes != buddy.free_bytes || used_bytes != buddy.stats.used_bytes ||
+        used_page_bytes != buddy.stats.used_pages << BUDDY_PAGE_ORDER)
+        return ha_check_fail("buddy: map has %zu free / %zu used / %zu page bytes, counters %zu / %zu / %zu",
+                             free_bytes, used_bytes, used_page_bytes, buddy.free_bytes, buddy.stats.used_bytes,
+                             buddy.stats.used_pages << BUDDY_PAGE_ORDER);
+    return 0;
+}
+
+static int buddy_check(void)
+{
+    unsigned long irq = ha_spin_lock_irqsave(&buddy.lock);
+    int r = check_locked();
+    ha_spin_unlock_irqrestore(&buddy.lock, irq);
+    return r;
+}
+
+const struct ha_backend ha_backend_buddy = {
+    .name = "buddy",
+    .init = buddy_init,
+    .add_memory = buddy_add_memory,
+    .alloc = buddy_alloc,
+    .alloc_zeroed = 0,
+    .dealloc = buddy_dealloc,
+    .realloc = buddy_realloc,
+    .usable_size = buddy_usable_size,
+    .alloc_pages = buddy_alloc_pages,
+    .dealloc_pages = buddy_dealloc_pages,
+    .usage = buddy_usage,
+    .get_stats = buddy_get_stats,
+    .check = buddy_check,
+};
