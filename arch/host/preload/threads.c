@@ -1,0 +1,292 @@
+/*
+ * threads.c - a plain pthread program (no hartalloc linked in) that
+ * test-host-preload runs under LD_PRELOAD. Every check prints
+ * "PASS preload.threads.<name>" or "FAIL preload.threads.<name> <why>".
+ *
+ *   preload-threads <alloc_type expected in ha_name(), or "" for glibc>
+ *
+ * It covers what the shim promises: the malloc family's edge cases, blocks
+ * handed between threads, and thousands of short-lived threads (slot leases
+ * come back), each block filled with a pattern and checked before it is freed.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int failures;
+
+static void report(const char *name, bool ok, const char *why)
+{
+    if (ok) {
+        printf("PASS preload.threads.%s\n", name);
+    } else {
+        printf("FAIL preload.threads.%s %s\n", name, why);
+        failures++;
+    }
+    fflush(stdout);
+}
+
+/* The byte at offset i of a block tagged `tag`. */
+static unsigned char pattern(uint64_t tag, size_t i)
+{
+    return (unsigned char)((tag * 0x9e3779b97f4a7c15ull + i) >> 7 ^ i);
+}
+
+static void fill(unsigned char *p, size_t n, uint64_t tag)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = pattern(tag, i);
+}
+
+static bool intact(const unsigned char *p, size_t n, uint64_t tag)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != pattern(tag, i))
+            return false;
+    return true;
+}
+
+static uint64_t next_random(uint64_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return *state;
+}
+
+/* ---- the preload is active: ha_name() is the requested type ------------- */
+static void check_active(const char *expected)
+{
+    const char *(*ha_name)(void) = (const char *(*)(void))dlsym(RTLD_DEFAULT, "ha_name");
+    if (!*expected) {
+        report("active", ha_name == NULL, "ha_name found without a preload");
+        return;
+    }
+    char *volatile p = malloc(1); /* volatile: GCC would delete the pair; it
+                                    * initialises the library if nothing did */
+    free(p);
+    if (ha_name && strcmp(ha_name(), expected) != 0)
+        printf("# ha_name() is \"%s\"\n", ha_name());
+    report("active", ha_name && strcmp(ha_name(), expected) == 0,
+           ha_name ? "ha_name() differs from HARTALLOC_TYPE" : "ha_name not found: not preloaded");
+}
+
+/* ---- the malloc family's contract ---------------------------------------- */
+static bool aligned_to(const void *p, size_t a)
+{
+    return ((uintptr_t)p & (a - 1)) == 0;
+}
+
+static void check_api(void)
+{
+    bool ok = true;
+    for (size_t n = 0; n < 5000 && ok; n += 1 + n / 8) {
+        unsigned char *p = malloc(n);
+        ok = p && aligned_to(p, 16) && malloc_usable_size(p) >= n;
+        if (p) {
+            fill(p, n, n);
+            ok = ok && intact(p, n, n);
+        }
+        free(p);
+    }
+    report("malloc-sizes", ok, "NULL, misaligned or short block");
+
+    unsigned char *z = calloc(1000, 7);
+    ok = z != NULL;
+    for (size_t i = 0; ok && i < 7000; i++)
+        ok = z[i] == 0;
+    free(z);
+    errno = 0;
+    volatile size_t half = SIZE_MAX / 2;
+    report("calloc", ok && calloc(half, 3) == NULL && errno == ENOMEM,
+           "not zeroed, or overflow not ENOMEM");
+
+    unsigned char *r = realloc(NULL, 100);
+    ok = r != NULL;
+    fill(r, 100, 1);
+    for (size_t n = 200; ok && n < 300000; n = n * 3 / 2) {
+        r = realloc(r, n);
+        ok = r && intact(r, 100, 1);
+    }
+    r = realloc(r, 50);
+    ok = ok && r && intact(r, 50, 1);
+    ok = ok && realloc(r, 0) == NULL;
+    errno = 0;
+    volatile size_t too_big = SIZE_MAX - 4096; /* hidden from GCC's size warnings */
+    void *huge = malloc(too_big);
+    report("realloc", ok && huge == NULL && errno == ENOMEM, "contents lost or bad edge case");
+
+    ok = true;
+    for (size_t a = sizeof(void *); a <= (4u << 20) && ok; a <<= 1) {
+        void *p = NULL;
+        ok = posix_memalign(&p, a, 3 * a / 2 + 1) == 0 && aligned_to(p, a);
+        free(p);
+        void *q = aligned_alloc(a, a);
+        void *m = memalign(a, 10);
+        ok = ok && q && m && aligned_to(q, a) && aligned_to(m, a);
+        free(q);
+        free(m);
+    }
+    void *bad = NULL;
+    ok = ok && posix_memalign(&bad, 24, 8) == EINVAL;
+    long page = sysconf(_SC_PAGESIZE);
+    void *v = valloc(10), *pv = pvalloc(10);
+    ok = ok && v && pv && aligned_to(v, (size_t)page) && aligned_to(pv, (size_t)page) &&
+         malloc_usable_size(pv) >= (size_t)page;
+    free(v);
+    free(pv);
+    report("aligned", ok, "misaligned or wrong error");
+}
+
+/* ---- blocks handed between threads ---------------------------------------- */
+#define RING 64
+#define HANDOFFS 20000
+
+struct ring {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    struct { unsigned char *p; size_t n; uint64_t tag; } slot[RING];
+    unsigned head, tail;
+    bool bad;
+};
+
+static struct ring ring = { .lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER };
+
+static void *producer(void *arg)
+{
+    uint64_t seed = (uintptr_t)arg * 7919 + 1;
+    for (unsigned i = 0; i < HANDOFFS; i++) {
+        size_t n = 1 + next_random(&seed) % (next_random(&seed) % 16 == 0 ? 70000 : 600);
+        uint64_t tag = next_random(&seed);
+        unsigned char *p = malloc(n);
+        if (!p) {
+            ring.bad = true;
+            continue;
+        }
+        fill(p, n, tag);
+        pthread_mutex_lock(&ring.lock);
+        while (ring.head - ring.tail == RING)
+            pthread_cond_wait(&ring.changed, &ring.lock);
+        ring.slot[ring.head % RING].p = p;
+        ring.slot[ring.head % RING].n = n;
+        ring.slot[ring.head % RING].tag = tag;
+        ring.head++;
+        pthread_cond_broadcast(&ring.changed);
+        pthread_mutex_unlock(&ring.lock);
+    }
+    return NULL;
+}
+
+static void *consumer(void *unused)
+{
+    (void)unused;
+    for (unsigned i = 0; i < HANDOFFS; i++) {
+        pthread_mutex_lock(&ring.lock);
+        while (ring.head == ring.tail)
+            pthread_cond_wait(&ring.changed, &ring.lock);
+        unsigned char *p = ring.slot[ring.tail % RING].p;
+        size_t n = ring.slot[ring.tail % RING].n;
+        uint64_t tag = ring.slot[ring.tail % RING].tag;
+        ring.tail++;
+        pthread_cond_broadcast(&ring.changed);
+        pthread_mutex_unlock(&ring.lock);
+        if (!intact(p, n, tag))
+            ring.bad = true;
+        free(p); /* usually a block of another thread's heap */
+    }
+    return NULL;
+}
+
+static void check_handoff(void)
+{
+    pthread_t t[6];
+    for (uintptr_t i = 0; i < 6; i++)
+        pthread_create(&t[i], NULL, i % 2 ? consumer : producer, (void *)i);
+    for (int i = 0; i < 6; i++)
+        pthread_join(t[i], NULL);
+    report("handoff", !ring.bad && ring.head == 3 * HANDOFFS && ring.tail == ring.head,
+           "a handed-over block changed or went missing");
+}
+
+/* ---- thousands of short-lived threads ------------------------------------- */
+#define WAVES 400
+#define WAVE_THREADS 8
+
+struct short_lived {
+    unsigned char *inherited; /* from the previous wave: check and free */
+    size_t inherited_n;
+    uint64_t inherited_tag;
+    unsigned char *left; /* for the next wave */
+    size_t left_n;
+    uint64_t left_tag;
+    bool bad;
+};
+
+static void *short_lived(void *arg)
+{
+    struct short_lived *s = arg;
+    if (s->inherited && !intact(s->inherited, s->inherited_n, s->inherited_tag))
+        s->bad = true;
+    free(s->inherited);
+    uint64_t seed = (uintptr_t)s ^ s->inherited_tag;
+    void *mine[32];
+    for (int i = 0; i < 32; i++) {
+        mine[i] = malloc(1 + next_random(&seed) % 2000);
+        s->bad |= mine[i] == NULL;
+    }
+    for (int i = 0; i < 32; i++)
+        free(mine[i]);
+    s->left_n = 1 + next_random(&seed) % 5000;
+    s->left_tag = next_random(&seed);
+    s->left = malloc(s->left_n);
+    if (s->left)
+        fill(s->left, s->left_n, s->left_tag);
+    else
+        s->bad = true;
+    return NULL;
+}
+
+static void check_short_lived_threads(void)
+{
+    static struct short_lived s[WAVE_THREADS];
+    bool bad = false;
+    for (unsigned wave = 0; wave < WAVES; wave++) {
+        pthread_t t[WAVE_THREADS];
+        for (unsigned i = 0; i < WAVE_THREADS; i++) {
+            /* Hand each block to a different thread of the next wave. */
+            struct short_lived *from = &s[(i + 1) % WAVE_THREADS];
+            s[i].inherited = from->left;
+            s[i].inherited_n = from->left_n;
+            s[i].inherited_tag = from->left_tag;
+        }
+        for (unsigned i = 0; i < WAVE_THREADS; i++)
+            s[i].left = NULL;
+        for (unsigned i = 0; i < WAVE_THREADS; i++)
+            if (pthread_create(&t[i], NULL, short_lived, &s[i]) != 0)
+                bad = true;
+        for (unsigned i = 0; i < WAVE_THREADS; i++)
+            pthread_join(t[i], NULL);
+        for (unsigned i = 0; i < WAVE_THREADS; i++)
+            bad |= s[i].bad;
+    }
+    for (unsigned i = 0; i < WAVE_THREADS; i++)
+        free(s[i].left);
+    report("short-lived", !bad, "a block changed, or malloc failed, in a short-lived thread");
+}
+
+int main(int argc, char **argv)
+{
+    check_active(argc > 1 ? argv[1] : "");
+    check_api();
+    check_handoff();
+    check_short_lived_threads();
+    return failures != 0;
+}
