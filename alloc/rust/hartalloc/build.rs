@@ -4,7 +4,7 @@
 //! Only the core: the embedding hooks (ha_embed_*) come from the Rust side,
 //! through `hartalloc::embed_hooks!`. The `cc` crate is not available, so this
 //! calls the C compiler directly:
-//!   - riscv64 bare metal: riscv64-unknown-elf-gcc, lp64d, medany;
+//!   - riscv64 bare metal: riscv64-unknown-elf-gcc, lp64d, medany, plus libgcc;
 //!   - anything else (the host): gcc with -fPIC.
 //! HA_CC / HA_AR / HA_CFLAGS override the choice.
 use std::env;
@@ -68,6 +68,18 @@ fn main() {
 
     println!("cargo:rustc-link-search=native={}", out.display());
     println!("cargo:rustc-link-lib=static=hartalloc_core");
+    if riscv {
+        // GCC turns __builtin_clz/ctz/popcount into libgcc calls without Zbb,
+        // and compiler_builtins does not provide them for riscv64.
+        let libgcc = Command::new(&cc)
+            .args(arch_flags)
+            .arg("-print-libgcc-file-name")
+            .output()
+            .expect("cc -print-libgcc-file-name");
+        let libgcc = PathBuf::from(String::from_utf8(libgcc.stdout).unwrap().trim());
+        println!("cargo:rustc-link-search=native={}", libgcc.parent().unwrap().display());
+        println!("cargo:rustc-link-lib=static=gcc");
+    }
     for dir in [core_dir.clone(), core_dir.join("include")].iter() {
         watch(dir);
     }

@@ -1,0 +1,98 @@
+# alloc/rust/rust.mk - the Rust side: the hartalloc crate, its host cargo test,
+# and a riscv64 Rust kernel under QEMU (alloc/rust/README.md).
+#
+#   make rust-sysroot     core, compiler_builtins, alloc for riscv64 (rustc 1.63)
+#   make rust-kernel      the riscv64 Rust kernel
+#   make run-rust         boot it (ALLOC= SMP= MEM= ARGS= ACCEL=)
+#   make rust-host-test   cargo test on the host, once per RUST_HOST_TYPES
+#   make rust-kernel-test the kernel at 4 harts for RUST_KERNEL_TYPES, plus
+#                         the failure paths (unknown alloc_type, panic, OOM)
+#
+# Host: rustup's cargo (first on PATH). riscv64: Debian's rustc 1.63 and cargo
+# (/usr/bin), with a sysroot built here from Debian's rust-src and
+# compiler_builtins sources by plain rustc: no -Z build-std, no registry.
+
+RUST_OUT       := $(BUILD)/rust
+RUST_TARGET    := riscv64gc-unknown-none-elf
+RUST_SYSROOT   := $(RUST_OUT)/sysroot
+RUST_SYSLIB    := $(RUST_SYSROOT)/lib/rustlib/$(RUST_TARGET)/lib
+RUST_LIBSRC    ?= /usr/src/rustc-1.63.0/library
+RUST_BUILTINS  ?= $(firstword $(wildcard /usr/share/cargo/registry/compiler_builtins-*/src/lib.rs))
+RV_RUSTC       ?= /usr/bin/rustc
+RV_CARGO       ?= /usr/bin/cargo
+HOST_CARGO     ?= cargo
+
+RUST_KERNEL    := $(RUST_OUT)/riscv/$(RUST_TARGET)/release/hartalloc-rust-kernel
+RUST_HOST_TYPES   ?= mi mi-locked tlsf buddy slab first-fit best-fit worst-fit
+RUST_KERNEL_TYPES ?= mi tlsf
+RUST_KERNEL_SMP   ?= 4
+
+# Sysroot crates: the flags cargo's build-std would use for the standard library.
+RUST_SYSROOT_FLAGS := --target $(RUST_TARGET) -C opt-level=3 -C panic=abort -C debuginfo=1 \
+                      -Z force-unstable-if-unmarked --sysroot $(RUST_SYSROOT) --out-dir $(RUST_SYSLIB)
+
+$(RUST_SYSLIB)/libcore.rlib:
+	@mkdir -p $(RUST_SYSLIB)
+	RUSTC_BOOTSTRAP=1 $(RV_RUSTC) --crate-name core --edition 2021 --crate-type rlib \
+	    $(RUST_LIBSRC)/core/src/lib.rs $(RUST_SYSROOT_FLAGS)
+
+# compiler_builtins' build.rs enables "mem" (memcpy, memset, ...: weak
+# symbols) for -none targets; so does this.
+$(RUST_SYSLIB)/libcompiler_builtins.rlib: $(RUST_SYSLIB)/libcore.rlib
+	RUSTC_BOOTSTRAP=1 $(RV_RUSTC) --crate-name compiler_builtins --edition 2015 --crate-type rlib \
+	    $(RUST_BUILTINS) $(RUST_SYSROOT_FLAGS) -C codegen-units=10000 \
+	    --cfg 'feature="compiler-builtins"' --cfg 'feature="core"' --cfg 'feature="rustc-dep-of-std"' \
+	    --cfg 'feature="mem"' --cfg 'feature="unstable"'
+
+$(RUST_SYSLIB)/liballoc.rlib: $(RUST_SYSLIB)/libcompiler_builtins.rlib
+	RUSTC_BOOTSTRAP=1 $(RV_RUSTC) --crate-name alloc --edition 2021 --crate-type rlib \
+	    $(RUST_LIBSRC)/alloc/src/lib.rs $(RUST_SYSROOT_FLAGS)
+
+.PHONY: rust-sysroot rust-kernel run-rust rust-host-test rust-kernel-test
+rust-sysroot: $(RUST_SYSLIB)/liballoc.rlib
+
+# Cargo decides what is stale; the crate's build.rs compiles alloc/*.c with
+# riscv64-unknown-elf-gcc.
+rust-kernel: rust-sysroot
+	RUSTC=$(RV_RUSTC) RUSTC_BOOTSTRAP=1 RUSTFLAGS="--sysroot $(abspath $(RUST_SYSROOT))" \
+	CARGO_TARGET_RISCV64GC_UNKNOWN_NONE_ELF_LINKER=riscv64-unknown-elf-ld \
+	CARGO_TARGET_DIR=$(abspath $(RUST_OUT)/riscv) \
+	    $(RV_CARGO) build --offline --release --target $(RUST_TARGET) \
+	    --manifest-path alloc/rust/riscv-kernel/Cargo.toml
+
+RUST_QEMU_ACCEL = $(if $(filter single,$(ACCEL)),tcg$(,)thread=single,tcg$(,)thread=multi)
+, := ,
+# rust_qemu SMP, BOOTARGS: boot the Rust kernel under timeout.
+rust_qemu = timeout $(TIMEOUT) qemu-system-riscv64 -machine virt -nographic -bios default \
+            -accel $(RUST_QEMU_ACCEL) -smp $(1) -m $(MEM) -kernel $(RUST_KERNEL) -append "$(2)" </dev/null
+
+run-rust: rust-kernel
+	$(call rust_qemu,$(SMP),alloc=$(ALLOC) $(ARGS))
+
+# cargo test's "test x ... ok" lines become PASS/FAIL lines for test-all.sh.
+rust-host-test:
+	@set -o pipefail; for t in $(RUST_HOST_TYPES); do \
+	    echo "== cargo test, HA_ALLOC=$$t"; \
+	    HA_ALLOC=$$t CARGO_TARGET_DIR=$(abspath $(RUST_OUT)/host) $(HOST_CARGO) test --offline \
+	        --manifest-path alloc/rust/host-test/Cargo.toml -- --test-threads=1 2>&1 | \
+	    sed -E "s/^test tests::(.*) \.\.\. ok$$/PASS rust-host\/$$t\/\1/; s/^test tests::(.*) \.\.\. FAILED$$/FAIL rust-host\/$$t\/\1/" \
+	    || { echo "FAIL rust-host/$$t cargo test exited non-zero"; status=1; }; \
+	done; exit $${status:-0}
+
+# The kernel prints its own PASS/FAIL lines; a bad exit status adds a FAIL.
+# The failure paths must exit non-zero with their message.
+rust-kernel-test: rust-kernel
+	@status=0; for t in $(RUST_KERNEL_TYPES); do \
+	    echo "== rust kernel, alloc=$$t, $(RUST_KERNEL_SMP) harts"; \
+	    $(call rust_qemu,$(RUST_KERNEL_SMP),alloc=$$t) || { echo "FAIL rust-kernel/$$t exit status $$?"; status=1; }; \
+	done; \
+	expect_exit() { want=$$1 text=$$2 name=$$3; shift 3; \
+	    out=$$($(call rust_qemu,2,$$*) 2>&1); rc=$$?; echo "$$out" | sed 's/^\(PASS\|FAIL\) /  (kernel) \1 /'; \
+	    if [ $$rc -eq $$want ] && echo "$$out" | grep -q "$$text"; then echo "PASS rust-kernel/$$name exit $$rc"; \
+	    else echo "FAIL rust-kernel/$$name exit $$rc, wanted $$want and \"$$text\""; status=1; fi; }; \
+	expect_exit 4 'unknown alloc_type "bogus"' unknown-alloc-type alloc=bogus; \
+	expect_exit 1 'panic: .*deliberate panic' panic-exits-nonzero alloc=mi selftest=panic; \
+	expect_exit 2 'allocation failure: size 1099511627776' oom-exits-nonzero alloc=mi selftest=oom; \
+	exit $$status
+
+TEST_STEPS += rust-host-test rust-kernel-test
