@@ -13,8 +13,8 @@
 #define SLOTS 1000u
 #define MIN_SIZE 8u
 #define MAX_SIZE 1000u
-#define REPLACE_PER_ROUND 4000u
-#define ROUNDS_PER_SCALE 4u
+#define REPLACE_PER_ROUND 2000u
+#define ROUNDS_PER_SCALE 2u
 
 static void **arrays[BENCH_MAX_CPUS]; /* arrays[c]: the blocks CPU c works on this round */
 

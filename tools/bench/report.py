@@ -188,9 +188,12 @@ def kernel_section(data, outdir):
     groups = {}
     for r in data["runs"]:
         groups.setdefault((r["workload"], r["alloc"], r["harts"]), []).append(r)
+    skipped = set()
     for k, rs in groups.items():
         ok = [r["ops"] / r["ns"] * 1e3 for r in rs if r["ok"] and r["ns"] > 0]
         tput[k] = statistics.median(ok) if ok else None
+        if not ok and all(r.get("skipped") for r in rs):
+            skipped.add(k)
     workloads = order({k[0] for k in tput}, meta.get("workloads", list(meta["scales"])))
     allocs = order({k[1] for k in tput}, ["mi", "mi-locked", "tlsf", "buddy", "slab",
                                           "first-fit", "best-fit", "worst-fit"])
@@ -201,11 +204,15 @@ def kernel_section(data, outdir):
            f"One boot per workload x alloc_type x harts (`bench=<workload> scale=<n>`), QEMU virt "
            f"with {meta['mem']} RAM, {accel}. Throughput = ops / elapsed `rdtime` of the run (all "
            f"harts between the harness's barriers), in million ops per second of guest time. Each "
-           f"workload's work grows with the harts (weak scaling) except mpsc (fixed total). "
-           f"The list allocators (first-fit, best-fit, worst-fit) run with a smaller scale "
-           f"({meta.get('scale_div', {})} divisor); throughput stays comparable. "
-           f"Under TCG the 2 host cores bound the speed-up: beyond 2 harts a perfect allocator "
-           f"keeps throughput flat, not rising.", ""]
+           f"workload's work is per hart (mpsc's is a fixed total), and from 2 harts up the runner "
+           f"halves the per-hart scale each time the harts double, so every boot of a pair does "
+           f"about the same total work. "
+           f"Each workload x alloc_type is probed at scale 1 on one hart and then run at the "
+           f"scale that keeps the 1-hart run near {meta.get('target_ns', 0) / 1e6:.0f} ms of guest "
+           f"time (at most {meta.get('max_scales')}), so slow allocators do less work; the scale is "
+           f"in the JSON. `slow`: skipped after a boot of the same pair took over "
+           f"{meta.get('slow_s', '?')} s. Under TCG the 2 host cores bound the speed-up: beyond 2 "
+           f"harts a perfect allocator keeps throughput flat, not rising.", ""]
     out += meta_lines(meta) + [""]
     for h in harts:
         out += [f"### {h} hart{'s' if h > 1 else ''}: Mops/s", "",
@@ -214,8 +221,8 @@ def kernel_section(data, outdir):
         for w in workloads:
             vals = [tput.get((w, a, h)) for a in allocs]
             best = max((v for v in vals if v), default=None)
-            cells = [("**" + fmt(v, 3) + "**" if v == best else fmt(v, 3)) if v else "FAIL"
-                     for v in vals]
+            cells = [("**" + fmt(v, 3) + "**" if v == best else fmt(v, 3)) if v else
+                     ("slow" if (w, a, h) in skipped else "FAIL") for v, a in zip(vals, allocs)]
             mi, ml = tput.get((w, "mi", h)), tput.get((w, "mi-locked", h))
             out.append(f"| {w} | " + " | ".join(cells) + f" | {fmt(mi / ml) if mi and ml else 'n/a'} |")
         out.append("")
