@@ -194,11 +194,10 @@ void ha_print_stats(void)
     ha_embed_puts(line);
     for (unsigned cpu = 0; active->get_stats(cpu, &s) == 0; cpu++) {
         ha_format(line, sizeof line,
-                  "  cpu %2u: allocs %llu frees %llu remote %llu in-use %llu B peak %llu B pages %llu segments %llu\n",
+                  "  cpu %2u: allocs %llu frees %llu remote %llu in-use %lld B peak %lld B pages %lld segments %lld\n",
                   cpu, (unsigned long long)s.allocs, (unsigned long long)s.frees,
-                  (unsigned long long)s.remote_frees, (unsigned long long)s.bytes_in_use,
-                  (unsigned long long)s.bytes_peak, (unsigned long long)s.pages_in_use,
-                  (unsigned long long)s.segments_in_use);
+                  (unsigned long long)s.remote_frees, (long long)s.bytes_in_use,
+                  (long long)s.bytes_peak, (long long)s.pages_in_use, (long long)s.segments_in_use);
         ha_embed_puts(line);
     }
 }

@@ -97,15 +97,17 @@ size_t ha_used_pages(void);
 size_t ha_available_pages(void);
 
 /* Statistics of one CPU (cpu < ncpu), or the sum of all CPUs (cpu = ~0u).
- * Counters only grow, except the *_in_use figures. */
+ * Each CPU counts what it did: the *_in_use figures of one CPU go negative
+ * when it frees more than it allocated (blocks from other CPUs); their sum
+ * over all CPUs is exact. bytes_peak of all CPUs is the sum of per-CPU peaks. */
 struct ha_stats {
     uint64_t allocs;          /* blocks handed out (ha_alloc and friends)       */
     uint64_t frees;           /* blocks returned, local and remote              */
     uint64_t remote_frees;    /* frees of blocks owned by another CPU's heap    */
-    uint64_t bytes_in_use;    /* usable bytes of live blocks                    */
-    uint64_t bytes_peak;      /* high-water mark of bytes_in_use                */
-    uint64_t pages_in_use;    /* allocator pages (e.g. 64 KiB heap pages) held  */
-    uint64_t segments_in_use; /* 4 MiB segments held (0 for non-segment types)  */
+    int64_t bytes_in_use;     /* usable bytes of live blocks (and 4 KiB pages)  */
+    int64_t bytes_peak;       /* high-water mark of bytes_in_use                */
+    int64_t pages_in_use;     /* allocator pages (e.g. 64 KiB heap pages) held  */
+    int64_t segments_in_use;  /* 4 MiB segments held (0 for non-segment types)  */
 };
 #define HA_ALL_CPUS (~0u)
 int ha_get_stats(unsigned cpu, struct ha_stats *out);

@@ -1,0 +1,127 @@
+/*
+ * mi_alloc.c - allocation on a given heap: the fast path, alignment, zeroing
+ * and realloc. Callers hold the heap (irqs masked; see mi_backend.c).
+ */
+#include "mi_internal.h"
+
+static void *finish(mi_heap *heap, mi_page *page, mi_block *block, void *user, size_t size,
+                    bool zero)
+{
+    mi_stat_inc(&heap->stats.allocs);
+    mi_stat_bytes(&heap->stats, (int64_t)page->block_size);
+    if (zero) {
+        if (page->free_is_zero)
+            block->next = 0; /* the rest of a never-used block is still zero */
+        else
+            __builtin_memset(user, 0, size);
+    }
+#ifdef HA_CHECKED
+    mi_checked_on_alloc(page, block, user, size);
+#endif
+    return user;
+}
+
+/* Fast path: the first page of the class queue has a free block. Everything
+ * it reads is owner-only, so no atomics; two loads and a store on a hit. */
+static inline void *alloc_bin(mi_heap *heap, unsigned bin, size_t align, size_t size, bool zero)
+{
+    mi_page *page = heap->queues[bin].first;
+    mi_block *block;
+    if (likely(page != 0) && likely((block = page->free) != 0)) {
+        page->free = mi_decode(page, block->next, block);
+        page->used++;
+    } else {
+        block = mi_heap_alloc_slow(heap, bin);
+        if (unlikely(!block))
+            return 0;
+        page = mi_page_of(mi_segment_of(block), block);
+    }
+#ifdef HA_CHECKED
+    mi_checked_on_pop(page, block);
+#endif
+    void *user = block;
+    if (unlikely(align > HA_PAGE_SIZE)) {
+        user = (void *)ha_align_up((uintptr_t)block, align);
+        page->has_aligned = 1;
+    }
+    return finish(heap, page, block, user, size, zero);
+}
+
+void *mi_heap_alloc(mi_heap *heap, size_t size, size_t align, bool zero)
+{
+    size_t need = size + MI_PADDING;
+    if (unlikely(need < size))
+        return 0;
+    if (likely(align <= HA_PAGE_SIZE)) {
+        /* Rounding up to a multiple of align lands on a class whose size is a
+         * multiple of align; page areas are 4 KiB-aligned, so every block of
+         * that class is aligned (alloc/README.md). */
+        size_t rounded = ha_align_up(need ? need : 1, align);
+        if (likely(rounded <= MI_LARGE_MAX && rounded >= need))
+            return alloc_bin(heap, mi_bin_of(rounded), align, size, zero);
+    } else if (need <= MI_LARGE_MAX && align <= MI_LARGE_MAX && need + align - 1 <= MI_LARGE_MAX) {
+        return alloc_bin(heap, mi_bin_of(need + align - 1), align, size, zero);
+    }
+    mi_page *page = mi_segment_huge_alloc(heap, need, align);
+    if (!page)
+        return 0;
+    mi_block *block = (mi_block *)page->area;
+    void *user = block;
+    page->used = 1;
+    page->capacity = 1;
+    page->free = 0;
+    if (align > HA_PAGE_SIZE) {
+        user = (void *)ha_align_up((uintptr_t)block, align);
+        page->has_aligned = 1;
+    }
+    if (zero && page->free_is_zero) {
+        zero = false; /* fresh from the pool: every byte is still zero */
+#ifdef HA_CHECKED
+        zero = true;
+#endif
+    }
+    return finish(heap, page, block, user, size, zero);
+}
+
+size_t mi_usable_size(const void *p)
+{
+    mi_page *page = mi_page_of_block(p);
+    mi_block *block = mi_block_start(page, p);
+#ifdef HA_CHECKED
+    size_t recorded;
+    __builtin_memcpy(&recorded, (uint8_t *)block + page->block_size - sizeof recorded, sizeof recorded);
+    return recorded ^ page->key;
+#else
+    return page->block_size - (size_t)((const uint8_t *)p - (const uint8_t *)block);
+#endif
+}
+
+void *mi_heap_realloc(mi_heap *heap, void *p, size_t old_size, size_t align, size_t new_size)
+{
+    mi_page *page = mi_page_of_block(p);
+    mi_block *block = mi_block_start(page, p);
+    size_t room = page->block_size - (size_t)((uint8_t *)p - (uint8_t *)block) - MI_PADDING;
+#ifdef HA_CHECKED
+    mi_checked_on_free(page, block, p, old_size, align, "realloc");
+#endif
+    /* In place when the block still fits and would not waste over half. */
+    if (new_size <= room && (new_size >= room / 2 || page->block_size <= 64)) {
+#ifdef HA_CHECKED
+        mi_checked_on_alloc(page, block, p, new_size);
+#endif
+        return p;
+    }
+    void *fresh = mi_heap_alloc(heap, new_size, align, false);
+    if (!fresh) {
+#ifdef HA_CHECKED
+        mi_checked_on_alloc(page, block, p, old_size); /* still the caller's */
+#endif
+        return 0;
+    }
+    __builtin_memcpy(fresh, p, old_size < new_size ? old_size : new_size);
+#ifdef HA_CHECKED
+    mi_checked_on_alloc(page, block, p, old_size); /* mi_free checks it again */
+#endif
+    mi_free(heap, p, old_size, align);
+    return fresh;
+}

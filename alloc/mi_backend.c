@@ -1,0 +1,193 @@
+/*
+ * mi_backend.c - the `mi` and `mi-locked` alloc_types: the same heap code,
+ * entered either as this CPU's heap with local interrupts masked (mi), or as
+ * the one heap behind one global spinlock (mi-locked: the baseline that
+ * reproduces ArceOS's Mutex<MiAllocator>).
+ */
+#include "mi_internal.h"
+#include "spinlock.h"
+
+static bool one_locked_heap; /* set by init: which alloc_type is running */
+static ha_spinlock global_lock;
+static size_t managed_bytes;
+
+/* Enter the caller's heap. Per-CPU: mask irqs, then ask which CPU we are
+ * (the contract's order). Locked: every CPU uses heap 0 under the lock. */
+static inline mi_heap *heap_enter(unsigned long *flags)
+{
+    if (one_locked_heap) {
+        *flags = ha_spin_lock_irqsave(&global_lock);
+        return &mi_heaps[0];
+    }
+    *flags = ha_embed_irq_save();
+    unsigned cpu = ha_embed_cpu_index();
+    if (unlikely(cpu >= mi_heap_count))
+        ha_embed_panic("hartalloc: ha_embed_cpu_index() returned a CPU index >= ncpu given to ha_init");
+    return &mi_heaps[cpu];
+}
+
+static inline void heap_leave(unsigned long flags)
+{
+    if (one_locked_heap)
+        ha_spin_unlock_irqrestore(&global_lock, flags);
+    else
+        ha_embed_irq_restore(flags);
+}
+
+static int init_common(void *start, size_t size, unsigned heaps, unsigned flags)
+{
+    mi_pool_reset();
+    int r = mi_pool_add_region(start, size, (flags & HA_MEMORY_ZEROED) != 0);
+    if (r != 0)
+        return r;
+    for (unsigned i = 0; i < heaps; i++)
+        mi_heap_init(&mi_heaps[i], i);
+    mi_heap_count = heaps;
+    managed_bytes = mi_pool_total_segments() << MI_SEGMENT_SHIFT;
+    return 0;
+}
+
+static int mi_init(void *start, size_t size, unsigned ncpu, unsigned flags)
+{
+    if (ncpu > MI_MAX_CPUS)
+        return -HA_EINVAL;
+    one_locked_heap = false;
+    return init_common(start, size, ncpu, flags);
+}
+
+static int mi_locked_init(void *start, size_t size, unsigned ncpu, unsigned flags)
+{
+    one_locked_heap = true;
+    return init_common(start, size, 1, flags);
+}
+
+static int mi_add_memory(void *start, size_t size, unsigned flags)
+{
+    int r = mi_pool_add_region(start, size, (flags & HA_MEMORY_ZEROED) != 0);
+    if (r == 0)
+        __atomic_store_n(&managed_bytes, mi_pool_total_segments() << MI_SEGMENT_SHIFT, __ATOMIC_RELAXED);
+    return r;
+}
+
+static void *mi_backend_alloc(size_t size, size_t align)
+{
+    unsigned long flags;
+    mi_heap *heap = heap_enter(&flags);
+    void *p = mi_heap_alloc(heap, size, align, false);
+    heap_leave(flags);
+    return p;
+}
+
+static void *mi_backend_alloc_zeroed(size_t size, size_t align)
+{
+    unsigned long flags;
+    mi_heap *heap = heap_enter(&flags);
+    void *p = mi_heap_alloc(heap, size, align, true);
+    heap_leave(flags);
+    return p;
+}
+
+static void mi_backend_dealloc(void *p, size_t size, size_t align)
+{
+    unsigned long flags;
+    mi_heap *heap = heap_enter(&flags);
+    mi_free(heap, p, size, align);
+    heap_leave(flags);
+}
+
+static void *mi_backend_realloc(void *p, size_t old_size, size_t align, size_t new_size)
+{
+    unsigned long flags;
+    mi_heap *heap = heap_enter(&flags);
+    void *q = mi_heap_realloc(heap, p, old_size, align, new_size);
+    heap_leave(flags);
+    return q;
+}
+
+static size_t mi_backend_usable_size(const void *p)
+{
+    return mi_usable_size(p);
+}
+
+/* 4 KiB pages are blocks like any other; their bytes move from the byte
+ * figures to the page figures of the statistics. */
+static void *mi_backend_alloc_pages(size_t num_pages, size_t align)
+{
+    unsigned long flags;
+    mi_heap *heap = heap_enter(&flags);
+    void *p = mi_heap_alloc(heap, num_pages * HA_PAGE_SIZE, align, false);
+    if (p) {
+        mi_stat_add(&heap->stats.page4k_in_use, (int64_t)num_pages);
+        mi_stat_add(&heap->stats.page4k_block_bytes, (int64_t)mi_page_of_block(p)->block_size);
+    }
+    heap_leave(flags);
+    return p;
+}
+
+static void mi_backend_dealloc_pages(void *p, size_t num_pages)
+{
+    unsigned long flags;
+    mi_heap *heap = heap_enter(&flags);
+    mi_stat_add(&heap->stats.page4k_in_use, -(int64_t)num_pages);
+    mi_stat_add(&heap->stats.page4k_block_bytes, -(int64_t)mi_page_of_block(p)->block_size);
+    mi_free(heap, p, num_pages * HA_PAGE_SIZE, 0);
+    heap_leave(flags);
+}
+
+static void sum_stats(unsigned first, unsigned end, mi_stats *sum)
+{
+    __builtin_memset(sum, 0, sizeof *sum);
+    for (unsigned i = first; i < end; i++) {
+        const mi_stats *s = &mi_heaps[i].stats;
+        sum->allocs += mi_load_relaxed(&s->allocs);
+        sum->frees += mi_load_relaxed(&s->frees);
+        sum->remote_frees += mi_load_relaxed(&s->remote_frees);
+        sum->bytes_in_use += mi_load_relaxed(&s->bytes_in_use);
+        sum->bytes_peak += mi_load_relaxed(&s->bytes_peak);
+        sum->pages_in_use += mi_load_relaxed(&s->pages_in_use);
+        sum->segments_in_use += mi_load_relaxed(&s->segments_in_use);
+        sum->page4k_in_use += mi_load_relaxed(&s->page4k_in_use);
+        sum->page4k_block_bytes += mi_load_relaxed(&s->page4k_block_bytes);
+    }
+}
+
+static void mi_backend_usage(struct ha_usage *out)
+{
+    mi_stats s;
+    sum_stats(0, mi_heap_count, &s);
+    size_t managed = __atomic_load_n(&managed_bytes, __ATOMIC_RELAXED);
+    size_t taken = (size_t)s.bytes_in_use;
+    out->used_bytes = (size_t)(s.bytes_in_use - s.page4k_block_bytes);
+    out->used_pages = (size_t)s.page4k_in_use;
+    out->available_bytes = managed > taken ? managed - taken : 0;
+    out->available_pages = out->available_bytes / HA_PAGE_SIZE;
+}
+
+static int mi_backend_get_stats(unsigned cpu, struct ha_stats *out)
+{
+    mi_stats s;
+    if (cpu == HA_ALL_CPUS)
+        sum_stats(0, mi_heap_count, &s);
+    else if (cpu < mi_heap_count)
+        sum_stats(cpu, cpu + 1, &s);
+    else
+        return -HA_EINVAL;
+    out->allocs = s.allocs;
+    out->frees = s.frees;
+    out->remote_frees = s.remote_frees;
+    out->bytes_in_use = s.bytes_in_use;
+    out->bytes_peak = s.bytes_peak;
+    out->pages_in_use = s.pages_in_use;
+    out->segments_in_use = s.segments_in_use;
+    return 0;
+}
+
+#define MI_BACKEND_OPS                                                           \
+    .add_memory = mi_add_memory, .alloc = mi_backend_alloc,                      \
+    .alloc_zeroed = mi_backend_alloc_zeroed, .dealloc = mi_backend_dealloc,      \
+    .realloc = mi_backend_realloc, .usable_size = mi_backend_usable_size,        \
+    .alloc_pages = mi_backend_alloc_pages, .dealloc_pages = mi_backend_dealloc_pages, \
+    .usage = mi_backend_usage, .get_stats = mi_backend_get_stats, .check = mi_check_heaps
+
+const struct ha_backend ha_backend_mi = { .name = "mi", .init = mi_init, MI_BACKEND_OPS };
+const struct ha_backend ha_backend_mi_locked = { .name = "mi-locked", .init = mi_locked_init, MI_BACKEND_OPS };

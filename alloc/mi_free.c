@@ -1,0 +1,80 @@
+/*
+ * mi_free.c - returning a block: to its page's local_free when the caller's
+ * heap owns the page, to its xthread_free (one CAS) when it does not, and
+ * straight to the pool for huge blocks.
+ */
+#include "mi_internal.h"
+
+mi_page *mi_page_of_block(const void *p)
+{
+    mi_segment *seg = mi_segment_of(p);
+    if (unlikely((const void *)seg == p)) {
+        /* Only a huge block aligned to >= 4 MiB starts on a segment boundary:
+         * its header is at the head of the run. */
+        seg = mi_pool_find_run(p);
+        if (!seg)
+            ha_fault(p, "not a live block: no segment in use holds it");
+    }
+#ifdef HA_CHECKED
+    if (!mi_pool_contains(p))
+        ha_fault(p, "not allocated by hartalloc: outside every heap region");
+    if (seg->cookie != ((uintptr_t)seg ^ mi_pool_secret()))
+        ha_fault(p, "not a live block: its segment %p is free (never allocated, or freed)", (void *)seg);
+    if (seg->kind == MI_PAGE_HUGE) {
+        if ((uintptr_t)p - (uintptr_t)seg >= mi_segment_bytes(seg))
+            ha_fault(p, "not a live block: beyond its segment run");
+        return &seg->pages[0];
+    }
+    mi_page *page = mi_page_of(seg, p);
+    if (!page->in_use)
+        ha_fault(p, "not a live block: its page is not in use (freed or never allocated)");
+    if ((const uint8_t *)p < page->area ||
+        (size_t)((const uint8_t *)p - page->area) >= (size_t)page->capacity * page->block_size)
+        ha_fault(p, "not a block: outside the carved part of its page");
+    return page;
+#else
+    return seg->kind == MI_PAGE_HUGE ? &seg->pages[0] : mi_page_of(seg, p);
+#endif
+}
+
+static void free_remote_mt(mi_page *page, mi_block *block)
+{
+    uintptr_t tf = mi_load_relaxed(&page->xthread_free);
+    uintptr_t flag;
+    do {
+        flag = tf & MI_FLAG_MASK;
+        block->next = mi_encode(page, (mi_block *)(tf & ~MI_FLAG_MASK));
+    } while (!mi_cas_weak_release(&page->xthread_free, &tf,
+                                  (uintptr_t)block | (flag == MI_FULL ? MI_NOTIFIED : flag)));
+    if (flag == MI_FULL)
+        mi_heap_return_page_mt(page->heap, page); /* we made it NOTIFIED: we push */
+}
+
+void mi_free(mi_heap *heap, void *p, size_t size, size_t align)
+{
+    mi_page *page = mi_page_of_block(p);
+    mi_block *block = unlikely(page->has_aligned) ? mi_block_start(page, p) : (mi_block *)p;
+#ifdef HA_CHECKED
+    mi_checked_on_free(page, block, p, size, align, "free");
+    mi_checked_fill_free(page, block);
+#endif
+    mi_stat_inc(&heap->stats.frees);
+    mi_stat_bytes(&heap->stats, -(int64_t)page->block_size);
+    if (unlikely(page->bin == 0)) {
+        mi_stat_add(&heap->stats.segments_in_use, -(int64_t)mi_segment_of(page)->segment_count);
+        mi_segment_huge_free(page);
+        return;
+    }
+    if (likely(page->heap == heap)) {
+        block->next = mi_encode(page, page->local_free);
+        page->local_free = block;
+        page->used--;
+        if (unlikely(page->in_full))
+            mi_heap_page_unfull(heap, page);
+        if (unlikely(page->used == 0))
+            mi_heap_page_emptied(heap, page);
+    } else {
+        mi_stat_inc(&heap->stats.remote_frees);
+        free_remote_mt(page, block);
+    }
+}

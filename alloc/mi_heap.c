@@ -1,0 +1,202 @@
+/*
+ * mi_heap.c - per-CPU heaps: page queues, the allocation slow path and the
+ * full-page hand-off (protocol in mi_types.h). Owner CPU only, with irqs
+ * masked, except mi_heap_return_page_mt.
+ */
+#include "mi_internal.h"
+
+mi_heap mi_heaps[MI_MAX_CPUS];
+unsigned mi_heap_count;
+
+void mi_heap_init(mi_heap *heap, unsigned cpu)
+{
+    __builtin_memset(heap, 0, sizeof *heap);
+    heap->cpu = cpu;
+}
+
+void mi_queue_push_front(mi_page_queue *q, mi_page *page)
+{
+    page->prev = 0;
+    page->next = q->first;
+    if (q->first)
+        q->first->prev = page;
+    else
+        q->last = page;
+    q->first = page;
+}
+
+void mi_queue_push_back(mi_page_queue *q, mi_page *page)
+{
+    page->next = 0;
+    page->prev = q->last;
+    if (q->last)
+        q->last->next = page;
+    else
+        q->first = page;
+    q->last = page;
+}
+
+void mi_queue_remove(mi_page_queue *q, mi_page *page)
+{
+    if (page->prev)
+        page->prev->next = page->next;
+    else
+        q->first = page->next;
+    if (page->next)
+        page->next->prev = page->prev;
+    else
+        q->last = page->prev;
+    page->next = page->prev = 0;
+}
+
+/* Set the page's flag from `from` to `to`, keeping the remote list. False if
+ * the flag was not `from`. */
+static bool set_full_state(mi_page *page, uintptr_t from, uintptr_t to)
+{
+    uintptr_t tf = mi_load_relaxed(&page->xthread_free);
+    do {
+        if ((tf & MI_FLAG_MASK) != from)
+            return false;
+    } while (!mi_cas_weak_acq_rel(&page->xthread_free, &tf, (tf & ~MI_FLAG_MASK) | to));
+    return true;
+}
+
+/* Park a page with nothing to allocate on the full queue. Fails (and leaves
+ * the page queued) if remote frees arrived meanwhile or the page is still on
+ * the returned stack. */
+static bool try_park_full(mi_heap *heap, mi_page *page)
+{
+    uintptr_t expected = MI_NORMAL; /* empty remote list, flag NORMAL */
+    if (!mi_cas_weak_acq_rel(&page->xthread_free, &expected, (uintptr_t)MI_FULL))
+        return false;
+    mi_queue_remove(&heap->queues[page->bin], page);
+    mi_queue_push_back(&heap->queues[MI_BIN_FULL], page);
+    page->in_full = 1;
+    return true;
+}
+
+static void requeue(mi_heap *heap, mi_page *page)
+{
+    mi_queue_remove(&heap->queues[MI_BIN_FULL], page);
+    page->in_full = 0;
+    mi_queue_push_back(&heap->queues[page->bin], page);
+}
+
+void mi_heap_page_unfull(mi_heap *heap, mi_page *page)
+{
+    requeue(heap, page);
+    /* If a remote CPU already swapped FULL for NOTIFIED the page is on our
+     * returned stack; mi_heap_take_returned clears the flag then. */
+    set_full_state(page, MI_FULL, MI_NORMAL);
+}
+
+void mi_heap_page_emptied(mi_heap *heap, mi_page *page)
+{
+    mi_page_queue *q = &heap->queues[page->bin];
+    if ((mi_load_relaxed(&page->xthread_free) & MI_FLAG_MASK) != MI_NORMAL)
+        return; /* may be on the returned stack: never retire it there */
+    if (q->first == page && q->last == page)
+        return; /* the only page of its class: keep it, no retire/refill churn */
+    mi_queue_remove(q, page);
+    mi_segment_page_free(heap, page);
+}
+
+void mi_heap_return_page_mt(mi_heap *heap, mi_page *page)
+{
+    mi_page *top = mi_load_relaxed(&heap->xreturned);
+    do {
+        page->returned_next = top;
+    } while (!mi_cas_weak_release(&heap->xreturned, &top, page));
+}
+
+void mi_heap_take_returned(mi_heap *heap)
+{
+    if (!mi_load_relaxed(&heap->xreturned))
+        return;
+    mi_page *page = mi_exchange_acquire(&heap->xreturned, (mi_page *)0);
+    while (page) {
+        mi_page *next = page->returned_next;
+        page->returned_next = 0;
+        set_full_state(page, MI_NOTIFIED, MI_NORMAL);
+        if (page->in_full)
+            requeue(heap, page);
+        page = next;
+    }
+}
+
+static mi_block *pop(mi_heap *heap, mi_page_queue *q, mi_page *page)
+{
+    if (q->first != page) {
+        mi_queue_remove(q, page);
+        mi_queue_push_front(q, page);
+    }
+    mi_block *block = page->free;
+    page->free = mi_decode(page, block->next, block);
+    page->used++;
+    return block;
+}
+
+/* Find a page of `bin` with a free block, parking full pages on the way. */
+static mi_block *alloc_from_queue(mi_heap *heap, unsigned bin)
+{
+    mi_page_queue *q = &heap->queues[bin];
+    mi_page *next;
+    for (mi_page *page = q->first; page; page = next) {
+        next = page->next;
+        mi_page_collect(page);
+        if (page->free || mi_page_extend(page))
+            return pop(heap, q, page);
+        if (!try_park_full(heap, page)) {
+            mi_page_collect(page); /* remote frees raced with us: use them */
+            if (page->free)
+                return pop(heap, q, page);
+        }
+    }
+    return 0;
+}
+
+mi_block *mi_heap_alloc_slow(mi_heap *heap, unsigned bin)
+{
+    mi_heap_take_returned(heap);
+    mi_block *block = alloc_from_queue(heap, bin);
+    if (block)
+        return block;
+    mi_page *page = mi_segment_page_alloc(heap, bin);
+    if (!page) {
+        /* Out of segments: give back every empty page we hold, then retry. */
+        mi_heap_collect_all(heap);
+        block = alloc_from_queue(heap, bin);
+        if (block)
+            return block;
+        page = mi_segment_page_alloc(heap, bin);
+        if (!page)
+            return 0;
+    }
+    mi_queue_push_front(&heap->queues[bin], page);
+    return pop(heap, &heap->queues[bin], page);
+}
+
+void mi_heap_collect_all(mi_heap *heap)
+{
+    mi_heap_take_returned(heap);
+    for (unsigned bin = 0; bin <= MI_BIN_FULL; bin++) {
+        mi_page *next;
+        for (mi_page *page = heap->queues[bin].first; page; page = next) {
+            next = page->next;
+            mi_page_collect(page);
+            if (page->in_full && (page->free || page->used < page->reserved)) {
+                requeue(heap, page);
+                set_full_state(page, MI_FULL, MI_NORMAL);
+            }
+            if (page->used != 0)
+                continue;
+            if (page->in_full && !set_full_state(page, MI_FULL, MI_NORMAL))
+                continue; /* NOTIFIED: on the returned stack */
+            if ((mi_load_relaxed(&page->xthread_free) & MI_FLAG_MASK) != MI_NORMAL)
+                continue;
+            mi_queue_remove(&heap->queues[page->in_full ? MI_BIN_FULL : page->bin], page);
+            page->in_full = 0;
+            mi_segment_page_free(heap, page);
+        }
+    }
+}

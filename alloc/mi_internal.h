@@ -1,0 +1,202 @@
+/*
+ * mi_internal.h - helpers and function contracts shared by the mi_*.c files.
+ * Types, glossary, invariants and lock order: mi_types.h.
+ */
+#ifndef HA_MI_INTERNAL_H
+#define HA_MI_INTERNAL_H
+
+#include "backend.h"
+#include "hartalloc_embed.h"
+#include "mi_types.h"
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+#define MI_SEGMENT_HEADER ha_align_up(sizeof(mi_segment), HA_PAGE_SIZE)
+
+/* ---- atomics: the memory order is part of the name ------------------------ */
+#define mi_load_relaxed(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define mi_load_acquire(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define mi_store_relaxed(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define mi_cas_weak_release(p, expected, desired)                                \
+    __atomic_compare_exchange_n((p), (expected), (desired), true, __ATOMIC_RELEASE, \
+                                __ATOMIC_RELAXED)
+#define mi_cas_weak_acq_rel(p, expected, desired)                                \
+    __atomic_compare_exchange_n((p), (expected), (desired), true, __ATOMIC_ACQ_REL, \
+                                __ATOMIC_ACQUIRE)
+#define mi_exchange_acquire(p, v) __atomic_exchange_n((p), (v), __ATOMIC_ACQUIRE)
+
+/* ---- statistics (owner CPU only; relaxed so readers on other CPUs are sound) */
+static inline void mi_stat_add(int64_t *field, int64_t delta)
+{
+    mi_store_relaxed(field, mi_load_relaxed(field) + delta);
+}
+static inline void mi_stat_inc(uint64_t *field)
+{
+    mi_store_relaxed(field, mi_load_relaxed(field) + 1);
+}
+static inline void mi_stat_bytes(mi_stats *s, int64_t delta)
+{
+    int64_t now = mi_load_relaxed(&s->bytes_in_use) + delta;
+    mi_store_relaxed(&s->bytes_in_use, now);
+    if (now > mi_load_relaxed(&s->bytes_peak))
+        mi_store_relaxed(&s->bytes_peak, now);
+}
+
+/* ---- size classes -------------------------------------------------------- */
+static inline unsigned mi_bin_of(size_t size)
+{
+    if (size <= 64)
+        return size == 0 ? 1 : (unsigned)((size + 7) >> 3);
+    size_t w = size - 1;
+    unsigned hb = 63u - (unsigned)__builtin_clzll(w); /* w in [2^hb, 2^(hb+1)) */
+    return 8 + (hb - 6) * 4 + (unsigned)((w >> (hb - 2)) & 3) + 1;
+}
+
+static inline size_t mi_bin_size(unsigned bin)
+{
+    if (bin <= 8)
+        return (size_t)bin * 8;
+    unsigned k = bin - 9; /* 0 = 80 */
+    unsigned hb = 6 + k / 4;
+    return (size_t)(5 + k % 4) << (hb - 2);
+}
+
+static inline enum mi_page_kind mi_kind_of_bin(unsigned bin)
+{
+    size_t s = mi_bin_size(bin);
+    return s <= MI_SMALL_MAX ? MI_PAGE_SMALL : s <= MI_MEDIUM_MAX ? MI_PAGE_MEDIUM : MI_PAGE_LARGE;
+}
+
+/* ---- address arithmetic -------------------------------------------------- */
+static inline mi_segment *mi_segment_of(const void *p)
+{
+    return (mi_segment *)((uintptr_t)p & ~MI_SEGMENT_MASK);
+}
+
+/* The page holding p, for p inside a segment's first 4 MiB. */
+static inline mi_page *mi_page_of(mi_segment *seg, const void *p)
+{
+    size_t i = ((uintptr_t)p - (uintptr_t)seg) >> seg->page_shift;
+    return &seg->pages[i];
+}
+
+/* Start of the block holding p (p may point inside a block handed out at an
+ * offset to satisfy an alignment). */
+static inline mi_block *mi_block_start(const mi_page *page, const void *p)
+{
+    size_t offset = (size_t)((const uint8_t *)p - page->area);
+    return (mi_block *)(page->area + offset - offset % page->block_size);
+}
+
+/* ---- free-list link encoding --------------------------------------------
+ * Release builds store plain pointers. Checked builds store ptr ^ page key
+ * rotated, so a stray write into a freed block turns the link into garbage
+ * that mi_decode rejects instead of following. */
+#ifdef HA_CHECKED
+static inline uintptr_t mi_encode(const mi_page *page, const mi_block *b)
+{
+    uintptr_t x = (uintptr_t)b ^ page->key;
+    return (x << 17) | (x >> (64 - 17));
+}
+mi_block *mi_decode_checked(const mi_page *page, uintptr_t link, const void *holder);
+static inline mi_block *mi_decode(const mi_page *page, uintptr_t link, const void *holder)
+{
+    return mi_decode_checked(page, link, holder);
+}
+#else
+static inline uintptr_t mi_encode(const mi_page *page, const mi_block *b)
+{
+    (void)page;
+    return (uintptr_t)b;
+}
+static inline mi_block *mi_decode(const mi_page *page, uintptr_t link, const void *holder)
+{
+    (void)page, (void)holder;
+    return (mi_block *)link;
+}
+#endif
+
+/* ---- segment pool (segment_pool.c): lock order 2 ------------------------- */
+int mi_pool_add_region(void *start, size_t size, bool zeroed);
+/* A run of n free segments, or NULL. *zeroed tells whether its memory is known
+ * to be zero. Any CPU. */
+mi_segment *mi_pool_alloc(size_t n, bool *zeroed);
+void mi_pool_free(mi_segment *seg, size_t n);
+/* The head segment of the run holding p, or NULL if p is in no live run. */
+mi_segment *mi_pool_find_run(const void *p);
+bool mi_pool_contains(const void *p);
+size_t mi_pool_total_segments(void);
+size_t mi_pool_free_segments(void);
+int mi_pool_check(void);
+void mi_pool_reset(void);
+uintptr_t mi_pool_secret(void);
+/* Bytes of live huge blocks (for ha_check; needs a quiescent heap). */
+int64_t mi_pool_huge_live_bytes(void);
+
+/* ---- segments and pages (mi_segment.c, mi_page.c) ------------------------ */
+/* A fresh page of `bin` for heap, from its segments or a new one; NULL if the
+ * pool is exhausted. Owner only. */
+mi_page *mi_segment_page_alloc(mi_heap *heap, unsigned bin);
+/* Give an empty page back to its segment (and the segment to the pool when it
+ * was the last). Owner only. */
+void mi_segment_page_free(mi_heap *heap, mi_page *page);
+/* A segment run for one huge block of at least `size` bytes whose start can
+ * be aligned to `align`. Any CPU. */
+mi_page *mi_segment_huge_alloc(mi_heap *heap, size_t size, size_t align);
+void mi_segment_huge_free(mi_page *page);
+static inline size_t mi_segment_bytes(const mi_segment *seg) { return seg->segment_count << MI_SEGMENT_SHIFT; }
+
+void mi_page_init(mi_page *page, mi_heap *heap, size_t block_size, size_t area_bytes, bool zeroed);
+/* Carve more blocks into `free`; false if the page is completely carved. */
+bool mi_page_extend(mi_page *page);
+/* Move xthread_free and local_free blocks to free. Owner only. */
+void mi_page_collect(mi_page *page);
+
+/* ---- heaps (mi_heap.c) --------------------------------------------------- */
+extern mi_heap mi_heaps[MI_MAX_CPUS];
+extern unsigned mi_heap_count;
+void mi_heap_init(mi_heap *heap, unsigned cpu);
+void mi_queue_push_front(mi_page_queue *q, mi_page *page);
+void mi_queue_push_back(mi_page_queue *q, mi_page *page);
+void mi_queue_remove(mi_page_queue *q, mi_page *page);
+/* The slow path of allocation from `bin`: returns a block or NULL. */
+mi_block *mi_heap_alloc_slow(mi_heap *heap, unsigned bin);
+/* A local free made a full page usable again, or left a page empty. */
+void mi_heap_page_unfull(mi_heap *heap, mi_page *page);
+void mi_heap_page_emptied(mi_heap *heap, mi_page *page);
+/* Owner: requeue the full pages remote CPUs have handed back. */
+void mi_heap_take_returned(mi_heap *heap);
+/* Owner: collect every page and retire the empty ones (before OOM). */
+void mi_heap_collect_all(mi_heap *heap);
+/* Remote CPU: hand a full page back to its owner. */
+void mi_heap_return_page_mt(mi_heap *heap, mi_page *page);
+
+/* ---- allocation and free on an explicit heap (mi_alloc.c, mi_free.c) ------ */
+void *mi_heap_alloc(mi_heap *heap, size_t size, size_t align, bool zero);
+/* heap: the caller's heap (decides local vs remote). */
+void mi_free(mi_heap *heap, void *p, size_t size, size_t align);
+void *mi_heap_realloc(mi_heap *heap, void *p, size_t old_size, size_t align, size_t new_size);
+size_t mi_usable_size(const void *p);
+/* The page holding a live block p (checked builds verify everything). */
+mi_page *mi_page_of_block(const void *p);
+
+/* ---- checked builds (mi_checked.c) --------------------------------------- */
+#ifdef HA_CHECKED
+/* A checked block ends with its requested size (encoded) and carries an
+ * 8-byte canary right after the requested bytes. */
+#define MI_PADDING 16u
+/* Verify a block taken off a free list still holds the freed-block fill. */
+void mi_checked_on_pop(mi_page *page, mi_block *block);
+void mi_checked_on_alloc(mi_page *page, mi_block *block, void *user, size_t size);
+void mi_checked_on_free(mi_page *page, mi_block *block, const void *user, size_t size,
+                        size_t align, const char *what);
+void mi_checked_fill_free(mi_page *page, mi_block *block);
+#else
+#define MI_PADDING 0u
+#endif
+
+/* ---- validation (mi_check.c) --------------------------------------------- */
+int mi_check_heaps(void);
+
+#endif /* HA_MI_INTERNAL_H */

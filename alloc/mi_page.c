@@ -1,0 +1,83 @@
+/*
+ * mi_page.c - one page's blocks: lazy carving and collecting the three free
+ * lists (invariants in mi_types.h). Owner CPU only, except where noted.
+ */
+#include "mi_internal.h"
+
+void mi_page_init(mi_page *page, mi_heap *heap, size_t block_size, size_t area_bytes, bool zeroed)
+{
+    static uintptr_t key_counter; /* only varies keys; races are harmless */
+    page->free = page->local_free = 0;
+    mi_store_relaxed(&page->xthread_free, (uintptr_t)MI_NORMAL);
+    page->used = 0;
+    page->capacity = 0;
+    page->reserved = (uint32_t)(area_bytes / block_size);
+    page->block_size = block_size;
+    page->heap = heap;
+    page->next = page->prev = page->returned_next = 0;
+    page->in_use = 1;
+    page->in_full = 0;
+    page->has_aligned = 0;
+    uintptr_t k = mi_load_relaxed(&key_counter) + 0x9e3779b97f4a7c15ull;
+    mi_store_relaxed(&key_counter, k);
+    page->key = (k ^ (uintptr_t)page ^ mi_pool_secret()) | 1;
+#ifdef HA_CHECKED
+    __builtin_memset(page->live, 0, sizeof page->live);
+    page->free_is_zero = 0; /* checked builds fill free blocks with a pattern */
+#else
+    page->free_is_zero = zeroed;
+#endif
+    if (page->reserved > 0)
+        mi_page_extend(page);
+}
+
+bool mi_page_extend(mi_page *page)
+{
+    if (page->capacity >= page->reserved)
+        return false;
+    size_t n = MI_EXTEND_BYTES / page->block_size;
+    if (n == 0)
+        n = 1;
+    if (n > page->reserved - page->capacity)
+        n = page->reserved - page->capacity;
+    uint8_t *first = page->area + (size_t)page->capacity * page->block_size;
+    mi_block *last = (mi_block *)(first + (n - 1) * page->block_size);
+    for (uint8_t *b = first; (mi_block *)b < last; b += page->block_size) {
+        ((mi_block *)b)->next = mi_encode(page, (mi_block *)(b + page->block_size));
+#ifdef HA_CHECKED
+        mi_checked_fill_free(page, (mi_block *)b);
+#endif
+    }
+    last->next = mi_encode(page, page->free);
+#ifdef HA_CHECKED
+    mi_checked_fill_free(page, last);
+#endif
+    page->free = (mi_block *)first;
+    page->capacity += (uint32_t)n;
+    return true;
+}
+
+void mi_page_collect(mi_page *page)
+{
+    uintptr_t tf = mi_load_relaxed(&page->xthread_free);
+    if (tf & ~MI_FLAG_MASK) {
+        /* Take the whole list, keep the full-state flag. */
+        while (!mi_cas_weak_acq_rel(&page->xthread_free, &tf, tf & MI_FLAG_MASK))
+            ;
+        mi_block *head = (mi_block *)(tf & ~MI_FLAG_MASK), *tail = head;
+        uint32_t count = 1;
+        for (mi_block *next; (next = mi_decode(page, tail->next, tail)) != 0; tail = next)
+            count++;
+        tail->next = mi_encode(page, page->local_free);
+        page->local_free = head;
+        if (count > page->used)
+            ha_fault(head, "page %p: %u remote frees but only %u blocks in use (double free?)",
+                     (void *)page, count, page->used);
+        page->used -= count;
+    }
+    if (!page->free && page->local_free) {
+        page->free = page->local_free;
+        page->local_free = 0;
+        page->free_is_zero = 0;
+    }
+}

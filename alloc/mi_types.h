@@ -1,0 +1,172 @@
+/*
+ * mi_types.h - the data structures of the `mi` allocator, their glossary,
+ * invariants and lock order. Read this first; alloc/README.md summarises it.
+ *
+ * Glossary
+ *   region   memory handed over by ha_init / ha_add_memory.
+ *   segment  a 4 MiB-aligned, 4 MiB slice of a region (or a run of them for a
+ *            huge block). Its header (struct mi_segment) sits at its start, so
+ *            the segment of any block is found by masking the block's address.
+ *            The segment pool hands segments to heaps and takes them back.
+ *   page     a slice of a segment holding blocks of one size class: 64 KiB
+ *            (small), 512 KiB (medium) or the whole segment (large, huge).
+ *            Not a 4 KiB MMU page; those are "4 KiB pages" here (ha_alloc_pages).
+ *   block    what ha_alloc returns; free blocks link through their first word.
+ *   heap     one per CPU index (struct mi_heap). It owns segments, and through
+ *            them pages; only its CPU allocates from its pages.
+ *
+ * The three free lists of a page (free-list sharding, Leijen et al. 2019)
+ *   free         blocks to allocate from. Owner only; no atomics.
+ *   local_free   blocks freed by the owner. Owner only; no atomics. Kept apart
+ *                from `free` so the allocation fast path never sees them and the
+ *                owner's slow path runs at a bounded rate.
+ *   xthread_free blocks freed by other CPUs, pushed with a CAS; the owner takes
+ *                the whole list with one atomic exchange. Its two low bits hold
+ *                the page's full-state (below).
+ *   Invariant: capacity == used + |free| + |local_free|, and
+ *              |xthread_free| <= used; blocks alive == used - |xthread_free|.
+ *   Every block of [0, capacity) is on at most one list; blocks in
+ *   [capacity, reserved) are not carved yet (lazy extension: memory the
+ *   allocator never touched stays untouched).
+ *
+ * Full pages and the hand-off (our variant of mimalloc's delayed free)
+ *   A page with nothing to allocate leaves its size-class queue for the heap's
+ *   `full` queue and its flag becomes FULL. The first remote free that sees
+ *   FULL swaps it to NOTIFIED in the same CAS that pushes the block, and then
+ *   pushes the page on its heap's `xreturned` stack. The owner's slow path
+ *   takes the whole stack, sets NOTIFIED back to NORMAL and requeues the page.
+ *   So a full page is always either reachable from the owner's queues or on
+ *   its stack; a page is pushed at most once per FULL period; and a page whose
+ *   flag is not NORMAL is never retired (it may be on the stack).
+ *   alloc/model/thread_free.pml model-checks this protocol.
+ *
+ * Interrupts
+ *   Every operation on a heap runs between ha_embed_irq_save/restore, so an
+ *   interrupt handler that allocates on the same CPU runs before or after a
+ *   heap operation, never inside one: the owner-only lists need no atomics.
+ *   The cost is one csrrci and one csrs per call on riscv64.
+ *
+ * Lock order (outermost first)
+ *   1. mi-locked's global lock (only the mi-locked alloc_type)
+ *   2. the segment pool's lock (segment_pool.c): regions and segment states.
+ *   Heaps take no lock: only their own CPU touches them, with irqs masked.
+ *   Remote CPUs touch a foreign heap only through its `xreturned` stack and a
+ *   foreign page only through its `xthread_free` word.
+ *
+ * Naming: fields written by other CPUs start with x; functions that may run
+ * on a CPU other than the owner end in _mt.
+ */
+#ifndef HA_MI_TYPES_H
+#define HA_MI_TYPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hartalloc.h"
+
+/* ---- tunables ------------------------------------------------------------ */
+#define MI_MAX_CPUS 64              /* heaps; CPU indices beyond are refused     */
+#define MI_POOL_MAX_SEGMENTS 16384  /* 64 GiB of regions in all                  */
+#define MI_POOL_MAX_REGIONS 16
+#define MI_EXTEND_BYTES 4096        /* carve at most this much of a page at once */
+
+/* ---- derived, do not modify --------------------------------------------- */
+#define MI_SEGMENT_SHIFT 22
+#define MI_SEGMENT_SIZE ((uintptr_t)1 << MI_SEGMENT_SHIFT)
+#define MI_SEGMENT_MASK (MI_SEGMENT_SIZE - 1)
+#define MI_SMALL_PAGE_SHIFT 16      /* 64 KiB                                    */
+#define MI_MEDIUM_PAGE_SHIFT 19     /* 512 KiB                                   */
+#define MI_LARGE_PAGE_SHIFT MI_SEGMENT_SHIFT
+#define MI_PAGES_PER_SEGMENT_MAX (1u << (MI_SEGMENT_SHIFT - MI_SMALL_PAGE_SHIFT)) /* 64 */
+
+/* Block size boundaries of the page kinds. Small and medium pages hold at
+ * least 4 blocks of their largest class; a large page (a whole segment less
+ * its header) holds 1-31 blocks of 128 KiB-2 MiB. Above MI_LARGE_MAX a block
+ * gets its own segment run. Large classes up to 2 MiB matter because the
+ * region is real memory, not lazily committed address space: a 1 MiB block
+ * in a run of its own would pin 4 MiB. */
+#define MI_SMALL_MAX 8192u
+#define MI_MEDIUM_MAX (128u * 1024)
+#define MI_LARGE_MAX (2048u * 1024)
+
+/* Size classes: 8..64 in steps of 8 (bins 1..8), then four per power of two
+ * ((5,6,7,8) * 2^(k-2)), up to MI_LARGE_MAX (bin 68). A block is at most 25%
+ * larger than the request above 64 bytes, and at most 7 bytes larger below. */
+#define MI_BIN_COUNT 69
+#define MI_BIN_FULL MI_BIN_COUNT    /* index of the heap's full queue            */
+
+enum mi_page_kind { MI_PAGE_SMALL, MI_PAGE_MEDIUM, MI_PAGE_LARGE, MI_PAGE_HUGE, MI_PAGE_KINDS };
+
+/* Flag in the two low bits of xthread_free. */
+enum mi_full_state { MI_NORMAL = 0, MI_FULL = 1, MI_NOTIFIED = 2 };
+#define MI_FLAG_MASK ((uintptr_t)3)
+
+typedef struct mi_block {
+    uintptr_t next;                 /* encoded link (see mi_internal.h)          */
+} mi_block;
+
+struct mi_heap;
+
+typedef struct mi_page {
+    mi_block *free;                 /* owner: allocate from here                 */
+    mi_block *local_free;           /* owner: frees by the owner                 */
+    uintptr_t xthread_free;         /* any CPU: remote frees | mi_full_state     */
+    uint32_t used;                  /* blocks out of free/local_free             */
+    uint32_t capacity;              /* blocks carved so far                      */
+    uint32_t reserved;              /* blocks that fit in the page               */
+    uint16_t bin;                   /* size class; 0 for a huge page             */
+    uint8_t in_use;                 /* page belongs to a heap                    */
+    uint8_t in_full;                /* page is on the heap's full queue          */
+    uint8_t has_aligned;            /* some block was handed out at an offset    */
+    uint8_t free_is_zero;           /* un-handed blocks hold only zero bytes     */
+    uint8_t is_dirty;               /* memory was used before (not known zero)   */
+    uint8_t index;                  /* position in its segment                   */
+    size_t block_size;              /* bytes per block (usable size for huge)    */
+    uint8_t *area;                  /* first block                               */
+    struct mi_heap *heap;           /* owner; constant while in_use              */
+    struct mi_page *next, *prev;    /* owner: position in a heap queue           */
+    struct mi_page *returned_next;  /* link on the owner's xreturned stack       */
+    uintptr_t key;                  /* encodes free-list links                   */
+#ifdef HA_CHECKED
+    uint64_t live[(1u << MI_SMALL_PAGE_SHIFT) / 16 / 64]; /* live block bitmap   */
+#endif
+} mi_page;
+
+typedef struct mi_segment {
+    uintptr_t cookie;               /* address ^ secret: proves a live header    */
+    uint8_t kind;                   /* enum mi_page_kind                         */
+    uint8_t page_shift;
+    uint16_t page_count;            /* pages in this segment                     */
+    uint16_t used_pages;
+    uint64_t free_pages;            /* bit i: page i not in use                  */
+    size_t segment_count;           /* segments in the run (>1 only when huge)   */
+    struct mi_heap *heap;           /* owner (NULL for huge: any CPU frees them) */
+    struct mi_segment *next, *prev; /* owner's list of segments with free pages  */
+    mi_page pages[MI_PAGES_PER_SEGMENT_MAX];
+} mi_segment;
+
+typedef struct mi_page_queue {
+    mi_page *first, *last;
+} mi_page_queue;
+
+/* Per-CPU statistics; written only by their CPU (irqs masked), read by
+ * anyone with relaxed loads. bytes_in_use may go negative on one CPU when it
+ * frees blocks another CPU allocated; the sum over CPUs is exact. */
+typedef struct mi_stats {
+    uint64_t allocs, frees, remote_frees;
+    int64_t bytes_in_use, bytes_peak;
+    int64_t pages_in_use, segments_in_use;
+    int64_t page4k_in_use;          /* 4 KiB pages handed out by alloc_pages     */
+    int64_t page4k_block_bytes;     /* block bytes those pages occupy            */
+} mi_stats;
+
+typedef struct mi_heap {
+    mi_page_queue queues[MI_BIN_COUNT + 1]; /* per size class, then full      */
+    mi_segment *segments[MI_PAGE_HUGE];     /* segments with a free page, per kind */
+    mi_page *xreturned;             /* any CPU: full pages that got a remote free */
+    unsigned cpu;
+    mi_stats stats;
+} mi_heap;
+
+#endif /* HA_MI_TYPES_H */

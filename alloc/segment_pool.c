@@ -1,0 +1,198 @@
+/*
+ * segment_pool.c - carves regions into 4 MiB-aligned segments and hands runs
+ * of them to heaps. One spinlock (lock order 2 in mi_types.h) protects the
+ * region table and the state of every segment; nothing else is taken inside.
+ *
+ * Each segment has one 32-bit state word: free (known zero or dirty), the
+ * head of a run (with the run length) or a tail (with the distance back to
+ * its head). The tail entries let a pointer at a segment boundary inside a
+ * huge run (alignments >= 4 MiB) find its header.
+ */
+#include "mi_internal.h"
+#include "spinlock.h"
+
+enum { SEG_FREE_ZERO = 0, SEG_FREE_DIRTY = 1, SEG_HEAD = 2, SEG_TAIL = 3 };
+#define STATE(kind, n) ((uint32_t)(kind) | ((uint32_t)(n) << 2))
+#define STATE_KIND(s) ((s) & 3u)
+#define STATE_COUNT(s) ((s) >> 2)
+
+struct region {
+    uintptr_t base;     /* first segment                                      */
+    size_t count;       /* segments                                           */
+    size_t first;       /* index of its first segment in `state`              */
+};
+
+static ha_spinlock pool_lock;
+static struct region regions[MI_POOL_MAX_REGIONS];
+static unsigned region_count;       /* written under the lock, read acquire   */
+static size_t segment_total;        /* entries of `state` in use              */
+static size_t segment_free;
+static uint32_t state[MI_POOL_MAX_SEGMENTS];
+
+uintptr_t mi_pool_secret(void)
+{
+    /* Not a security boundary: a per-build constant mixed with an address so
+     * a stale or forged header rarely matches by accident. */
+    return 0x9e3779b97f4a7c15ull ^ (uintptr_t)&pool_lock;
+}
+
+void mi_pool_reset(void)
+{
+    region_count = 0;
+    segment_total = segment_free = 0;
+}
+
+int mi_pool_add_region(void *start, size_t size, bool zeroed)
+{
+    uintptr_t lo = ha_align_up((uintptr_t)start, MI_SEGMENT_SIZE);
+    uintptr_t hi = ha_align_down((uintptr_t)start + size, MI_SEGMENT_SIZE);
+    if ((uintptr_t)start + size < (uintptr_t)start || hi <= lo)
+        return -HA_ETOOSMALL; /* not one whole aligned segment inside */
+    unsigned long flags = ha_spin_lock_irqsave(&pool_lock);
+    int result = 0;
+    size_t n = (hi - lo) >> MI_SEGMENT_SHIFT;
+    for (unsigned r = 0; r < region_count && result == 0; r++)
+        if (lo < regions[r].base + (regions[r].count << MI_SEGMENT_SHIFT) && regions[r].base < hi)
+            result = -HA_EINVAL; /* overlaps a region we already manage */
+    if (result == 0 && (region_count == MI_POOL_MAX_REGIONS || segment_total == MI_POOL_MAX_SEGMENTS))
+        result = -HA_EFULL;
+    if (result == 0) {
+        if (n > MI_POOL_MAX_SEGMENTS - segment_total)
+            n = MI_POOL_MAX_SEGMENTS - segment_total; /* use what we can track */
+        for (size_t i = 0; i < n; i++)
+            state[segment_total + i] = STATE(zeroed ? SEG_FREE_ZERO : SEG_FREE_DIRTY, 0);
+        regions[region_count] = (struct region){ lo, n, segment_total };
+        segment_total += n;
+        segment_free += n;
+        __atomic_store_n(&region_count, region_count + 1, __ATOMIC_RELEASE);
+    }
+    ha_spin_unlock_irqrestore(&pool_lock, flags);
+    return result;
+}
+
+mi_segment *mi_pool_alloc(size_t n, bool *zeroed)
+{
+    mi_segment *found = 0;
+    unsigned long flags = ha_spin_lock_irqsave(&pool_lock);
+    for (unsigned r = 0; r < region_count && !found && n <= segment_free; r++) {
+        const struct region *reg = &regions[r];
+        size_t run = 0;
+        for (size_t i = 0; i < reg->count; i++) {
+            uint32_t s = state[reg->first + i];
+            run = STATE_KIND(s) <= SEG_FREE_DIRTY ? run + 1 : 0;
+            if (run < n)
+                continue;
+            size_t head = i + 1 - n;
+            bool all_zero = true;
+            for (size_t k = 0; k < n; k++) {
+                all_zero &= STATE_KIND(state[reg->first + head + k]) == SEG_FREE_ZERO;
+                state[reg->first + head + k] = k == 0 ? STATE(SEG_HEAD, n) : STATE(SEG_TAIL, k);
+            }
+            segment_free -= n;
+            *zeroed = all_zero;
+            found = (mi_segment *)(reg->base + (head << MI_SEGMENT_SHIFT));
+            break;
+        }
+    }
+    ha_spin_unlock_irqrestore(&pool_lock, flags);
+    return found;
+}
+
+static const struct region *region_of(uintptr_t p)
+{
+    unsigned count = __atomic_load_n(&region_count, __ATOMIC_ACQUIRE);
+    for (unsigned r = 0; r < count; r++)
+        if (p >= regions[r].base && p - regions[r].base < (regions[r].count << MI_SEGMENT_SHIFT))
+            return &regions[r];
+    return 0;
+}
+
+bool mi_pool_contains(const void *p)
+{
+    return region_of((uintptr_t)p) != 0;
+}
+
+void mi_pool_free(mi_segment *seg, size_t n)
+{
+    const struct region *reg = region_of((uintptr_t)seg);
+    if (!reg)
+        ha_fault(seg, "segment run outside every region returned to the pool");
+    size_t head = ((uintptr_t)seg - reg->base) >> MI_SEGMENT_SHIFT;
+    seg->cookie = 0; /* a later free through a stale pointer finds no header */
+    unsigned long flags = ha_spin_lock_irqsave(&pool_lock);
+    if (state[reg->first + head] != STATE(SEG_HEAD, n)) {
+        ha_spin_unlock_irqrestore(&pool_lock, flags);
+        ha_fault(seg, "segment run returned twice or with a wrong length");
+    }
+    for (size_t k = 0; k < n; k++)
+        state[reg->first + head + k] = STATE(SEG_FREE_DIRTY, 0);
+    segment_free += n;
+    ha_spin_unlock_irqrestore(&pool_lock, flags);
+}
+
+mi_segment *mi_pool_find_run(const void *p)
+{
+    const struct region *reg = region_of((uintptr_t)p);
+    if (!reg)
+        return 0;
+    size_t i = ((uintptr_t)p - reg->base) >> MI_SEGMENT_SHIFT;
+    mi_segment *head = 0;
+    unsigned long flags = ha_spin_lock_irqsave(&pool_lock);
+    uint32_t s = state[reg->first + i];
+    if (STATE_KIND(s) == SEG_TAIL)
+        i -= STATE_COUNT(s);
+    if (STATE_KIND(state[reg->first + i]) == SEG_HEAD)
+        head = (mi_segment *)(reg->base + (i << MI_SEGMENT_SHIFT));
+    ha_spin_unlock_irqrestore(&pool_lock, flags);
+    return head;
+}
+
+size_t mi_pool_total_segments(void) { return __atomic_load_n(&segment_total, __ATOMIC_RELAXED); }
+size_t mi_pool_free_segments(void) { return __atomic_load_n(&segment_free, __ATOMIC_RELAXED); }
+
+/* Every run is well formed, its header is live and the free count adds up. */
+int mi_pool_check(void)
+{
+    size_t free_seen = 0;
+    for (unsigned r = 0; r < region_count; r++) {
+        const struct region *reg = &regions[r];
+        for (size_t i = 0; i < reg->count;) {
+            uint32_t s = state[reg->first + i];
+            uintptr_t addr = reg->base + (i << MI_SEGMENT_SHIFT);
+            if (STATE_KIND(s) <= SEG_FREE_DIRTY) {
+                free_seen++;
+                i++;
+                continue;
+            }
+            if (STATE_KIND(s) != SEG_HEAD || STATE_COUNT(s) == 0 || i + STATE_COUNT(s) > reg->count)
+                return ha_check_fail("pool: segment %p has state %x, expected the head of a run",
+                                     (void *)addr, s);
+            const mi_segment *seg = (const mi_segment *)addr;
+            if (seg->cookie != (addr ^ mi_pool_secret()))
+                return ha_check_fail("pool: segment %p is in use but its header is not live", (void *)addr);
+            if (seg->segment_count != STATE_COUNT(s))
+                return ha_check_fail("pool: segment %p header says %zu segments, pool says %u",
+                                     (void *)addr, seg->segment_count, STATE_COUNT(s));
+            for (size_t k = 1; k < STATE_COUNT(s); k++)
+                if (state[reg->first + i + k] != STATE(SEG_TAIL, k))
+                    return ha_check_fail("pool: run at %p has a broken tail %zu", (void *)addr, k);
+            i += STATE_COUNT(s);
+        }
+    }
+    if (free_seen != segment_free)
+        return ha_check_fail("pool: %zu free segments counted, %zu recorded", free_seen, segment_free);
+    return 0;
+}
+
+int64_t mi_pool_huge_live_bytes(void)
+{
+    int64_t bytes = 0;
+    for (unsigned r = 0; r < region_count; r++)
+        for (size_t i = 0; i < regions[r].count; i++) {
+            uint32_t s = state[regions[r].first + i];
+            const mi_segment *seg = (const mi_segment *)(regions[r].base + (i << MI_SEGMENT_SHIFT));
+            if (STATE_KIND(s) == SEG_HEAD && seg->kind == MI_PAGE_HUGE && seg->pages[0].in_use)
+                bytes += (int64_t)seg->pages[0].block_size;
+        }
+    return bytes;
+}
