@@ -85,7 +85,7 @@ test-host-suites: $(HOST_TEST)
 	./tools/host-suites.sh $(HOST_TEST)
 
 # Unmodified programs under LD_PRELOAD.
-test-host-preload: $(HOST_SO) $(HOST_SO_CHECKED) $(HOST_PRELOAD_THREADS)
+test-host-preload: $(HOST_SO) $(HOST_SO_CHECKED) $(HOST_PRELOAD_THREADS) $(HOST_TEST)
 	./tools/host-preload.sh $(HOST_OUT)
 
 TEST_STEPS += test-host-suites test-host-preload
