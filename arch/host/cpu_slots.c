@@ -103,8 +103,9 @@ static void give_back_at_exit(void *arg)
         __atomic_fetch_add(&leasable_free, 1, __ATOMIC_RELAXED);
 }
 
-/* The outermost irq_save of a thread that owns no slot. */
-static void enter_without_lease(struct host_thread *t)
+/* The outermost irq_save of a thread that owns no slot. Out of line, so the
+ * owner's path needs no stack frame. */
+__attribute__((noinline, cold)) static void enter_without_lease(struct host_thread *t)
 {
     if (t->role == ROLE_NEW ||
         (t->role == ROLE_SHARER && __atomic_load_n(&leasable_free, __ATOMIC_RELAXED) > 0)) {
@@ -137,7 +138,7 @@ unsigned long ha_embed_irq_save(void)
     return was_masked;
 }
 
-static void deliver_irq(struct host_thread *t)
+__attribute__((noinline)) static void deliver_irq(struct host_thread *t)
 {
     /* As on a hart: the handler runs masked, on the interrupted CPU. */
     t->masked = 1;
@@ -147,22 +148,33 @@ static void deliver_irq(struct host_thread *t)
     t->masked = 0;
 }
 
+__attribute__((noinline, cold)) static void leave_shared(struct host_thread *t)
+{
+    t->holds_shared = false;
+    pthread_mutex_unlock(&shared_lock);
+}
+
+/* Interrupts that arrived while masked, now unmasked: deliver them. */
+__attribute__((noinline)) static void deliver_pending(struct host_thread *t)
+{
+    while (t->pending) {
+        t->pending = 0;
+        deliver_irq(t);
+    }
+}
+
 void ha_embed_irq_restore(unsigned long was_masked)
 {
     if (was_masked)
         return; /* nested: the outermost restore ends the section */
     struct host_thread *t = &self;
-    if (__builtin_expect(t->holds_shared, 0)) {
-        t->holds_shared = false;
-        pthread_mutex_unlock(&shared_lock);
-    }
+    if (__builtin_expect(t->holds_shared, 0))
+        leave_shared(t);
     __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the section ends before unmasking */
     t->masked = 0;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    while (__builtin_expect(t->pending, 0)) {
-        t->pending = 0;
-        deliver_irq(t);
-    }
+    if (__builtin_expect(t->pending, 0))
+        deliver_pending(t);
 }
 
 unsigned ha_embed_cpu_index(void)

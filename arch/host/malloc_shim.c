@@ -6,7 +6,8 @@
  * Environment, read once, on the first allocation:
  *   HARTALLOC_TYPE=<name>   the alloc_type (default mi); an unknown name
  *                           prints the valid ones and exits with status 2
- *   HARTALLOC_REGION=<size> bytes of address space to reserve (default 64G)
+ *   HARTALLOC_REGION=<size> bytes of address space to reserve (default 64G,
+ *                           halved until the reservation succeeds)
  *   HARTALLOC_CPUS=<n>      heap slots (default 64); see cpu_slots.c
  *   HARTALLOC_STATS=1       print ha_print_stats() to stderr at exit
  *
@@ -26,6 +27,7 @@
 
 #define MALLOC_ALIGN 16 /* glibc's on x86_64 and riscv64: alignof(max_align_t) */
 #define DEFAULT_REGION ((size_t)64 << 30)
+#define MIN_DEFAULT_REGION ((size_t)64 << 20)
 #define DEFAULT_CPUS 64u
 
 enum { UNINITIALISED, INITIALISING, READY };
@@ -59,14 +61,23 @@ static void initialise(void)
     const char *name = getenv("HARTALLOC_TYPE");
     if (name && ha_type_from_name(name, &type) != 0)
         fail_init("unknown HARTALLOC_TYPE; valid names: ", ha_type_names(), 2);
-    size_t region_size = size_from_env("HARTALLOC_REGION", DEFAULT_REGION);
+    size_t region_size = size_from_env("HARTALLOC_REGION", 0);
     size_t cpus = size_from_env("HARTALLOC_CPUS", DEFAULT_CPUS);
     const char *stats = getenv("HARTALLOC_STATS");
     stats_at_exit = stats && stats[0] && stats[0] != '0';
 
     if (cpus > 0xffff || ha_host_slots_init((unsigned)cpus) != 0)
         fail_init("HARTALLOC_CPUS out of range", "", 2);
-    void *region = ha_host_reserve(region_size);
+    void *region;
+    if (region_size) {
+        region = ha_host_reserve(region_size);
+    } else {
+        /* The default shrinks where address space is limited (ulimit -v,
+         * valgrind); a size the user asked for does not. */
+        region_size = DEFAULT_REGION;
+        while (!(region = ha_host_reserve(region_size)) && region_size > MIN_DEFAULT_REGION)
+            region_size /= 2;
+    }
     if (!region)
         fail_init("cannot reserve the region; try a smaller HARTALLOC_REGION", "", 1);
     if (ha_init_flags(type, region, region_size, (unsigned)cpus, HA_MEMORY_ZEROED) != 0)
