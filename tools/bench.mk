@@ -5,6 +5,7 @@
 #   make bench-qemu   kernel: every workload x alloc_type x harts 1,2,4,8
 #   make bench-report regenerate docs/bench/report.md and the plots
 #   make bench-pair   callgrind instructions per malloc(32)+free pair
+#   make bench-profile W=<workload>  callgrind top functions, hartalloc vs mimalloc
 # Knobs: BENCH_REPS (host repetitions), BENCH_THREADS (host threads),
 #        BENCH_ONLY (a subset of workloads, space-separated), BENCH_ACCEL.
 
@@ -34,7 +35,7 @@ $(BENCH_PAIR): tools/bench/pair.c
 	@mkdir -p $(dir $@)
 	$(HOST_CC) -O2 -g -fno-builtin-malloc -fno-builtin-free $< -o $@
 
-.PHONY: bench bench-qemu bench-report bench-pair test-bench-host test-bench-qemu
+.PHONY: bench bench-qemu bench-report bench-pair bench-profile test-bench-host test-bench-qemu
 
 bench: $(BENCH_HOST) $(HA_PRELOAD)
 	python3 tools/bench/run.py host --bin $(BENCH_HOST) --preload $(HA_PRELOAD) \
@@ -51,7 +52,14 @@ bench-report:
 	python3 tools/bench/report.py $(BENCH_DOCS)
 
 bench-pair: $(BENCH_PAIR) $(HA_PRELOAD)
-	./tools/bench/callgrind-pair.sh $(BENCH_PAIR) $(HA_PRELOAD)
+	./tools/bench/callgrind-pair.sh $(BENCH_PAIR) $(HA_PRELOAD) | tee $(BENCH_DOCS)/callgrind-pair.txt
+	python3 tools/bench/report.py $(BENCH_DOCS)
+
+# Where the time goes: callgrind of one host workload under hartalloc and
+# mimalloc, top functions of each (make bench-profile W=glibc-thread).
+W ?= glibc-thread
+bench-profile: $(BENCH_HOST) $(HA_PRELOAD)
+	./tools/bench/callgrind-profile.sh $(BENCH_HOST) $(HA_PRELOAD) $(W)
 
 # make test: every workload once, tiny, to prove it runs (never timed).
 test-bench-host: $(BENCH_HOST) $(HA_PRELOAD)

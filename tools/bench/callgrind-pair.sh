@@ -20,7 +20,8 @@ trap 'rm -rf "$TMP"' EXIT
 
 ir() { # LIB N -> instructions collected in pairs()
     local lib=$1 n=$2 out=$TMP/cg.out
-    env ${lib:+LD_PRELOAD=$lib} valgrind --tool=callgrind --callgrind-out-file="$out" \
+    # HARTALLOC_REGION: valgrind cannot map hartalloc's default 64 GiB reservation.
+    env HARTALLOC_REGION=1G ${lib:+LD_PRELOAD=$lib} valgrind --tool=callgrind --callgrind-out-file="$out" \
         --toggle-collect=pairs "$BIN" "$n" "$SIZE" >/dev/null 2>&1
     awk '/^(summary|totals):/ {print $2; exit}' "$out"
 }

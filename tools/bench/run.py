@@ -42,9 +42,9 @@ HOST_PACKAGES = ["libc6", "libmimalloc2.0", "libjemalloc2", "libgoogle-perftools
 # Work multipliers (ctx->scale): a host run takes roughly 0.1-0.5 s with 2
 # threads on this project's 2-core machine. Scale multiplies iterations only,
 # never working sets, so every scale measures the same workload.
-HOST_SCALE = {"glibc-thread": 300, "glibc-simple": 50, "larson": 800, "mstress": 100,
-              "xmalloc": 100, "cache-scratch": 500, "cache-thrash": 500, "mpsc": 20,
-              "malloc-large": 40, "frag": 60}
+HOST_SCALE = {"glibc-thread": 100, "glibc-simple": 30, "larson": 200, "mstress": 60,
+              "xmalloc": 60, "cache-scratch": 200, "cache-thrash": 200, "mpsc": 20,
+              "malloc-large": 20, "frag": 60}
 
 KERNEL_ALLOCS = ["mi", "mi-locked", "tlsf", "buddy", "slab", "first-fit", "best-fit", "worst-fit"]
 KERNEL_HARTS = [1, 2, 4, 8]
@@ -122,7 +122,7 @@ def parse(out):
 
 
 def host_env(alloc, preload):
-    env = dict(os.environ, BENCH_ALLOC=alloc)
+    env = dict(os.environ, BENCH_ALLOC=alloc, HARTALLOC_TYPE="mi")
     env.pop("LD_PRELOAD", None)
     lib = preload if alloc == "hartalloc" else HOST_LIBS[alloc]
     if lib:
