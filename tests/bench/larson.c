@@ -16,7 +16,9 @@
 #define REPLACE_PER_ROUND 2000u
 #define ROUNDS_PER_SCALE 2u
 
-static void **arrays[BENCH_MAX_CPUS]; /* arrays[c]: the blocks CPU c works on this round */
+/* slots[c]: the array CPU c fills first. Static, so every CPU finds its
+ * neighbour's array whole, even after an allocation failed. */
+static void *slots[BENCH_MAX_CPUS][SLOTS];
 
 static __attribute__((noipa)) uint64_t replace_round(struct th_ctx *ctx, void **slot,
                                                      uint64_t *rng)
@@ -24,12 +26,11 @@ static __attribute__((noipa)) uint64_t replace_round(struct th_ctx *ctx, void **
     uint64_t ops = 0;
     for (unsigned n = 0; n < REPLACE_PER_ROUND; n++) {
         unsigned i = (unsigned)(th_rand(rng) % SLOTS);
-        bench_free_sized(slot[i]);
+        if (slot[i]) /* NULL only after an out-of-memory failure */
+            bench_free_sized(slot[i]);
         slot[i] = bench_malloc_sized(bench_rand_range(rng, MIN_SIZE, MAX_SIZE));
-        if (!slot[i]) {
+        if (!slot[i])
             th_fail_at(ctx, __FILE__, __LINE__, "out of memory");
-            slot[i] = bench_malloc_sized(MIN_SIZE); /* keep the array whole */
-        }
         ops++;
     }
     return ops;
@@ -39,30 +40,20 @@ static uint64_t larson_run(struct th_ctx *ctx)
 {
     unsigned cpu = ctx->cpu, ncpu = ctx->ncpu;
     uint64_t rng = ctx->seed ^ (0x2000u + cpu), ops = 0;
-    void **mine = bench_malloc(SLOTS * sizeof *mine);
-    for (unsigned i = 0; mine && i < SLOTS; i++) {
-        mine[i] = bench_malloc_sized(bench_rand_range(&rng, MIN_SIZE, MAX_SIZE));
-        if (!mine[i]) {
+    for (unsigned i = 0; i < SLOTS; i++)
+        if (!(slots[cpu][i] = bench_malloc_sized(bench_rand_range(&rng, MIN_SIZE, MAX_SIZE))))
             th_fail_at(ctx, __FILE__, __LINE__, "out of memory filling the array");
-            return 0; /* the other CPUs will wait: the run is void anyway */
-        }
-    }
-    arrays[cpu] = mine;
     th_barrier();
     unsigned rounds = ROUNDS_PER_SCALE * ctx->scale;
     for (unsigned r = 0; r < rounds; r++) {
         /* Round r works on the array first filled by CPU cpu + r. */
-        void **slot = arrays[(cpu + r) % ncpu];
-        ops += replace_round(ctx, slot, &rng);
+        ops += replace_round(ctx, slots[(cpu + r) % ncpu], &rng);
         th_barrier(); /* nobody touches an array another CPU still works on */
     }
-    void **last = arrays[(cpu + rounds) % ncpu];
-    th_barrier(); /* every CPU has read arrays[] */
+    void **last = slots[(cpu + rounds) % ncpu]; /* one array per CPU, as in every round */
     for (unsigned i = 0; i < SLOTS; i++)
-        bench_free_sized(last[i]);
-    th_barrier();
-    /* Each array is freed by the CPU that allocated it. */
-    bench_free(mine, SLOTS * sizeof *mine);
+        if (last[i])
+            bench_free_sized(last[i]);
     return ops;
 }
 
