@@ -83,7 +83,7 @@ static inline __attribute__((always_inline)) void bench_scribble(volatile char *
 /* A single-producer single-consumer ring of pointers: the hand-off queue of
  * the producer/consumer workloads. head is written by the consumer only,
  * tail by the producer only; each lives on its own cache line. */
-#define BENCH_RING_SLOTS 256u /* a power of two */
+#define BENCH_RING_SLOTS 1024u /* a power of two; slack for a descheduled consumer */
 struct bench_ring {
     _Alignas(64) uint64_t head;  /* next slot to pop (consumer)             */
     _Alignas(64) uint64_t tail;  /* next slot to fill (producer)            */

@@ -295,6 +295,31 @@ def kernel_plot(outdir, name, workloads, allocs, harts, tput, accel):
     gnuplot("\n".join(script) + "\n", outdir)
 
 
+def tcg_section(modes):
+    """The once-off comparison that chose the TCG mode of make bench-qemu."""
+    runs = {}
+    for m, data in modes.items():
+        for r in data["runs"]:
+            runs[(m, r["workload"], r["alloc"], r["harts"])] = r
+    keys = sorted({k[1:] for k in runs}, key=lambda k: (k[0], k[1], k[2]))
+    meta = modes["mt"]["meta"]
+    out = ["## TCG mode: multi-threaded vs single-threaded", "",
+           f"Measured once ({meta['date_utc']}, load average {meta['machine']['loadavg_at_start']}) "
+           f"with `run.py qemu --accel mt|single` on a subset; Mops/s (wall seconds of the boot).", "",
+           "| workload | alloc | harts | mt | single |", "|---|---|---|---|---|"]
+    def cell(r):
+        if not r:
+            return "n/a"
+        if r.get("skipped"):
+            return "skipped"
+        return f"{r['ops'] / r['ns'] * 1e3:.3f} ({r['boot_s']:.1f} s)" if r["ok"] else f"timeout ({r['boot_s']:.0f} s)"
+    for w, a, h in keys:
+        out.append(f"| {w} | {a} | {h} | {cell(runs.get(('mt', w, a, h)))} | "
+                   f"{cell(runs.get(('single', w, a, h)))} |")
+    out.append("")
+    return out
+
+
 def summary(outdir, host, pair_lines):
     """The README's Benchmarks section: the headline tables, linking the rest."""
     rel = outdir.rstrip("/")
@@ -348,6 +373,9 @@ def main():
     if kernel:
         lines, _ = kernel_section(kernel, outdir)
         out += lines
+    modes = {m: load(os.path.join(outdir, f"tcg-{m}.json")) for m in ("mt", "single")}
+    if all(modes.values()):
+        out += tcg_section(modes)
     pair = os.path.join(outdir, "callgrind-pair.txt")
     pair_lines = open(pair).read().rstrip().splitlines() if os.path.exists(pair) else []
     if pair_lines:
