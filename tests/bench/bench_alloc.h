@@ -22,6 +22,13 @@
 #define BENCH_ALIGN 8u      /* alignment of every block (a Rust Box<u64>)     */
 #define BENCH_MAX_CPUS 64u  /* as the harness: more CPUs are clamped by it    */
 
+/* Memory use at one moment, for the fragmentation workload. */
+struct bench_mem {
+    size_t footprint; /* host: RSS; kernel: live bytes (ha_used_bytes)           */
+    size_t pages;     /* kernel: allocator pages held (ha_stats.pages_in_use)     */
+    size_t segments;  /* kernel: 4 MiB segments held (0 for non-segment types)    */
+};
+
 #ifdef BENCH_LIBC
 void *malloc(size_t size);
 void free(void *ptr);
@@ -31,20 +38,26 @@ size_t bench_host_rss_bytes(void);
 
 static inline void *bench_malloc(size_t size) { return malloc(size); }
 static inline void bench_free(void *p, size_t size) { (void)size; free(p); }
-/* Memory the process holds (RSS): the host cannot see live bytes. */
-static inline size_t bench_footprint(void) { return bench_host_rss_bytes(); }
-static inline size_t bench_live_bytes(void) { return 0; }
+/* The host sees neither live bytes nor pages: only what the process holds. */
+static inline struct bench_mem bench_mem_now(void)
+{
+    return (struct bench_mem){ .footprint = bench_host_rss_bytes() };
+}
 /* A CPU waiting for another: host threads may outnumber the cores. */
 static inline void bench_wait(void) { sched_yield(); }
 #else
-
 static inline void *bench_malloc(size_t size) { return ha_alloc(size, BENCH_ALIGN); }
 static inline void bench_free(void *p, size_t size) { ha_dealloc(p, size, BENCH_ALIGN); }
-/* Memory taken out of the managed regions (live blocks, their pages and the
- * allocator's waste): a drop in ha_available_bytes, so callers subtract a
- * reading taken before they start. */
-static inline size_t bench_footprint(void) { return ~(size_t)0 - ha_available_bytes(); }
-static inline size_t bench_live_bytes(void) { return ha_used_bytes(); }
+/* The allocator's own accounting. (ha_available_bytes is the managed size
+ * minus live bytes for most types, so it shows no fragmentation; the pages
+ * and segments held do, for the types that report them.) */
+static inline struct bench_mem bench_mem_now(void)
+{
+    struct ha_stats st = { 0 };
+    ha_get_stats(HA_ALL_CPUS, &st);
+    return (struct bench_mem){ .footprint = ha_used_bytes(), .pages = st.pages_in_use,
+                               .segments = st.segments_in_use };
+}
 /* A hart waiting for another: every hart is a CPU of its own. */
 static inline void bench_wait(void) {}
 #endif

@@ -7,11 +7,11 @@
  *      able to reuse the holes of step 1 fits into them,
  *   4. frees the blocks of step 3.
  * The survivors of the last round stay alive until the end. CPU 0 prints
- *   MEM frag alloc=<type> cpus=<n> peak=<bytes> final=<bytes> live=<bytes>
- * where peak is the footprint after step 3 (the largest of all rounds),
- * final the footprint at the end of the last round and live the live bytes
- * then. Footprint is memory taken from the managed regions in the kernel and
- * the RSS on the host (where live bytes are not visible and print as 0).
+ *   MEM frag alloc=<type> cpus=<n> peak=<bytes> final=<bytes> pages=<p>/<p> segments=<s>/<s>
+ * peak: the largest footprint after step 3 of any round; final: the
+ * footprint at the end of the last round (survivors only). The footprint is
+ * the RSS growth on the host and the live bytes in the kernel, where the
+ * allocator pages and segments held (peak/final) show the fragmentation.
  * One op = one allocation.
  */
 #include "bench_alloc.h"
@@ -30,7 +30,7 @@ struct survivors {
     void **large;  /* LARGE_COUNT slots: blocks of step 3                    */
 };
 
-static size_t footprint_base, footprint_peak;
+static struct bench_mem mem_base, mem_peak; /* written by CPU 0 only */
 
 static __attribute__((noipa)) uint64_t alloc_all(struct th_ctx *ctx, void **slot, unsigned count,
                                                  size_t lo, size_t hi, uint64_t *rng)
@@ -57,18 +57,23 @@ static void free_all(void **slot, unsigned count, unsigned keep_every)
     }
 }
 
-/* Footprint now, relative to the start of the run (never below zero). */
-static size_t footprint(void)
+/* Memory use now, relative to the start of the run (never below zero). */
+static struct bench_mem mem_used(void)
 {
-    size_t now = bench_footprint();
-    return now > footprint_base ? now - footprint_base : 0;
+    struct bench_mem now = bench_mem_now();
+    now.footprint = now.footprint > mem_base.footprint ? now.footprint - mem_base.footprint : 0;
+    return now;
 }
 
-static void note_footprint(void)
+static void note_peak(void)
 {
-    size_t now = footprint();
-    if (now > footprint_peak)
-        footprint_peak = now;
+    struct bench_mem now = mem_used();
+    if (now.footprint > mem_peak.footprint)
+        mem_peak.footprint = now.footprint;
+    if (now.pages > mem_peak.pages)
+        mem_peak.pages = now.pages;
+    if (now.segments > mem_peak.segments)
+        mem_peak.segments = now.segments;
 }
 
 static uint64_t frag_run(struct th_ctx *ctx)
@@ -82,8 +87,8 @@ static uint64_t frag_run(struct th_ctx *ctx)
         s.small[i] = 0;
     th_barrier();
     if (ctx->cpu == 0) {
-        footprint_base = bench_footprint();
-        footprint_peak = 0;
+        mem_base = bench_mem_now();
+        mem_peak = (struct bench_mem){ 0 };
     }
     th_barrier();
     unsigned rounds = ROUNDS_PER_SCALE * ctx->scale;
@@ -94,14 +99,17 @@ static uint64_t frag_run(struct th_ctx *ctx)
         ops += alloc_all(ctx, s.large, LARGE_COUNT, LARGE_MIN, LARGE_MAX, &rng);
         th_barrier();
         if (ctx->cpu == 0)
-            note_footprint();
+            note_peak();
         th_barrier();
         free_all(s.large, LARGE_COUNT, 0);
     }
     th_barrier();
-    if (ctx->cpu == 0)
-        th_printf("MEM frag alloc=%s cpus=%u peak=%zu final=%zu live=%zu\n", ha_name(), ctx->ncpu,
-                  footprint_peak, footprint(), bench_live_bytes());
+    if (ctx->cpu == 0) {
+        struct bench_mem end = mem_used();
+        th_printf("MEM frag alloc=%s cpus=%u peak=%zu final=%zu pages=%zu/%zu segments=%zu/%zu\n",
+                  ha_name(), ctx->ncpu, mem_peak.footprint, end.footprint, mem_peak.pages,
+                  end.pages, mem_peak.segments, end.segments);
+    }
     th_barrier();
     if (s.small) {
         free_all(s.small, SMALL_COUNT, 0);

@@ -73,7 +73,8 @@ KERNEL_MEM = "256M"
 KERNEL = os.environ.get("BENCH_KERNEL", "")  # default: qemu-run.sh's build/riscv64/kernel.elf
 
 BENCH_RE = re.compile(r"^BENCH (\S+) alloc=(\S*) cpus=(\d+) ops=(\d+) ns=(\d+)", re.M)
-MEM_RE = re.compile(r"^MEM (\S+) alloc=(\S*) cpus=(\d+) peak=(\d+) final=(\d+) live=(\d+)", re.M)
+MEM_RE = re.compile(r"^MEM (\S+) alloc=(\S*) cpus=(\d+) peak=(\d+) final=(\d+) "
+                    r"pages=(\d+)/(\d+) segments=(\d+)/(\d+)", re.M)
 RUSAGE_RE = re.compile(r"^RUSAGE maxrss_kb=(\d+) utime_us=(\d+) stime_us=(\d+)", re.M)
 
 
@@ -113,7 +114,9 @@ def parse(out):
         r.update(ops=int(m.group(4)), ns=int(m.group(5)), cpus=int(m.group(3)))
     m = MEM_RE.search(out)
     if m:
-        r["mem"] = {"peak": int(m.group(4)), "final": int(m.group(5)), "live": int(m.group(6))}
+        r["mem"] = {"peak": int(m.group(4)), "final": int(m.group(5)),
+                    "pages_peak": int(m.group(6)), "pages_final": int(m.group(7)),
+                    "segments_peak": int(m.group(8)), "segments_final": int(m.group(9))}
     m = RUSAGE_RE.search(out)
     if m:
         r.update(maxrss_kb=int(m.group(1)), utime_us=int(m.group(2)), stime_us=int(m.group(3)))
