@@ -3,7 +3,8 @@
  *
  * Each CPU flips its private sense, then counts itself in. The last to arrive
  * resets the count and publishes the new sense; the others spin until they
- * see it. Because the count is reset before the sense flips, a CPU racing
+ * see it, asleep in wfi until the last one wakes them (see cpu_wait: under
+ * TCG, spinning harts starve the very harts they wait for). Because the count is reset before the sense flips, a CPU racing
  * ahead into the next barrier cannot be counted in the old one.
  */
 #include "barrier.h"
@@ -26,8 +27,11 @@ void barrier_wait(void)
     if (__atomic_add_fetch(&arrived, 1, __ATOMIC_ACQ_REL) == participants) {
         __atomic_store_n(&arrived, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&global_sense, sense, __ATOMIC_RELEASE);
+        for (unsigned k = 0; k < participants; k++)
+            if (k != cpu)
+                cpu_wake(k);
     } else {
         while (__atomic_load_n(&global_sense, __ATOMIC_ACQUIRE) != sense)
-            ;
+            cpu_wait();
     }
 }

@@ -52,9 +52,10 @@ void kmain(unsigned long hartid, const void *fdt, unsigned index)
     ncpu = smp_bring_up(&boot_fdt, args.harts);
     memory_init(args.alloc, ncpu, &boot_fdt);
     barrier_init(ncpu);
-    console_printf("run: alloc=%s test=%s bench=%s cpus=%u seed=%llu scale=%u\n", ha_name(),
-                   args.suite ? args.suite->name : "-", args.bench ? args.bench->name : "-", ncpu,
-                   (unsigned long long)args.seed, args.scale);
+    console_printf("run: alloc=%s test=%s bench=%s cpus=%u seed=%llu scale=%u (booted in %llu ms)\n",
+                   ha_name(), args.suite ? args.suite->name : "-",
+                   args.bench ? args.bench->name : "-", ncpu, (unsigned long long)args.seed,
+                   args.scale, (unsigned long long)time_ms());
 
     smp_release(run);
     run(0);

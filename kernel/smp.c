@@ -15,14 +15,16 @@ extern char _start_secondary[]; /* entry.S */
 
 static uint32_t checked_in;              /* harts past cpu_setup, boot hart included */
 static void (*volatile released_work)(unsigned cpu); /* set once by smp_release */
+static unsigned bringup_ncpu;                        /* CPUs online, boot hart included */
 
 void secondary_main(unsigned long hartid, unsigned index)
 {
     cpu_setup(hartid, index);
     __atomic_add_fetch(&checked_in, 1, __ATOMIC_RELEASE);
+    cpu_wake(0);
     void (*work)(unsigned);
     while (!(work = __atomic_load_n(&released_work, __ATOMIC_ACQUIRE)))
-        ;
+        cpu_wait();
     work(index);
     cpu_park();
 }
@@ -32,7 +34,7 @@ static const char *hsm_state(unsigned long hartid)
     struct sbiret r = sbi_hart_get_status(hartid);
     if (r.error)
         return "unknown to HSM";
-    return r.value == SBI_HSM_STARTED         ? "started but never checked in"
+    return r.value == SBI_HSM_STARTED         ? "started"
            : r.value == SBI_HSM_STOPPED       ? "stopped"
            : r.value == SBI_HSM_START_PENDING ? "start pending"
                                               : "in another HSM state";
@@ -47,6 +49,7 @@ unsigned smp_bring_up(const struct fdt_info *fdt, unsigned max_harts)
     if (fdt->nharts > MAX_HARTS && !max_harts)
         console_printf("smp: the device tree lists %u harts; this kernel runs at most %u\n",
                        fdt->nharts, MAX_HARTS);
+    __atomic_store_n(&bringup_open, 1, __ATOMIC_RELEASE);
     for (unsigned i = 0; i < fdt->nharts && started < limit; i++) {
         unsigned long id = fdt->hartids[i];
         if (id == me)
@@ -57,15 +60,27 @@ unsigned smp_bring_up(const struct fdt_info *fdt, unsigned max_harts)
                 r.error);
         started++;
     }
+    /* Wait asleep: each hart wakes us as it checks in, and the tick wakes us
+     * to look at the deadline. */
+    timer_switch(true);
     uint64_t deadline = time_ms() + BRINGUP_TIMEOUT_MS;
     while (__atomic_load_n(&checked_in, __ATOMIC_ACQUIRE) < started) {
+        cpu_wait();
         if (time_ms() > deadline) {
             for (unsigned i = 0; i < fdt->nharts; i++)
-                console_printf("smp: hart %lu: %s\n", fdt->hartids[i], hsm_state(fdt->hartids[i]));
-            panic("only %u of %u harts came online within %u ms",
-                  __atomic_load_n(&checked_in, __ATOMIC_ACQUIRE), started, BRINGUP_TIMEOUT_MS);
+                console_printf("smp: hart %lu: HSM state %s\n", fdt->hartids[i],
+                               hsm_state(fdt->hartids[i]));
+            panic("only %u of %u harts checked in within %u ms (%u entered the kernel)",
+                  __atomic_load_n(&checked_in, __ATOMIC_ACQUIRE), started, BRINGUP_TIMEOUT_MS,
+                  __atomic_load_n(&cpus_online, __ATOMIC_ACQUIRE));
         }
     }
+    timer_switch(false);
+    bringup_ncpu = started;
+    unsigned late = __atomic_load_n(&cpus_late, __ATOMIC_RELAXED);
+    if (late)
+        console_printf("smp: %u hart(s) entered at _start, not _start_secondary (OpenSBI 1.1 "
+                       "hart_start race); they joined as secondaries\n", late);
     char line[256];
     int len = ha_format(line, sizeof line, "smp: all %u harts online:", started);
     for (unsigned c = 0; c < started; c++)
@@ -78,4 +93,6 @@ unsigned smp_bring_up(const struct fdt_info *fdt, unsigned max_harts)
 void smp_release(void (*work)(unsigned cpu))
 {
     __atomic_store_n(&released_work, work, __ATOMIC_RELEASE);
+    for (unsigned c = 1; c < bringup_ncpu; c++)
+        cpu_wake(c);
 }

@@ -1,6 +1,9 @@
 /* cpu.c - the per-CPU blocks and each hart's first steps in C (see cpu.h). */
 #include "cpu.h"
 
+#include "panic.h"
+#include "sbi.h"
+
 struct cpu cpus[MAX_HARTS];
 
 extern char trap_vector[]; /* trapvec.S */
@@ -11,8 +14,21 @@ void cpu_setup(unsigned long hartid, unsigned index)
     c->hartid = hartid;
     c->index = index;
     csr_write(stvec, (unsigned long)trap_vector); /* direct mode: low bits 0 */
-    csr_write(sie, 0);                            /* no source until the timer is switched on */
+    csr_write(sie, SIE_SSIE); /* cpu_wake only; the timer is switched on by a suite */
     irq_enable();
+}
+
+void cpu_wait(void)
+{
+    __asm__ volatile("wfi" ::: "memory");
+}
+
+void cpu_wake(unsigned index)
+{
+    unsigned long hartid = cpus[index].hartid;
+    struct sbiret r = sbi_send_ipi(1, hartid);
+    if (r.error)
+        panic("SBI send_ipi to hart %lu failed with error %ld", hartid, r.error);
 }
 
 void cpu_park(void)

@@ -21,12 +21,15 @@ struct cpu {
     uint64_t timer_ticks;   /* timer interrupts taken                            */
     uint64_t next_tick;     /* time (timebase units) of the programmed tick      */
     uint64_t traps;         /* every trap taken, expected or not                 */
+    uint64_t wakeups;       /* software interrupts (cpu_wake) received           */
 } __attribute__((aligned(CPU_BLOCK_SIZE)));
 
 _Static_assert(sizeof(struct cpu) == CPU_BLOCK_SIZE, "entry.S indexes cpus[] by CPU_BLOCK_SIZE");
 
 extern struct cpu cpus[MAX_HARTS];
-extern uint32_t cpus_online; /* taken by entry.S: also counts harts that entered */
+extern uint32_t cpus_online;  /* taken by entry.S: also counts harts that entered */
+extern uint32_t bringup_open; /* entry.S holds harts arriving late at _start until set */
+extern uint32_t cpus_late;    /* harts that arrived at _start, not _start_secondary */
 
 static inline struct cpu *this_cpu(void)
 {
@@ -46,8 +49,11 @@ static inline struct cpu *this_cpu(void)
 #define csr_clear(csr, v) __asm__ volatile("csrc " #csr ", %0" ::"rK"((unsigned long)(v)))
 
 #define SSTATUS_SIE (1ul << 1)
+#define SIE_SSIE (1ul << 1)
 #define SIE_STIE (1ul << 5)
+#define SIP_SSIP (1ul << 1)
 #define SCAUSE_INTERRUPT (1ul << 63)
+#define IRQ_S_SOFT 1
 #define IRQ_S_TIMER 5
 
 static inline void irq_enable(void) { csr_set(sstatus, SSTATUS_SIE); }
@@ -78,6 +84,17 @@ static inline uint64_t rdtime(void)
  * (tp already points at it) and install the trap vector. Interrupts stay
  * enabled from here on; only the timer source is switched on and off. */
 void cpu_setup(unsigned long hartid, unsigned index);
+
+/*
+ * Waiting without spinning. Under QEMU's TCG a spinning hart keeps its host
+ * thread (multi-threaded TCG) or the single shared one (single-threaded, for
+ * up to 100 ms per turn) busy; a hart in wfi gives it up. So a waiter loops
+ * { check condition; cpu_wait(); } and whoever makes the condition true calls
+ * cpu_wake() on it. A wake that lands between the check and the wfi is not
+ * lost: the pending software interrupt makes that wfi return at once.
+ */
+void cpu_wait(void);
+void cpu_wake(unsigned index); /* send a software interrupt to cpus[index] */
 
 /* Stop this hart for good: interrupts off, wfi forever. */
 void cpu_park(void) __attribute__((noreturn));

@@ -17,12 +17,11 @@
     .globl _start
 _start:
     csrw sie, zero
-    /* Only the first hart to arrive boots. Another hart entering here means a
-     * firmware that released every hart at once: keep it out of the way. */
+    /* Only the first hart to arrive boots. */
     la t0, boot_claimed
     li t1, 1
     amoswap.w.aq t1, t1, (t0)
-    bnez t1, park
+    bnez t1, late_hart
     call take_cpu_index
     /* Zero .bss (8-byte aligned by the linker script). The stacks and the
      * heap are outside it: we are running on one of those stacks. */
@@ -43,6 +42,25 @@ _start_secondary:
     mv a1, t2
     call secondary_main     /* secondary_main(hartid, cpu index) never returns */
     j park
+
+/*
+ * A hart reaching _start after the boot hart is one being started by HSM that
+ * came in at the firmware's default address instead of _start_secondary:
+ * OpenSBI 1.1's hart_start marks the hart START_PENDING before it stores the
+ * start address, so a hart woken early jumps to the old address (measured:
+ * about 1 boot in 40 at -smp 8, multi-threaded TCG). It is still a hart we
+ * asked for, so it joins as a secondary, once bring-up has begun (.bss is
+ * zeroed by then). cpus_late counts these entries for the boot log.
+ */
+late_hart:
+    la t0, bringup_open
+1:  lw t1, (t0)
+    beqz t1, 1b
+    fence r, rw             /* acquire: see everything the boot hart wrote before */
+    la t0, cpus_late
+    li t1, 1
+    amoadd.w zero, t1, (t0)
+    j _start_secondary
 
 /* take_cpu_index: t2 = this hart's CPU index; sp = top of its stack,
  * tp = &cpus[index]. Leaves a0/a1 alone; parks a hart beyond MAX_HARTS. */
@@ -90,6 +108,12 @@ _start_bad_fdt:
 cpus_online:
     .word 0
 boot_claimed:
+    .word 0
+    .globl bringup_open
+bringup_open:               /* set by smp_bring_up before the first hart_start */
+    .word 0
+    .globl cpus_late
+cpus_late:
     .word 0
 
     .section .stacks, "aw", @nobits

@@ -1,7 +1,7 @@
 /*
  * sbi.h - calls into OpenSBI: one ecall helper returning {error, value} and a
  * small wrapper per call the kernel makes. OpenSBI 1.1 on QEMU virt offers
- * the legacy console, HSM, TIME and SRST extensions (no DBCN).
+ * the legacy console, IPI, HSM, TIME and SRST extensions (no DBCN).
  */
 #ifndef RV_SBI_H
 #define RV_SBI_H
@@ -16,6 +16,7 @@ struct sbiret {
 #define SBI_EXT_LEGACY_PUTCHAR 0x01
 #define SBI_EXT_TIME 0x54494D45 /* "TIME" */
 #define SBI_EXT_HSM 0x48534D    /* "HSM"  */
+#define SBI_EXT_IPI 0x735049    /* "sPI"  */
 #define SBI_EXT_SRST 0x53525354 /* "SRST" */
 
 #define SBI_HSM_STARTED 0 /* hart_get_status values */
@@ -44,6 +45,13 @@ static inline struct sbiret sbi_hart_start(unsigned long hartid, unsigned long s
 static inline struct sbiret sbi_hart_get_status(unsigned long hartid)
 {
     return sbi_ecall(SBI_EXT_HSM, 2, hartid, 0, 0, 0, 0, 0);
+}
+
+/* Raise a supervisor software interrupt on the harts hart_mask_base + i for
+ * every bit i set in hart_mask. */
+static inline struct sbiret sbi_send_ipi(unsigned long hart_mask, unsigned long hart_mask_base)
+{
+    return sbi_ecall(SBI_EXT_IPI, 0, hart_mask, hart_mask_base, 0, 0, 0, 0);
 }
 
 /* Program this hart's next timer interrupt at absolute time stime (timebase

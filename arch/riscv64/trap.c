@@ -1,7 +1,8 @@
 /*
- * trap.c - the C half of the trap vector. The only trap the kernel expects is
- * the supervisor timer interrupt; anything else is a bug, reported with the
- * registers that locate it, and fails the run.
+ * trap.c - the C half of the trap vector. The only traps the kernel expects
+ * are the supervisor timer interrupt and the software interrupt of cpu_wake;
+ * anything else is a bug, reported with the registers that locate it, and
+ * fails the run.
  */
 #include "console.h"
 #include "cpu.h"
@@ -27,6 +28,11 @@ void trap_handler(struct trap_frame *f)
     c->traps++;
     if (scause == (SCAUSE_INTERRUPT | IRQ_S_TIMER)) {
         timer_interrupt();
+        return;
+    }
+    if (scause == (SCAUSE_INTERRUPT | IRQ_S_SOFT)) { /* cpu_wake: the waiter rechecks */
+        csr_clear(sip, SIP_SSIP);
+        c->wakeups++;
         return;
     }
     unsigned long code = scause & ~SCAUSE_INTERRUPT;
