@@ -78,7 +78,7 @@ static void churn_work(struct th_ctx *ctx)
     struct slot slots[SLOTS];
     __builtin_memset(slots, 0, sizeof slots);
     uint64_t rng = cpu_seed(ctx);
-    unsigned ops = 2000 * ctx->scale;
+    unsigned ops = 1500 * ctx->scale;
     for (unsigned op = 0; op < ops && !ctx->failed; op++) {
         struct slot *s = &slots[th_rand(&rng) % SLOTS];
         unsigned what = th_rand(&rng) % 8;
@@ -179,7 +179,7 @@ void ta_cross_cpu_free(struct th_ctx *ctx)
 /* Single-producer single-consumer ring: CPU c produces into ring c, CPU
  * c+1 (mod n) consumes from it. head is written by the producer only, tail
  * by the consumer only. */
-enum { RING = 64 };
+enum { RING = 128 };
 struct ring {
     uint64_t head; /* next slot to fill; release-published by the producer */
     uint64_t tail; /* next slot to drain; release-published by the consumer */
@@ -234,7 +234,7 @@ void ta_ring_handoff(struct th_ctx *ctx)
 {
     unsigned n = ctx->ncpu, from = (ctx->cpu + n - 1) % n;
     struct ring *out = &rings[ctx->cpu], *in = &rings[from];
-    uint64_t total = 3000ull * ctx->scale, produced = 0, consumed = 0;
+    uint64_t total = 1000ull * ctx->scale, produced = 0, consumed = 0;
     uint64_t rng = cpu_seed(ctx);
     out->head = out->tail = 0;
     begin(ctx);
@@ -261,13 +261,15 @@ static struct ta_node *handoff[TA_MAX_CPUS];
 static size_t handoff_count;
 
 /* Allocate `size`-byte blocks on this CPU until the heap is exhausted (at
- * most `limit`), dealt round-robin into `lists` lists. Returns the number. */
+ * most `limit`), dealt into `nlists` lists in runs of 32 neighbours (so the
+ * CPUs freeing them share pages, yet the address-ordered fit lists see few
+ * fragments). Returns the number. */
 static size_t fill_heap(struct ta_node **lists, unsigned nlists, size_t size, uint64_t tag, size_t limit)
 {
     size_t count = 0;
     for (unsigned i = 0; i < nlists; i++)
         lists[i] = 0;
-    while (count < limit && ta_node_alloc(&lists[count % nlists], size, TA_NODE_ALIGN, tag + count))
+    while (count < limit && ta_node_alloc(&lists[count / 32 % nlists], size, TA_NODE_ALIGN, tag + count))
         count++;
     return count;
 }
@@ -278,7 +280,7 @@ static size_t fill_heap(struct ta_node **lists, unsigned nlists, size_t size, ui
  * other CPUs return to use. */
 void ta_full_page_handoff(struct th_ctx *ctx)
 {
-    enum { SIZE = 1024 };
+    enum { SIZE = 4096 }; /* a small block for mi: many to a 64 KiB page */
     unsigned n = ctx->ncpu, freers = n > 1 ? n - 1 : 1;
     size_t limit = (size_t)1 << 22;
     begin(ctx);
