@@ -5,6 +5,7 @@
 #   build/host/libhartalloc.so         LD_PRELOAD malloc (arch/host/malloc_shim.c)
 #   build/host/libhartalloc-checked.so the same over a core built with HA_CHECKED
 #   build/host/hartalloc-test          the shared suites and benchmarks on threads
+#   build/host/hartalloc-test-checked  the same over the HA_CHECKED core
 #   build/host/preload-threads         a plain pthread program for test-host-preload
 
 HOST_HOOK_SRCS   := arch/host/cpu_slots.c arch/host/console.c arch/host/region.c
@@ -33,6 +34,7 @@ HOST_LIB        := $(HOST_OUT)/libhartalloc.a
 HOST_SO         := $(HOST_OUT)/libhartalloc.so
 HOST_SO_CHECKED := $(HOST_OUT)/libhartalloc-checked.so
 HOST_TEST       := $(HOST_OUT)/hartalloc-test
+HOST_TEST_CHECKED := $(HOST_OUT)/hartalloc-test-checked
 HOST_PRELOAD_THREADS := $(HOST_OUT)/preload-threads
 
 $(HOST_OBJ)/alloc/%.o: alloc/%.c
@@ -68,6 +70,9 @@ $(HOST_SO_CHECKED): $(HOST_CORE_CHECKED_OBJS) $(HOST_HOOK_OBJS) $(HOST_SHIM_OBJ)
 $(HOST_TEST): $(HOST_RUNNER_OBJS) $(HOST_LIB)
 	$(HOST_CC) -pthread -o $@ $(HOST_RUNNER_OBJS) $(HOST_LIB)
 
+$(HOST_TEST_CHECKED): $(HOST_RUNNER_OBJS) $(HOST_CORE_CHECKED_OBJS) $(HOST_HOOK_OBJS)
+	$(HOST_CC) -pthread -o $@ $^
+
 # Built like any program: plain malloc, no hartalloc linked in.
 $(HOST_PRELOAD_THREADS): arch/host/preload/threads.c
 	@mkdir -p $(@D)
@@ -75,14 +80,15 @@ $(HOST_PRELOAD_THREADS): arch/host/preload/threads.c
 
 -include $(wildcard $(HOST_OBJ)/*/*.d $(HOST_OBJ)/*/*/*.d $(HOST_OBJ_CHECKED)/*/*.d)
 
-ALL_TARGETS += $(HOST_LIB) $(HOST_SO) $(HOST_SO_CHECKED) $(HOST_TEST) $(HOST_PRELOAD_THREADS)
+ALL_TARGETS += $(HOST_LIB) $(HOST_SO) $(HOST_SO_CHECKED) $(HOST_TEST) $(HOST_TEST_CHECKED) \
+               $(HOST_PRELOAD_THREADS)
 
 .PHONY: test-host-suites test-host-preload
 
-# Every allocator suite x every alloc_type at 1 and 4 CPUs; the fail suite
-# must fail.
-test-host-suites: $(HOST_TEST)
-	./tools/host-suites.sh $(HOST_TEST)
+# Every allocator suite x every alloc_type at 1 and 4 CPUs, and at 2 CPUs
+# over the checked core; the fail suite must fail.
+test-host-suites: $(HOST_TEST) $(HOST_TEST_CHECKED)
+	./tools/host-suites.sh $(HOST_TEST) $(HOST_TEST_CHECKED)
 
 # Unmodified programs under LD_PRELOAD.
 test-host-preload: $(HOST_SO) $(HOST_SO_CHECKED) $(HOST_PRELOAD_THREADS) $(HOST_TEST)

@@ -26,15 +26,17 @@
 #define SIGTICK SIGUSR2
 #define MAX_CPUS 64      /* the harness's limit                             */
 
+/* CPUs register in any order, possibly while a timer case already ticks:
+ * the flag, set with release after the thread id, says which ids are valid. */
 static pthread_t cpu_threads[MAX_CPUS];
-static unsigned cpu_count; /* registered CPUs are 0..cpu_count-1            */
+static int registered[MAX_CPUS];
 static pthread_t ticker;
 static int ticking;
 
 void runner_timer_register(unsigned cpu)
 {
     cpu_threads[cpu] = pthread_self();
-    __atomic_fetch_add(&cpu_count, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&registered[cpu], 1, __ATOMIC_RELEASE);
 }
 
 static void on_tick_signal(int sig)
@@ -63,9 +65,9 @@ static void *tick_loop(void *unused)
         }
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
             ;
-        unsigned n = __atomic_load_n(&cpu_count, __ATOMIC_ACQUIRE);
-        for (unsigned cpu = 0; cpu < n; cpu++)
-            pthread_kill(cpu_threads[cpu], SIGTICK);
+        for (unsigned cpu = 0; cpu < MAX_CPUS; cpu++)
+            if (__atomic_load_n(&registered[cpu], __ATOMIC_ACQUIRE))
+                pthread_kill(cpu_threads[cpu], SIGTICK);
     }
     return NULL;
 }
