@@ -60,11 +60,10 @@ rust-kernel: rust-sysroot
 	    $(RV_CARGO) build --offline --release --target $(RUST_TARGET) \
 	    --manifest-path alloc/rust/riscv-kernel/Cargo.toml
 
-RUST_QEMU_ACCEL = $(if $(filter single,$(ACCEL)),tcg$(,)thread=single,tcg$(,)thread=multi)
-, := ,
-# rust_qemu SMP, BOOTARGS: boot the Rust kernel under timeout.
-rust_qemu = timeout $(TIMEOUT) qemu-system-riscv64 -machine virt -nographic -bios default \
-            -accel $(RUST_QEMU_ACCEL) -smp $(1) -m $(MEM) -kernel $(RUST_KERNEL) -append "$(2)" </dev/null
+# rust_qemu SMP, BOOTARGS: boot the Rust kernel with the shared QEMU runner
+# (tools/qemu-run.sh: timeout, TCG mode, log under build/rust/).
+rust_qemu = ALLOC= SMP=$(1) MEM=$(MEM) ACCEL=$(ACCEL) TIMEOUT=$(TIMEOUT) ARGS="$(2)" \
+            KERNEL=$(RUST_KERNEL) LOG=$(RUST_OUT)/qemu.log ./tools/qemu-run.sh
 
 run-rust: rust-kernel
 	$(call rust_qemu,$(SMP),alloc=$(ALLOC) $(ARGS))

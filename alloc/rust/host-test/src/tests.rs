@@ -294,8 +294,9 @@ fn usage_figures_follow_allocations() {
     let all = heap.stats(hartalloc::ffi::HA_ALL_CPUS);
     if let Some(s) = all {
         assert!(s.allocs >= s.frees);
-        for cpu in 0..SLOTS {
-            assert!(heap.stats(cpu).is_some());
-        }
+        // A backend with one heap (mi-locked) reports CPU 0 only.
+        assert!(heap.stats(0).is_some());
+        let per_cpu: Vec<u64> = (0..SLOTS).filter_map(|cpu| heap.stats(cpu)).map(|c| c.allocs).collect();
+        assert!(per_cpu.iter().sum::<u64>() >= s.allocs, "per-CPU allocs add up to the total");
     }
 }
