@@ -197,8 +197,8 @@ static bool zero_sampled(const void *p, size_t n)
 }
 
 /* Take pages until none are left (runs of 256, then 16, then 1 pages),
- * dirty them all, free them; then every zeroed byte block allocated until
- * the heap is full again is zero, though it reuses the dirtied memory. */
+ * dirty them all, free them; then zeroed byte blocks of every kind (any
+ * memory they get was dirtied) are zero. */
 void ta_zeroed_after_pages(struct th_ctx *ctx)
 {
     if (ctx->cpu != 0)
@@ -227,15 +227,15 @@ void ta_zeroed_after_pages(struct th_ctx *ctx)
     TH_CHECK(ctx, !ctx->failed);
     TH_CHECK_EQ(ctx, ha_used_pages(), u0.used_pages);
 
-    /* Zeroed blocks chained like pages: sizes cycle through a few classes. */
-    static const size_t sizes[] = { 256 * TA_KIB, 64 * TA_KIB, 4096, 100, TA_MIB + 8 };
+    /* Zeroed blocks chained like pages: 8 MiB of each big size, 512 blocks
+     * of each small one. */
+    static const size_t sizes[] = { TA_MIB + 8, 256 * TA_KIB, 64 * TA_KIB, 4096, 100, 2 * TA_MIB };
     struct ta_node *list = 0;
-    size_t got = 0, count = 0;
+    size_t got = 0;
     for (unsigned s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
-        size_t size = sizes[s];
+        size_t size = sizes[s], quota = got + (size >= 64 * TA_KIB ? 8 * TA_MIB : 512 * size);
         struct ta_node *b;
-        while (count < ((size_t)1 << 20) && (b = ha_alloc_zeroed(size, TA_NODE_ALIGN))) {
-            count++;
+        while (got < quota && (b = ha_alloc_zeroed(size, TA_NODE_ALIGN))) {
             if (!zero_sampled(b, size)) {
                 th_fail_at(ctx, __FILE__, __LINE__, "ha_alloc_zeroed(%zu) = %p is not zero after pages",
                            size, b);
@@ -250,11 +250,11 @@ void ta_zeroed_after_pages(struct th_ctx *ctx)
             list = b;
             got += size;
         }
+        if (got < quota)
+            th_fail_at(ctx, __FILE__, __LINE__, "ha_alloc_zeroed(%zu) NULL after %zu bytes", size, got);
     }
     size_t damaged = ta_list_free(list);
     TH_CHECK_EQ(ctx, damaged, 0);
-    TH_CHECK_MSG(ctx, got >= taken * HA_PAGE_SIZE / 2,
-                 "zeroed blocks got %zu bytes, pages had %zu", got, taken * HA_PAGE_SIZE);
     TH_CHECK_EQ(ctx, ha_used_bytes(), u0.used_bytes);
 }
 

@@ -274,10 +274,14 @@ static size_t fill_heap(struct ta_node **lists, unsigned nlists, size_t size, ui
     return count;
 }
 
-/* CPU 0 fills the whole heap with small blocks, so every page it holds is
- * full; the other CPUs free all of them remotely (CPU 0 itself with one CPU);
- * then CPU 0 must get (nearly) as many blocks again: full pages emptied by
- * other CPUs return to use. */
+static struct ta_node *ballast;
+
+/* CPU 0 fills the heap: 1 MiB blocks until NULL, frees 32 of them (whatever
+ * the heap's size, the small blocks then cover 32 MiB, not all of it), and
+ * fills those 32 MiB with small blocks, so every small page it holds is full.
+ * The other CPUs free all the small blocks remotely (CPU 0 itself with one
+ * CPU); then CPU 0, its heap still full of ballast, must get (nearly) as many
+ * small blocks again: full pages emptied by other CPUs return to use. */
 void ta_full_page_handoff(struct th_ctx *ctx)
 {
     enum { SIZE = 4096 }; /* a small block for mi: many to a 64 KiB page */
@@ -285,8 +289,18 @@ void ta_full_page_handoff(struct th_ctx *ctx)
     size_t limit = (size_t)1 << 22;
     begin(ctx);
     if (ctx->cpu == 0) {
+        size_t count;
+        ballast = 0;
+        ta_exhaust(&ballast, TA_MIB, TA_MIB, ctx->seed, limit, &count);
+        for (unsigned i = 0; i < 32 && ballast; i++) {
+            struct ta_node *next = ballast->next;
+            ha_dealloc(ballast, ballast->size, ballast->align);
+            ballast = next;
+        }
         handoff_count = fill_heap(handoff, freers, SIZE, ctx->seed, limit);
-        TH_EXPECT(ctx, handoff_count * SIZE >= 16 * TA_MIB);
+        if (handoff_count * SIZE < 16 * TA_MIB)
+            th_fail_at(ctx, __FILE__, __LINE__, "only %zu blocks of %u bytes in 32 MiB freed", handoff_count,
+                       SIZE);
         TH_EXPECT(ctx, ha_check() == 0);
     }
     th_barrier();
@@ -303,7 +317,7 @@ void ta_full_page_handoff(struct th_ctx *ctx)
         if (count < handoff_count - handoff_count / 16)
             th_fail_at(ctx, __FILE__, __LINE__, "%zu blocks of %u bytes at first, only %zu after remote frees",
                        handoff_count, SIZE, count);
-        size_t damaged = ta_list_free(again);
+        size_t damaged = ta_list_free(again) + ta_list_free(ballast);
         TH_EXPECT(ctx, damaged == 0);
     }
     end_balanced(ctx, 0);
