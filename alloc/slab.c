@@ -77,7 +77,7 @@ static struct {
     ha_spinlock lock;
     struct page_frames frames;
     struct slab_class classes[SLAB_CLASSES];
-    size_t cached_bytes; /* free object bytes inside slabs (partial, spare) */
+    size_t cached_bytes; /* free object bytes in slabs other than spares    */
     size_t spare_pages;
     struct locked_stats stats;
 } slab;
@@ -134,7 +134,6 @@ static void list_remove(struct slab_page **head, struct slab_page *s)
 static void destroy_slab(struct slab_page *s)
 {
     const struct slab_class *cls = &slab.classes[s->class_idx];
-    slab.cached_bytes -= (size_t)cls->objects * class_size[s->class_idx];
     void *base = (void *)s->base;
     for (unsigned i = 0; i < s->npages; i++)
         s[i].kind = KIND_NONE;
@@ -195,6 +194,7 @@ static void *alloc_object(unsigned c)
         if (s) {
             cls->spare = 0;
             slab.spare_pages -= cls->pages;
+            slab.cached_bytes += (size_t)cls->objects * class_size[c];
         } else if (!(s = new_slab(c))) {
             return 0;
         }
@@ -230,6 +230,7 @@ static void free_object(struct slab_page *s, void *obj)
     slab.cached_bytes += class_size[c];
     if (s->inuse == 0) {
         list_remove(&cls->partial, s);
+        slab.cached_bytes -= (size_t)cls->objects * class_size[c];
         if (cls->spare) {
             destroy_slab(s);
         } else {
@@ -422,7 +423,8 @@ static void slab_usage(struct ha_usage *out)
     unsigned long irq = ha_spin_lock_irqsave(&slab.lock);
     locked_stats_usage(&slab.stats, out);
     out->available_pages = slab.frames.free_pages + slab.spare_pages;
-    out->available_bytes = slab.frames.free_pages * HA_PAGE_SIZE + slab.cached_bytes;
+    /* A spare counts as the pages it goes back to, not as its objects. */
+    out->available_bytes = out->available_pages * HA_PAGE_SIZE + slab.cached_bytes;
     ha_spin_unlock_irqrestore(&slab.lock, irq);
 }
 
@@ -467,9 +469,10 @@ static int check_slab(struct slab_census *census, const struct slab_page *s)
         if (cls->spare != s)
             return ha_check_fail("slab: empty slab at %p is not its class's spare", (void *)s->base);
         census->spare_pages += s->npages;
-    } else if (s->inuse < cls->objects) {
-        census->partial[c]++;
+        return 0;
     }
+    if (s->inuse < cls->objects)
+        census->partial[c]++;
     census->used_bytes += (size_t)s->inuse * size;
     census->cached_bytes += (size_t)(cls->objects - s->inuse) * size;
     return 0;
