@@ -83,13 +83,16 @@ fn vec_and_string_churn_on_threads() {
 
 #[test]
 fn hashmap_and_btreemap_churn_on_threads() {
+    // Live blocks per thread stay in the thousands: the list-based fits
+    // (first/best/worst-fit) scan every free block per call.
+    const KEYS: usize = 1500;
     balanced(|| {
         let workers: Vec<_> = (0..THREADS)
             .map(|t| {
                 thread::spawn(move || {
                     let mut hash: HashMap<String, Vec<u32>> = HashMap::new();
                     let mut tree: BTreeMap<u64, Box<[u8]>> = BTreeMap::new();
-                    for i in 0..4000usize {
+                    for i in 0..KEYS {
                         hash.insert(format!("key-{}-{}", t, i), (0..(i % 50) as u32).collect());
                         tree.insert(pattern(t, i), vec![(i % 251) as u8; i % 300].into_boxed_slice());
                         if i % 3 == 0 {
@@ -99,8 +102,8 @@ fn hashmap_and_btreemap_churn_on_threads() {
                         }
                     }
                     // Exactly the keys never removed remain, with their contents.
-                    let removed: HashSet<usize> = (0..4000).filter(|i| i % 3 == 0).map(|i| i / 2).collect();
-                    for i in 0..4000usize {
+                    let removed: HashSet<usize> = (0..KEYS).filter(|i| i % 3 == 0).map(|i| i / 2).collect();
+                    for i in 0..KEYS {
                         let in_hash = hash.get(&format!("key-{}-{}", t, i));
                         let in_tree = tree.get(&pattern(t, i));
                         assert_eq!(in_hash.is_none(), removed.contains(&i));
@@ -112,8 +115,8 @@ fn hashmap_and_btreemap_churn_on_threads() {
                             assert!(b.iter().all(|x| *x == (i % 251) as u8));
                         }
                     }
-                    assert_eq!(hash.len(), 4000 - removed.len());
-                    assert_eq!(tree.len(), 4000 - removed.len());
+                    assert_eq!(hash.len(), KEYS - removed.len());
+                    assert_eq!(tree.len(), KEYS - removed.len());
                 })
             })
             .collect();
@@ -202,8 +205,10 @@ impl Parcel {
 #[test]
 fn values_dropped_on_another_thread() {
     balanced(|| {
-        const PER_THREAD: usize = 600;
-        let (senders, receivers): (Vec<_>, Vec<_>) = (0..THREADS).map(|_| mpsc::channel::<Box<Parcel>>()).unzip();
+        const PER_THREAD: usize = 500;
+        // Bounded channels keep the live set small; a sender that finds its
+        // channel full keeps receiving, so the ring of threads cannot deadlock.
+        let (senders, receivers): (Vec<_>, Vec<_>) = (0..THREADS).map(|_| mpsc::sync_channel::<Box<Parcel>>(8)).unzip();
         let start = Arc::new(Barrier::new(THREADS));
         let mut workers = Vec::new();
         for (t, rx) in receivers.into_iter().enumerate() {
@@ -212,22 +217,28 @@ fn values_dropped_on_another_thread() {
             let start = start.clone();
             workers.push(thread::spawn(move || {
                 start.wait();
-                let mut received = 0;
-                for seq in 0..PER_THREAD {
-                    tx.send(Box::new(Parcel::new(t, seq))).unwrap();
-                    while let Ok(p) = rx.try_recv() {
-                        assert_eq!(p.from, (t + THREADS - 1) % THREADS);
-                        assert_eq!(p.seq, received);
-                        p.verify();
-                        received += 1;
+                let (mut sent, mut received) = (0, 0);
+                let mut pending: Option<Box<Parcel>> = None;
+                while sent < PER_THREAD || received < PER_THREAD {
+                    if pending.is_none() && sent < PER_THREAD {
+                        pending = Some(Box::new(Parcel::new(t, sent)));
                     }
-                }
-                drop(tx);
-                while received < PER_THREAD {
-                    let p = rx.recv().unwrap();
-                    assert_eq!(p.seq, received);
-                    p.verify();
-                    received += 1;
+                    if let Some(p) = pending.take() {
+                        match tx.try_send(p) {
+                            Ok(()) => sent += 1,
+                            Err(mpsc::TrySendError::Full(p)) => pending = Some(p),
+                            Err(mpsc::TrySendError::Disconnected(_)) => panic!("receiver gone"),
+                        }
+                    }
+                    match rx.try_recv() {
+                        Ok(p) => {
+                            assert_eq!(p.from, (t + THREADS - 1) % THREADS);
+                            assert_eq!(p.seq, received);
+                            p.verify();
+                            received += 1;
+                        }
+                        Err(_) => thread::yield_now(),
+                    }
                 }
                 received
             }));
