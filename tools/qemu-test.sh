@@ -6,8 +6,9 @@
 #                                                   a timeout) and print REGEX
 # VAR=value pairs override qemu-run.sh's knobs (SMP, ARGS, ALLOC, KERNEL...).
 # Prints "PASS qemu.NAME" or "FAIL qemu.NAME <log>:<line> <reason>". For an
-# expected pass the kernel's own PASS/FAIL lines are forwarded too; for an
-# expected failure they are not (they are the point, not a failure).
+# expected pass the kernel's own case lines are forwarded too, renamed
+# "PASS qemu.NAME/<suite>.<case>"; for an expected failure they are not (they
+# are the point, not a failure).
 set -uo pipefail
 expect=$1 name=$2
 shift 2
@@ -24,7 +25,8 @@ us=$(( ${EPOCHREALTIME/./} - start ))
 secs=$(printf '%d.%02d' $((us / 1000000)) $((us % 1000000 / 10000)))
 
 if [ "$expect" = pass ]; then
-    grep -E '^(PASS|FAIL) ' "$LOG"
+    # The kernel's case lines, named after this boot so a failure says where.
+    sed -n -E "s#^(PASS|FAIL) #\1 qemu.$name/#p" "$LOG"
     if [ "$rc" -eq 0 ] && grep -q '^[0-9]* passed, 0 failed' "$LOG"; then
         echo "PASS qemu.$name (${secs}s)"
         exit 0
