@@ -58,13 +58,25 @@ $(HOST_LIB): $(HOST_CORE_OBJS) $(HOST_HOOK_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-# The version script exports the malloc family and ha_* only.
-HOST_SO_LDFLAGS := -shared -pthread -Wl,--version-script=arch/host/exports.map -Wl,-z,now
+# The shared libraries export the malloc family and exactly the public ABI
+# (the ha_* functions hartalloc.h declares, so the list follows the header).
+# -Bsymbolic-functions: calls inside the library (malloc -> ha_alloc, the
+# core -> its hooks) bind directly instead of through the PLT.
+HOST_EXPORTS := $(HOST_OUT)/exports.map
+HOST_SO_LDFLAGS := -shared -pthread -Wl,--version-script=$(HOST_EXPORTS) -Wl,-Bsymbolic-functions \
+                   -Wl,-z,now
 
-$(HOST_SO): $(HOST_CORE_OBJS) $(HOST_HOOK_OBJS) $(HOST_SHIM_OBJ) arch/host/exports.map
+$(HOST_EXPORTS): alloc/include/hartalloc.h arch/host/host.mk
+	@mkdir -p $(@D)
+	{ echo '{ global: malloc; free; calloc; realloc; reallocarray; posix_memalign;'; \
+	  echo '  aligned_alloc; memalign; valloc; pvalloc; malloc_usable_size;'; \
+	  grep -o '\bha_[a-z_]*(' $< | tr -d '(' | sort -u | sed 's/.*/  &;/'; \
+	  echo '  local: *; };'; } > $@
+
+$(HOST_SO): $(HOST_CORE_OBJS) $(HOST_HOOK_OBJS) $(HOST_SHIM_OBJ) $(HOST_EXPORTS)
 	$(HOST_CC) $(HOST_SO_LDFLAGS) -o $@ $(filter %.o,$^)
 
-$(HOST_SO_CHECKED): $(HOST_CORE_CHECKED_OBJS) $(HOST_HOOK_OBJS) $(HOST_SHIM_OBJ) arch/host/exports.map
+$(HOST_SO_CHECKED): $(HOST_CORE_CHECKED_OBJS) $(HOST_HOOK_OBJS) $(HOST_SHIM_OBJ) $(HOST_EXPORTS)
 	$(HOST_CC) $(HOST_SO_LDFLAGS) -o $@ $(filter %.o,$^)
 
 $(HOST_TEST): $(HOST_RUNNER_OBJS) $(HOST_LIB)
