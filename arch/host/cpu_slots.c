@@ -148,10 +148,14 @@ __attribute__((noinline)) static void deliver_irq(struct host_thread *t)
     t->masked = 0;
 }
 
-__attribute__((noinline, cold)) static void leave_shared(struct host_thread *t)
+/* A sharer's outermost restore: the section ends, the shared slot is free
+ * again, and no interrupt can be pending (only owners get them). */
+__attribute__((noinline, cold)) static void leave_shared(void)
 {
-    t->holds_shared = false;
+    self.holds_shared = false;
     pthread_mutex_unlock(&shared_lock);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    self.masked = 0;
 }
 
 /* Interrupts that arrived while masked, now unmasked: deliver them. */
@@ -167,14 +171,15 @@ void ha_embed_irq_restore(unsigned long was_masked)
 {
     if (was_masked)
         return; /* nested: the outermost restore ends the section */
-    struct host_thread *t = &self;
-    if (__builtin_expect(t->holds_shared, 0))
-        leave_shared(t);
+    if (__builtin_expect(self.holds_shared, 0)) {
+        leave_shared();
+        return;
+    }
     __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the section ends before unmasking */
-    t->masked = 0;
+    self.masked = 0;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    if (__builtin_expect(t->pending, 0))
-        deliver_pending(t);
+    if (__builtin_expect(self.pending, 0))
+        deliver_pending(&self);
 }
 
 unsigned ha_embed_cpu_index(void)
