@@ -89,6 +89,8 @@ void ta_pages_and_bytes_share(struct th_ctx *ctx)
         }
         pages[round] = taken;
         /* The heap is full: record failures, free, and only then stop. */
+        if (taken * HA_PAGE_SIZE < 16 * TA_MIB)
+            th_fail_at(ctx, __FILE__, __LINE__, "only %zu pages before exhaustion", taken);
         TH_EXPECT(ctx, ha_used_pages() == u0.used_pages + taken);
         TH_EXPECT(ctx, ha_check() == 0);
         while (runs) {

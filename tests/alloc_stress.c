@@ -325,67 +325,89 @@ void ta_full_page_handoff(struct th_ctx *ctx)
 
 /* ---- huge blocks and pages at once --------------------------------------------- */
 
-/* Each round up to two CPUs allocate a block of over 5 MiB while all of them
- * allocate page runs (random lengths and alignments) and medium blocks; all
- * contents are checked before anything is freed. Every CPU takes a turn at the
- * huge block twice. */
+/* What one CPU allocated in a round of ta_huge_and_pages_concurrent. */
+enum { RUNS = 6, MEDIUM = 2 };
+struct round_blocks {
+    uint64_t tag;
+    void *huge;
+    size_t huge_size, huge_align;
+    void *runs[RUNS];
+    size_t run_pages[RUNS];
+    void *medium[MEDIUM];
+    size_t medium_size[MEDIUM];
+};
+static struct round_blocks rounds_of[TA_MAX_CPUS];
+
+static void alloc_round(struct th_ctx *ctx, struct round_blocks *b, uint64_t *rng, unsigned r, bool huge)
+{
+    b->tag = th_rand(rng);
+    b->huge = 0;
+    b->huge_size = 5 * TA_MIB + ctx->cpu * HA_PAGE_SIZE + r * 24 + 1;
+    b->huge_align = r & 1 ? 2 * TA_MIB : 16;
+    if (huge) {
+        b->huge = ha_alloc(b->huge_size, b->huge_align);
+        if (b->huge && ta_aligned(b->huge, b->huge_align) && ha_usable_size(b->huge) >= b->huge_size)
+            ta_fill(b->huge, b->huge_size, b->tag);
+        else
+            th_fail_at(ctx, __FILE__, __LINE__, "cpu %u: ha_alloc(%zu, %zu) = %p", ctx->cpu, b->huge_size,
+                       b->huge_align, b->huge);
+    }
+    for (unsigned i = 0; i < RUNS; i++) {
+        size_t align = (size_t)HA_PAGE_SIZE << (th_rand(rng) % 7);
+        b->run_pages[i] = 1 + th_rand(rng) % 16;
+        b->runs[i] = ha_alloc_pages(b->run_pages[i], align);
+        if (b->runs[i] && ta_aligned(b->runs[i], align))
+            ta_fill(b->runs[i], b->run_pages[i] * HA_PAGE_SIZE, b->tag + 1 + i);
+        else
+            th_fail_at(ctx, __FILE__, __LINE__, "cpu %u: ha_alloc_pages(%zu, %zu) = %p", ctx->cpu,
+                       b->run_pages[i], align, b->runs[i]);
+    }
+    for (unsigned i = 0; i < MEDIUM; i++) {
+        b->medium_size[i] = 64 * TA_KIB + th_rand(rng) % (192 * TA_KIB);
+        b->medium[i] = ha_alloc(b->medium_size[i], 8);
+        if (b->medium[i])
+            ta_fill(b->medium[i], b->medium_size[i], b->tag + 100 + i);
+        else
+            th_fail_at(ctx, __FILE__, __LINE__, "cpu %u: ha_alloc(%zu) returned NULL", ctx->cpu,
+                       b->medium_size[i]);
+    }
+}
+
+/* Check and free everything of `b` (another CPU's, with more than one). */
+static void free_round(struct th_ctx *ctx, struct round_blocks *b)
+{
+    if (b->huge) {
+        TH_EXPECT(ctx, ta_verify(b->huge, b->huge_size, b->tag) == b->huge_size);
+        ha_dealloc(b->huge, b->huge_size, b->huge_align);
+    }
+    for (unsigned i = 0; i < RUNS; i++) {
+        if (!b->runs[i])
+            continue;
+        size_t bytes = b->run_pages[i] * HA_PAGE_SIZE;
+        TH_EXPECT(ctx, ta_verify(b->runs[i], bytes, b->tag + 1 + i) == bytes);
+        ha_dealloc_pages(b->runs[i], b->run_pages[i]);
+    }
+    for (unsigned i = 0; i < MEDIUM; i++) {
+        if (!b->medium[i])
+            continue;
+        TH_EXPECT(ctx, ta_verify(b->medium[i], b->medium_size[i], b->tag + 100 + i) == b->medium_size[i]);
+        ha_dealloc(b->medium[i], b->medium_size[i], 8);
+    }
+}
+
+/* Each round up to two CPUs allocate a block of over 5 MiB (some 2 MiB
+ * aligned) while all of them allocate page runs (random lengths and
+ * alignments) and medium blocks; after a barrier each CPU checks and frees
+ * what CPU cpu+1 allocated. Every CPU takes a turn at the huge block twice. */
 void ta_huge_and_pages_concurrent(struct th_ctx *ctx)
 {
-    enum { RUNS = 6, MEDIUM = 2 };
     unsigned n = ctx->ncpu, stride = (n + 1) / 2, rounds = 2 * stride * ctx->scale;
     uint64_t rng = cpu_seed(ctx);
     begin(ctx);
     for (unsigned r = 0; r < rounds; r++) {
-        void *huge = 0, *runs[RUNS], *medium[MEDIUM];
-        size_t run_pages[RUNS], medium_size[MEDIUM];
-        size_t huge_size = 5 * TA_MIB + ctx->cpu * HA_PAGE_SIZE + r * 24 + 1;
-        size_t huge_align = r & 1 ? 2 * TA_MIB : 16;
-        uint64_t tag = th_rand(&rng);
-        if ((ctx->cpu + r) % stride == 0) {
-            huge = ha_alloc(huge_size, huge_align);
-            if (huge && ta_aligned(huge, huge_align) && ha_usable_size(huge) >= huge_size)
-                ta_fill(huge, huge_size, tag);
-            else
-                th_fail_at(ctx, __FILE__, __LINE__, "cpu %u: ha_alloc(%zu, %zu) = %p", ctx->cpu, huge_size,
-                           huge_align, huge);
-        }
-        for (unsigned i = 0; i < RUNS; i++) {
-            size_t align = (size_t)HA_PAGE_SIZE << (th_rand(&rng) % 7);
-            run_pages[i] = 1 + th_rand(&rng) % 16;
-            runs[i] = ha_alloc_pages(run_pages[i], align);
-            if (runs[i] && ta_aligned(runs[i], align))
-                ta_fill(runs[i], run_pages[i] * HA_PAGE_SIZE, tag + 1 + i);
-            else
-                th_fail_at(ctx, __FILE__, __LINE__, "cpu %u: ha_alloc_pages(%zu, %zu) = %p", ctx->cpu,
-                           run_pages[i], align, runs[i]);
-        }
-        for (unsigned i = 0; i < MEDIUM; i++) {
-            medium_size[i] = 64 * TA_KIB + th_rand(&rng) % (192 * TA_KIB);
-            medium[i] = ha_alloc(medium_size[i], 8);
-            if (medium[i])
-                ta_fill(medium[i], medium_size[i], tag + 100 + i);
-            else
-                th_fail_at(ctx, __FILE__, __LINE__, "cpu %u: ha_alloc(%zu) returned NULL", ctx->cpu,
-                           medium_size[i]);
-        }
+        alloc_round(ctx, &rounds_of[ctx->cpu], &rng, r, (ctx->cpu + r) % stride == 0);
         th_barrier(); /* everything of this round is live on every CPU */
-        if (huge) {
-            TH_EXPECT(ctx, ta_verify(huge, huge_size, tag) == huge_size);
-            ha_dealloc(huge, huge_size, huge_align);
-        }
-        for (unsigned i = 0; i < RUNS; i++) {
-            if (!runs[i])
-                continue;
-            size_t bytes = run_pages[i] * HA_PAGE_SIZE;
-            TH_EXPECT(ctx, ta_verify(runs[i], bytes, tag + 1 + i) == bytes);
-            ha_dealloc_pages(runs[i], run_pages[i]);
-        }
-        for (unsigned i = 0; i < MEDIUM; i++) {
-            if (!medium[i])
-                continue;
-            TH_EXPECT(ctx, ta_verify(medium[i], medium_size[i], tag + 100 + i) == medium_size[i]);
-            ha_dealloc(medium[i], medium_size[i], 8);
-        }
+        free_round(ctx, &rounds_of[(ctx->cpu + 1) % n]);
         th_barrier();
     }
     end_balanced(ctx, 0);
