@@ -89,6 +89,7 @@ void ta_too_large(struct th_ctx *ctx);
 void ta_alignment(struct th_ctx *ctx);
 void ta_bad_alignment(struct th_ctx *ctx);
 void ta_realloc_chain(struct th_ctx *ctx);
+void ta_realloc_moves(struct th_ctx *ctx);
 void ta_realloc_within_usable(struct th_ctx *ctx);
 void ta_realloc_aligned(struct th_ctx *ctx);
 void ta_realloc_fail_keeps_block(struct th_ctx *ctx);

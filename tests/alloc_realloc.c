@@ -58,6 +58,49 @@ void ta_realloc_chain(struct th_ctx *ctx)
     TH_CHECK_EQ(ctx, ha_used_bytes(), used0);
 }
 
+/* Blocks of many sizes, all live and so hemmed in by their neighbours, each
+ * grown threefold (which must move most of them: the copy path), then shrunk
+ * to a quarter, then grown again: every step keeps the first min(old, new)
+ * bytes, and the blocks never overlap. */
+void ta_realloc_moves(struct th_ctx *ctx)
+{
+    if (ctx->cpu != 0)
+        return;
+    enum { N = 48 };
+    struct { void *p; size_t size; uint64_t tag; } b[N];
+    size_t used0 = ha_used_bytes();
+    uint64_t rng = ctx->seed;
+    for (unsigned i = 0; i < N; i++) {
+        b[i].size = 1 + th_rand(&rng) % (i % 4 == 3 ? 300 * TA_KIB : 3000);
+        b[i].tag = th_rand(&rng);
+        b[i].p = ha_alloc(b[i].size, 16);
+        TH_CHECK_MSG(ctx, b[i].p, "ha_alloc(%zu, 16) returned NULL", b[i].size);
+        ta_fill(b[i].p, b[i].size, b[i].tag);
+    }
+    static const unsigned num[] = { 3, 1, 5 }, den[] = { 1, 4, 1 };
+    for (unsigned step = 0; step < 3; step++) {
+        for (unsigned i = 0; i < N; i++) {
+            size_t size = b[i].size * num[step] / den[step] + 1, keep = size < b[i].size ? size : b[i].size;
+            void *q = ha_realloc(b[i].p, b[i].size, 16, size);
+            TH_CHECK_MSG(ctx, q, "ha_realloc(%zu -> %zu) returned NULL", b[i].size, size);
+            size_t bad = ta_verify(q, keep, b[i].tag);
+            TH_CHECK_MSG(ctx, bad == keep && ta_aligned(q, 16),
+                         "ha_realloc(%zu -> %zu) = %p (from %p): byte %zu of %zu differs", b[i].size, size,
+                         q, b[i].p, bad, keep);
+            b[i].p = q;
+            b[i].size = size;
+            b[i].tag = th_rand(&rng);
+            ta_fill(q, size, b[i].tag);
+        }
+        for (unsigned i = 0; i < N; i++)
+            TH_CHECK_MSG(ctx, ta_verify(b[i].p, b[i].size, b[i].tag) == b[i].size,
+                         "block %u (%zu bytes) damaged by the reallocs of its neighbours", i, b[i].size);
+    }
+    for (unsigned i = 0; i < N; i++)
+        ha_dealloc(b[i].p, b[i].size, 16);
+    TH_CHECK_EQ(ctx, ha_used_bytes(), used0);
+}
+
 /* Realloc to the same size, and up to the block's usable size, keeps the
  * contents (in place or not: the ABI does not say which). */
 void ta_realloc_within_usable(struct th_ctx *ctx)

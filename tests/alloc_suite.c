@@ -20,6 +20,7 @@ static const struct th_case alloc_cases[] = {
     { "bad_alignment", ta_bad_alignment },
     /* realloc, zeroed memory, ha_free (alloc_realloc.c) */
     { "realloc_chain", ta_realloc_chain },
+    { "realloc_moves", ta_realloc_moves },
     { "realloc_within_usable", ta_realloc_within_usable },
     { "realloc_aligned", ta_realloc_aligned },
     { "realloc_fail_keeps_block", ta_realloc_fail_keeps_block },
