@@ -102,4 +102,13 @@ else
     echo "FAIL preload.unknown-type exit status $rc, output '$msg'"
     failed=1
 fi
+# So does a region size that does not parse.
+msg=$(HARTALLOC_REGION=64Q LD_PRELOAD=$so "$python" -c 'print("ran")' 2>&1)
+rc=$?
+if [ "$rc" -eq 2 ] && grep -q "HARTALLOC_REGION must be a size" <<<"$msg"; then
+    echo "PASS preload.bad-region"
+else
+    echo "FAIL preload.bad-region exit status $rc, output '$msg'"
+    failed=1
+fi
 exit $failed
