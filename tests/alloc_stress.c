@@ -35,6 +35,14 @@ static void end_balanced(struct th_ctx *ctx, uint64_t blocks)
     TH_EXPECT(ctx, u.stats.remote_frees - start.stats.remote_frees <= frees);
 }
 
+/* Remote frees since begin(), read by CPU 0 after end_balanced(). */
+static uint64_t start_remote_frees_delta(void)
+{
+    struct ha_stats s;
+    ha_get_stats(HA_ALL_CPUS, &s);
+    return s.remote_frees - start.stats.remote_frees;
+}
+
 static uint64_t cpu_seed(const struct th_ctx *ctx) { return ctx->seed ^ (0x9e3779b97f4a7c15ull * (ctx->cpu + 1)); }
 
 /* A random size: mostly small, sometimes medium, rarely up to 512 KiB. */
@@ -147,7 +155,9 @@ void ta_churn(struct th_ctx *ctx)
 static struct ta_node *published[TA_MAX_CPUS];
 
 /* Each round every CPU allocates a list of blocks, publishes it, and after a
- * barrier checks and frees the list of CPU cpu+1 (its own with one CPU). */
+ * barrier checks and frees the list of CPU cpu+1 (its own with one CPU).
+ * With per-CPU heaps (mi) every one of those frees is a remote free; the
+ * one-heap alloc_types have no remote frees. */
 void ta_cross_cpu_free(struct th_ctx *ctx)
 {
     enum { BLOCKS = 200 };
@@ -171,7 +181,17 @@ void ta_cross_cpu_free(struct th_ctx *ctx)
                        (ctx->cpu + 1) % n);
         th_barrier();
     }
-    end_balanced(ctx, (uint64_t)BLOCKS * rounds * n);
+    uint64_t blocks = (uint64_t)BLOCKS * rounds * n;
+    end_balanced(ctx, blocks);
+    if (ctx->cpu == 0) {
+        ha_type type;
+        bool per_cpu_heaps = ha_type_from_name(ha_name(), &type) == 0 && type == HA_MI;
+        uint64_t remote = start_remote_frees_delta();
+        uint64_t want = per_cpu_heaps && n > 1 ? blocks : 0;
+        if (remote != want)
+            th_fail_at(ctx, __FILE__, __LINE__, "%llu remote frees, expected %llu for %s on %u CPUs",
+                       (unsigned long long)remote, (unsigned long long)want, ha_name(), n);
+    }
 }
 
 /* ---- producer/consumer rings ------------------------------------------------- */
