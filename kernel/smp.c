@@ -82,7 +82,7 @@ unsigned smp_bring_up(const struct fdt_info *fdt, unsigned max_harts)
         console_printf("smp: %u hart(s) entered at _start, not _start_secondary (OpenSBI 1.1 "
                        "hart_start race); they joined as secondaries\n", late);
     char line[256];
-    int len = ha_format(line, sizeof line, "smp: all %u harts online:", started);
+    int len = ha_format(line, sizeof line, "smp: %u of %u harts online:", started, fdt->nharts);
     for (unsigned c = 0; c < started; c++)
         len += ha_format(line + len, sizeof line - (size_t)len, " cpu%u=hart%lu", c,
                          cpus[c].hartid);

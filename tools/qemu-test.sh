@@ -3,7 +3,8 @@
 #
 #   qemu-test.sh pass NAME [VAR=value ...]          the boot must exit 0
 #   qemu-test.sh fail NAME REGEX [VAR=value ...]    it must exit non-zero (not
-#                                                   a timeout) and print REGEX
+#                                                   a timeout; EXPECT_EXIT=n: with
+#                                                   exactly n) and print REGEX
 # VAR=value pairs override qemu-run.sh's knobs (SMP, ARGS, ALLOC, KERNEL...).
 # Prints "PASS qemu.NAME" or "FAIL qemu.NAME <log>:<line> <reason>". For an
 # expected pass the kernel's own case lines are forwarded too, renamed
@@ -39,10 +40,12 @@ if [ "$expect" = pass ]; then
     exit 1
 fi
 
-if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && grep -qE -- "$regex" "$LOG"; then
+want=${EXPECT_EXIT:-non-zero}
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && { [ "$want" = non-zero ] || [ "$rc" = "$want" ]; } &&
+    grep -qE -- "$regex" "$LOG"; then
     echo "PASS qemu.$name (exit $rc as expected, ${secs}s)"
     exit 0
 fi
-echo "FAIL qemu.$name $LOG:1 expected a non-zero exit with /$regex/, got exit $rc"
+echo "FAIL qemu.$name $LOG:1 expected exit $want with /$regex/, got exit $rc"
 tail -n 15 "$LOG" | sed 's/^/    /'
 exit 1

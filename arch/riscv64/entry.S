@@ -90,7 +90,7 @@ park:
 /*
  * Test hooks for a missing or malformed device tree: bootargs live inside the
  * tree, so they cannot ask for a bad one. `make test` boots copies of
- * kernel.elf whose ELF entry point is moved here (objcopy --set-start).
+ * the kernel linked with arch/riscv64/hooks/entry_hook.S, which jumps here.
  */
     .globl _start_no_fdt
 _start_no_fdt:
@@ -99,7 +99,14 @@ _start_no_fdt:
 
     .globl _start_bad_fdt
 _start_bad_fdt:
-    la a1, _start           /* kernel code where the tree should be: bad magic */
+    la a1, __image_start    /* kernel code where the tree should be: bad magic */
+    j _start
+
+    /* OpenSBI's own memory, which PMP denies to S-mode: reading the "tree"
+     * takes a load access fault, so this one tests the trap path. */
+    .globl _start_firmware_fdt
+_start_firmware_fdt:
+    li a1, RAM_BASE
     j _start
 
     .section .data

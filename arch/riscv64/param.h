@@ -10,6 +10,6 @@
 #define CPU_BLOCK_SIZE 64      /* sizeof(struct cpu): one cache line each, entry.S indexes by it */
 #define TIMER_HZ 1000          /* periodic tick while a suite switches the timer on */
 #define BRINGUP_TIMEOUT_MS 5000 /* a started hart that does not check in by then fails the boot */
-#define RAM_BASE 0x80000000ul  /* QEMU virt: where DRAM begins; a device tree pointer below it is bogus */
+#define RAM_BASE 0x80000000    /* QEMU virt: where DRAM begins; a device tree pointer below it is bogus */
 
 #endif /* RV_PARAM_H */

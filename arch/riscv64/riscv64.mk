@@ -30,15 +30,20 @@ $(RV_OUT)/heap_size: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(HEAP_SIZE)' | cmp -s - $@ || echo '$(HEAP_SIZE)' > $@
 
-$(RV_KERNEL): $(RV_OBJS) linker/kernel.ld $(RV_OUT)/heap_size
-	$(RV_CC) $(RV_ARCH) -nostdlib -nostartfiles -static -T linker/kernel.ld \
-	    -Wl,--defsym=HEAP_SIZE=$(HEAP_SIZE) -Wl,-Map=$(RV_OUT)/kernel.map \
-	    $(RV_OBJS) -lgcc -o $@
+RV_LINK = $(RV_CC) $(RV_ARCH) -nostdlib -nostartfiles -static -T linker/kernel.ld \
+          -Wl,--defsym=HEAP_SIZE=$(HEAP_SIZE)
 
-# Copies of the kernel entered through entry.S's bad device tree hooks.
-$(RV_OUT)/kernel-%-fdt.elf: $(RV_KERNEL)
-	riscv64-unknown-elf-objcopy --set-start=0x$$(riscv64-unknown-elf-nm $< | \
-	    awk '$$3 == "_start_$*_fdt" { print $$1 }') $< $@
+$(RV_KERNEL): $(RV_OBJS) linker/kernel.ld $(RV_OUT)/heap_size
+	$(RV_LINK) -Wl,-Map=$(RV_OUT)/kernel.map $(RV_OBJS) -lgcc -o $@
+
+# Test copies of the kernel entered through one of entry.S's bad device tree
+# entries (_start_<hook>_fdt): the same objects plus a jump at the entry point.
+$(RV_OUT)/hooks/%.o: arch/riscv64/hooks/entry_hook.S
+	@mkdir -p $(dir $@)
+	$(RV_CC) $(RV_CFLAGS) -DHOOK_$* -DHOOK_TARGET=_start_$*_fdt -c $< -o $@
+
+$(RV_OUT)/kernel-%-fdt.elf: $(RV_OUT)/hooks/%.o $(RV_OBJS) linker/kernel.ld $(RV_OUT)/heap_size
+	$(RV_LINK) $< $(RV_OBJS) -lgcc -o $@
 
 .PHONY: kernel run debug FORCE
 FORCE:
@@ -74,24 +79,29 @@ rv-smoke: $(RV_KERNEL)
 	    $(QEMU_TEST) pass smoke-smp$$n SMP=$$n ARGS=test=smoke || rc=1; done; exit $$rc
 
 rv-fail: $(RV_KERNEL)
-	@$(QEMU_TEST) fail fail-suite-exits-nonzero 'FAIL fail\.fails_on_purpose' SMP=2 ARGS=test=fail
+	@EXPECT_EXIT=1 $(QEMU_TEST) fail fail-suite-exits-nonzero 'FAIL fail\.fails_on_purpose' SMP=2 ARGS=test=fail
 
-rv-bad-fdt: $(RV_OUT)/kernel-no-fdt.elf $(RV_OUT)/kernel-bad-fdt.elf
+RV_HOOKED := $(foreach h,no bad corrupt firmware,$(RV_OUT)/kernel-$(h)-fdt.elf)
+rv-bad-fdt: $(RV_HOOKED)
 	@rc=0; \
-	$(QEMU_TEST) fail no-fdt 'error: no device tree' KERNEL=$(RV_OUT)/kernel-no-fdt.elf || rc=1; \
-	$(QEMU_TEST) fail bad-fdt-magic 'error: device tree at .*bad magic' \
+	EXPECT_EXIT=4 $(QEMU_TEST) fail corrupt-fdt 'error: device tree at .*unknown token 0x7' \
+	    KERNEL=$(RV_OUT)/kernel-corrupt-fdt.elf || rc=1; \
+	EXPECT_EXIT=3 $(QEMU_TEST) fail trap-reported 'TRAP unexpected load access fault .* stval 0x8000000[0-3]' \
+	    KERNEL=$(RV_OUT)/kernel-firmware-fdt.elf || rc=1; \
+	EXPECT_EXIT=4 $(QEMU_TEST) fail no-fdt 'error: no device tree' KERNEL=$(RV_OUT)/kernel-no-fdt.elf || rc=1; \
+	EXPECT_EXIT=4 $(QEMU_TEST) fail bad-fdt-magic 'error: device tree at .*bad magic' \
 	    KERNEL=$(RV_OUT)/kernel-bad-fdt.elf || rc=1; \
 	exit $$rc
 
 rv-bad-args: $(RV_KERNEL)
 	@rc=0; \
-	$(QEMU_TEST) fail alloc-nonsense "unknown alloc_type 'nonsense'; valid: mi, " \
+	EXPECT_EXIT=4 $(QEMU_TEST) fail alloc-nonsense "unknown alloc_type 'nonsense'; valid: mi, " \
 	    ALLOC=nonsense || rc=1; \
-	$(QEMU_TEST) fail unknown-boot-arg "unknown boot argument 'colour=red'; valid: alloc=" \
+	EXPECT_EXIT=4 $(QEMU_TEST) fail unknown-boot-arg "unknown boot argument 'colour=red'; valid: alloc=" \
 	    ARGS=colour=red || rc=1; \
-	$(QEMU_TEST) fail unknown-suite "unknown test suite 'nosuch'; valid: smoke, fail" \
+	EXPECT_EXIT=4 $(QEMU_TEST) fail unknown-suite "unknown test suite 'nosuch'; valid: smoke, fail" \
 	    ARGS=test=nosuch || rc=1; \
-	$(QEMU_TEST) fail bad-number "boot argument harts=zero: expected a number" \
+	EXPECT_EXIT=4 $(QEMU_TEST) fail bad-number "boot argument harts=zero: expected a number" \
 	    ARGS=harts=zero || rc=1; \
 	exit $$rc
 
