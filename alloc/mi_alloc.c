@@ -42,7 +42,8 @@ static inline void *alloc_bin(mi_heap *heap, unsigned bin, size_t align, size_t 
     void *user = block;
     if (unlikely(align > HA_PAGE_SIZE)) {
         user = (void *)ha_align_up((uintptr_t)block, align);
-        page->has_aligned = 1;
+        if (!mi_load_relaxed(&page->xhas_aligned))
+            mi_store_relaxed(&page->xhas_aligned, 1u);
     }
     return finish(heap, page, block, user, size, zero);
 }
@@ -72,7 +73,8 @@ void *mi_heap_alloc(mi_heap *heap, size_t size, size_t align, bool zero)
     page->free = 0;
     if (align > HA_PAGE_SIZE) {
         user = (void *)ha_align_up((uintptr_t)block, align);
-        page->has_aligned = 1;
+        if (!mi_load_relaxed(&page->xhas_aligned))
+            mi_store_relaxed(&page->xhas_aligned, 1u);
     }
     if (zero && page->free_is_zero) {
         zero = false; /* fresh from the pool: every byte is still zero */

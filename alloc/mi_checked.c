@@ -90,7 +90,7 @@ void mi_checked_on_free(mi_page *page, mi_block *block, const void *user, size_t
         size_t slack = (size_t)((const uint8_t *)user - (const uint8_t *)block);
         /* Only a block handed out at an offset for a large alignment starts
          * past its block start, and then by less than the alignment. */
-        if (!page->has_aligned || ((uintptr_t)user & (HA_PAGE_SIZE - 1)) != 0 ||
+        if (!mi_load_relaxed(&page->xhas_aligned) || ((uintptr_t)user & (HA_PAGE_SIZE - 1)) != 0 ||
             (align != 0 && slack >= align))
             ha_fault(user, "%s of an interior pointer (the block starts at %p)", what, (void *)block);
     }

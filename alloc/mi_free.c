@@ -53,7 +53,7 @@ static void free_remote_mt(mi_page *page, mi_block *block)
 void mi_free(mi_heap *heap, void *p, size_t size, size_t align)
 {
     mi_page *page = mi_page_of_block(p);
-    mi_block *block = unlikely(page->has_aligned) ? mi_block_start(page, p) : (mi_block *)p;
+    mi_block *block = unlikely(mi_load_relaxed(&page->xhas_aligned)) ? mi_block_start(page, p) : (mi_block *)p;
 #ifdef HA_CHECKED
     mi_checked_on_free(page, block, p, size, align, "free");
     mi_checked_fill_free(page, block);

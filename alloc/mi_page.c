@@ -17,7 +17,7 @@ void mi_page_init(mi_page *page, mi_heap *heap, size_t block_size, size_t area_b
     page->next = page->prev = page->returned_next = 0;
     page->in_use = 1;
     page->in_full = 0;
-    page->has_aligned = 0;
+    mi_store_relaxed(&page->xhas_aligned, 0u);
     uintptr_t k = mi_load_relaxed(&key_counter) + 0x9e3779b97f4a7c15ull;
     mi_store_relaxed(&key_counter, k);
     page->key = (k ^ (uintptr_t)page ^ mi_pool_secret()) | 1;

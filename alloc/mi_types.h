@@ -115,10 +115,11 @@ typedef struct mi_page {
     uint32_t used;                  /* blocks out of free/local_free             */
     uint32_t capacity;              /* blocks carved so far                      */
     uint32_t reserved;              /* blocks that fit in the page               */
+    uint32_t xhas_aligned;          /* some block was handed out at an offset;
+                                       read by remote frees, hence atomic        */
     uint16_t bin;                   /* size class; 0 for a huge page             */
     uint8_t in_use;                 /* page belongs to a heap                    */
     uint8_t in_full;                /* page is on the heap's full queue          */
-    uint8_t has_aligned;            /* some block was handed out at an offset    */
     uint8_t free_is_zero;           /* un-handed blocks hold only zero bytes     */
     uint8_t is_dirty;               /* memory was used before (not known zero)   */
     uint8_t index;                  /* position in its segment                   */
