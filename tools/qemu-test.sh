@@ -1,7 +1,9 @@
 #!/bin/bash
 # qemu-test.sh - one QEMU boot as a test, for the rv-* steps of `make test`.
 #
-#   qemu-test.sh pass NAME [VAR=value ...]          the boot must exit 0
+#   qemu-test.sh pass NAME [VAR=value ...]          the boot must exit 0 with
+#                                                   "N passed, 0 failed" (and
+#                                                   EXPECT_LOG=regex, if set)
 #   qemu-test.sh fail NAME REGEX [VAR=value ...]    it must exit non-zero (not
 #                                                   a timeout; EXPECT_EXIT=n: with
 #                                                   exactly n) and print REGEX
@@ -28,11 +30,13 @@ secs=$(printf '%d.%02d' $((us / 1000000)) $((us % 1000000 / 10000)))
 if [ "$expect" = pass ]; then
     # The kernel's case lines, named after this boot so a failure says where.
     sed -n -E "s#^(PASS|FAIL) #\1 qemu.$name/#p" "$LOG"
-    if [ "$rc" -eq 0 ] && grep -q '^[0-9]* passed, 0 failed' "$LOG"; then
+    if [ "$rc" -eq 0 ] && grep -q '^[0-9]* passed, 0 failed' "$LOG" &&
+        { [ -z "${EXPECT_LOG:-}" ] || grep -qE -- "$EXPECT_LOG" "$LOG"; }; then
         echo "PASS qemu.$name (${secs}s)"
         exit 0
     fi
     reason="exit status $rc"
+    [ "$rc" -eq 0 ] && reason="no /${EXPECT_LOG:-passed, 0 failed}/ in the log"
     [ "$rc" -eq 124 ] && reason="timed out after ${TIMEOUT}s"
     line=$(grep -nE '^(PANIC|TRAP|error:|FAIL)' "$LOG" | head -1)
     echo "FAIL qemu.$name $LOG:${line%%:*} $reason${line:+: ${line#*:}}"

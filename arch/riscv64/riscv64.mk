@@ -76,7 +76,11 @@ QEMU_TEST = $(RUN_ENV) ACCEL=$(RV_TEST_ACCEL) ./tools/qemu-test.sh
 .PHONY: rv-smoke rv-fail rv-bad-fdt rv-bad-args rv-alloc rv-debug
 rv-smoke: $(RV_KERNEL)
 	@rc=0; for n in 1 2 4 8; do \
-	    $(QEMU_TEST) pass smoke-smp$$n SMP=$$n ARGS=test=smoke || rc=1; done; exit $$rc
+	    EXPECT_LOG="^smp: $$n of $$n harts online" \
+	    $(QEMU_TEST) pass smoke-smp$$n SMP=$$n ARGS=test=smoke || rc=1; done; \
+	EXPECT_LOG='^smp: 3 of 4 harts online' \
+	    $(QEMU_TEST) pass smoke-harts3-of-4 SMP=4 ARGS='test=smoke harts=3' || rc=1; \
+	exit $$rc
 
 rv-fail: $(RV_KERNEL)
 	@EXPECT_EXIT=1 $(QEMU_TEST) fail fail-suite-exits-nonzero 'FAIL fail\.fails_on_purpose' SMP=2 ARGS=test=fail
