@@ -60,6 +60,9 @@ void kmain(unsigned long hartid, const void *fdt, unsigned index)
     smp_release(run);
     run(0);
 
+    for (unsigned c = 0; c < ncpu; c++)
+        if (!cpu_stack_intact(c))
+            panic("cpu %u overflowed its %u KiB stack during the run", c, STACK_SIZE >> 10);
     ha_print_stats();
     console_printf("exit: %s after %llu ms\n", failed_cases ? "FAILED" : "passed",
                    (unsigned long long)time_ms());

@@ -96,6 +96,10 @@ void cpu_setup(unsigned long hartid, unsigned index);
 void cpu_wait(void);
 void cpu_wake(unsigned index); /* send a software interrupt to cpus[index] */
 
+/* False once something wrote over the bottom word of cpus[index]'s stack:
+ * checked on every trap (so every timer tick) and at the end of the run. */
+bool cpu_stack_intact(unsigned index);
+
 /* Stop this hart for good: interrupts off, wfi forever. */
 void cpu_park(void) __attribute__((noreturn));
 

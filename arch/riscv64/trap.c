@@ -26,6 +26,12 @@ void trap_handler(struct trap_frame *f)
     struct cpu *c = this_cpu();
     unsigned long scause = csr_read(scause);
     c->traps++;
+    if (!cpu_stack_intact(c->index)) {
+        console_printf("TRAP stack overflow on hart %lu cpu %u (detected at sepc 0x%lx, ra 0x%lx): "
+                       "its %u KiB stack ran into the one below\n",
+                       c->hartid, c->index, csr_read(sepc), f->ra, STACK_SIZE >> 10);
+        finisher_exit(EXIT_TRAP);
+    }
     if (scause == (SCAUSE_INTERRUPT | IRQ_S_TIMER)) {
         timer_interrupt();
         return;
