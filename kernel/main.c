@@ -29,9 +29,8 @@ static void run(unsigned cpu)
         failed = th_run_suite(args.suite, cpu, ncpu, args.seed, args.scale, true);
     if (args.bench)
         th_run_bench(args.bench, cpu, ncpu, args.seed, args.scale);
-    if (cpu != 0)
-        return;
-    failed_cases = failed;
+    if (cpu == 0)
+        failed_cases = failed;
 }
 
 void kmain(unsigned long hartid, const void *fdt, unsigned index)
