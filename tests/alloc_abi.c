@@ -182,9 +182,10 @@ void ta_size_zero(struct th_ctx *ctx)
     TH_CHECK_EQ(ctx, ha_used_bytes(), used0);
 }
 
-/* Allocate blocks of `count` sizes first, first+step, ... all live at once;
- * fill each block's whole usable size with its own pattern; verify every
- * block only after all are written (so overlapping blocks are caught); free.
+/* Allocate blocks of `count` sizes first, first+1, ... all live at once;
+ * fill each block's whole usable size with its own pattern; run ha_check;
+ * verify every block only after all are written (so overlapping blocks are
+ * caught); free.
  * Returns false after recording a failure. */
 static bool sweep_sizes(struct th_ctx *ctx, void **blocks, size_t first, size_t count, size_t align,
                         uint64_t tag)
@@ -206,6 +207,8 @@ static bool sweep_sizes(struct th_ctx *ctx, void **blocks, size_t first, size_t 
         else
             ta_fill(p, usable, tag + size);
     }
+    if (!ctx->failed && ha_check() != 0) /* the validator, with every block live */
+        th_fail_at(ctx, __FILE__, __LINE__, "ha_check failed with %zu blocks of %zu.. bytes live", count, first);
     for (size_t i = 0; i < count && !ctx->failed; i++) {
         size_t usable = ha_usable_size(blocks[i]), bad = ta_verify(blocks[i], usable, tag + first + i);
         if (bad != usable)

@@ -150,6 +150,7 @@ void ta_used_bytes_exact(struct th_ctx *ctx)
                      "after ha_alloc(%zu): bytes_in_use grew by %llu, usable sizes sum to %zu",
                      mix[i][0], (unsigned long long)(u.stats.bytes_in_use - u0.stats.bytes_in_use), live);
     }
+    TH_CHECK_EQ(ctx, ha_check(), 0); /* the validator, with blocks of every kind live */
     for (unsigned step = 0; step < MIX; step++) {
         unsigned i = (step * 7) % MIX; /* not in allocation order */
         live -= ha_usable_size(blocks[i]);

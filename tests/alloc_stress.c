@@ -155,7 +155,8 @@ void ta_churn(struct th_ctx *ctx)
 static struct ta_node *published[TA_MAX_CPUS];
 
 /* Each round every CPU allocates a list of blocks, publishes it, and after a
- * barrier checks and frees the list of CPU cpu+1 (its own with one CPU).
+ * barrier (and a first ha_check with all of them live) checks and frees the
+ * list of CPU cpu+1 (its own with one CPU).
  * With per-CPU heaps (mi) every one of those frees is a remote free; the
  * one-heap alloc_types have no remote frees. */
 void ta_cross_cpu_free(struct th_ctx *ctx)
@@ -174,6 +175,9 @@ void ta_cross_cpu_free(struct th_ctx *ctx)
             }
         }
         published[ctx->cpu] = list;
+        th_barrier();
+        if (ctx->cpu == 0 && r == 0 && ha_check() != 0) /* the validator, with every CPU's blocks live */
+            th_fail_at(ctx, __FILE__, __LINE__, "ha_check failed with %u blocks live on each CPU", BLOCKS);
         th_barrier();
         size_t damaged = ta_list_free(published[(ctx->cpu + 1) % n]);
         if (damaged)
