@@ -5,7 +5,9 @@
 #
 # The names come from the kernel itself: alloc=nonsense makes it list every
 # alloc_type, test=nonsense every suite, so a new backend or suite needs no
-# change here. Knobs as for qemu-run.sh (ACCEL, MEM, KERNEL, ...).
+# change here. Knobs as for qemu-run.sh (ACCEL, MEM, KERNEL, ...); each boot
+# may take QEMU_TEST_TIMEOUT=150 s (the list allocators need 40 s at 8 harts on
+# a loaded 2-core host).
 set -uo pipefail
 suite=$1
 shift
@@ -33,4 +35,4 @@ for a in $allocs; do
         echo "$a $n"
     done
 done | xargs -P "${RV_JOBS:-2}" -L 1 sh -c \
-    'exec "$0/qemu-test.sh" pass "'"$suite"'-$1-smp$2" ALLOC="$1" SMP="$2" ARGS="test='"$suite"'"' "$here"
+    'QEMU_TEST_TIMEOUT=${QEMU_TEST_TIMEOUT:-150} exec "$0/qemu-test.sh" pass "'"$suite"'-$1-smp$2" ALLOC="$1" SMP="$2" ARGS="test='"$suite"'"' "$here"

@@ -53,5 +53,6 @@ else
     "${limit[@]}" "${cmd[@]}" <"$in" 2>&1 | sed -u 's/\r$//' | tee -a "$LOG"
 fi
 rc=${PIPESTATUS[0]}
-[ "$rc" -eq 124 ] && echo "qemu-run: timed out after ${TIMEOUT}s (log: $LOG)" | tee -a "$LOG" >&2
+# (on a line of its own: the console may have been cut mid-line)
+[ "$rc" -eq 124 ] && printf '\nqemu-run: timed out after %ss (log: %s)\n' "$TIMEOUT" "$LOG" | tee -a "$LOG" >&2
 exit "$rc"
