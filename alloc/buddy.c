@@ -227,8 +227,10 @@ static const struct region *live_block(const void *ptr, unsigned state, uint8_t 
 
 /* ---- regions ------------------------------------------------------------- */
 
-/* A region holds its order map first, then the blocks the map describes. */
-static int add_region(void *start, size_t size)
+/* A region holds its order map first, then the blocks the map describes.
+ * A region known to be zero (HA_MEMORY_ZEROED) already has a blank map: on
+ * the host's 64 GiB reservation, clearing it would touch 2 GiB per process. */
+static int add_region(void *start, size_t size, unsigned flags)
 {
     uintptr_t s = (uintptr_t)start, e = s + size;
     if (e < s)
@@ -247,7 +249,8 @@ static int add_region(void *start, size_t size)
         return i;
     buddy.maps[i] = (uint8_t *)s;
     buddy.first[i] = a;
-    __builtin_memset((void *)s, 0, map_bytes);
+    if (!(flags & HA_MEMORY_ZEROED))
+        __builtin_memset((void *)s, 0, map_bytes);
     free_run(&buddy.regions.r[i], a, e);
     return 0;
 }
@@ -258,13 +261,13 @@ static int buddy_init(void *start, size_t size, unsigned ncpu, unsigned flags)
 {
     __builtin_memset(&buddy, 0, sizeof buddy);
     int r = locked_stats_init(&buddy.stats, ncpu);
-    return r ? r : add_region(start, size);
+    return r ? r : add_region(start, size, flags);
 }
 
 static int buddy_add_memory(void *start, size_t size, unsigned flags)
 {
     unsigned long irq = ha_spin_lock_irqsave(&buddy.lock);
-    int r = add_region(start, size);
+    int r = add_region(start, size, flags);
     ha_spin_unlock_irqrestore(&buddy.lock, irq);
     return r;
 }

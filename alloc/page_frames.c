@@ -44,7 +44,7 @@ void page_frames_init(struct page_frames *pf, size_t desc_size)
     pf->desc_size = desc_size;
 }
 
-int page_frames_add(struct page_frames *pf, void *start, size_t size)
+int page_frames_add(struct page_frames *pf, void *start, size_t size, unsigned flags)
 {
     uintptr_t s = ha_align_up((uintptr_t)start, 8), e = (uintptr_t)start + size;
     if (e < (uintptr_t)start)
@@ -74,7 +74,8 @@ int page_frames_add(struct page_frames *pf, void *start, size_t size)
     a->used = (uint64_t *)s;
     a->descs = (unsigned char *)s + (n + WORD_BITS - 1) / WORD_BITS * 8;
     a->lowest_free = 0;
-    __builtin_memset((void *)s, 0, (size_t)(a->descs - (unsigned char *)s) + n * pf->desc_size);
+    if (!(flags & HA_MEMORY_ZEROED))
+        __builtin_memset((void *)s, 0, (size_t)(a->descs - (unsigned char *)s) + n * pf->desc_size);
     pf->free_pages += n;
     return 0;
 }

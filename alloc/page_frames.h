@@ -37,8 +37,10 @@ struct page_frames {
 void page_frames_init(struct page_frames *pf, size_t desc_size);
 
 /* Manage [start, start + size): 0, -HA_ETOOSMALL, -HA_EINVAL (overlap) or
- * -HA_EFULL. Descriptors start zeroed. */
-int page_frames_add(struct page_frames *pf, void *start, size_t size);
+ * -HA_EFULL. Descriptors start zeroed; flags as ha_add_memory_flags (with
+ * HA_MEMORY_ZEROED the metadata is not cleared again, so a huge reservation
+ * is not touched up front). */
+int page_frames_add(struct page_frames *pf, void *start, size_t size, unsigned flags);
 
 /* n pages whose address is a multiple of align (a power of two, >= 4 KiB),
  * or NULL. */

@@ -323,13 +323,13 @@ static int slab_init(void *start, size_t size, unsigned ncpu, unsigned flags)
     }
     page_frames_init(&slab.frames, sizeof(struct slab_page));
     int r = locked_stats_init(&slab.stats, ncpu);
-    return r ? r : page_frames_add(&slab.frames, start, size);
+    return r ? r : page_frames_add(&slab.frames, start, size, flags);
 }
 
 static int slab_add_memory(void *start, size_t size, unsigned flags)
 {
     unsigned long irq = ha_spin_lock_irqsave(&slab.lock);
-    int r = page_frames_add(&slab.frames, start, size);
+    int r = page_frames_add(&slab.frames, start, size, flags);
     ha_spin_unlock_irqrestore(&slab.lock, irq);
     return r;
 }
