@@ -105,6 +105,7 @@ void ta_oom_recovers(struct th_ctx *ctx);
 
 void ta_churn(struct th_ctx *ctx);
 void ta_cross_cpu_free(struct th_ctx *ctx);
+void ta_cross_cpu_realloc(struct th_ctx *ctx);
 void ta_ring_handoff(struct th_ctx *ctx);
 void ta_full_page_handoff(struct th_ctx *ctx);
 void ta_huge_and_pages_concurrent(struct th_ctx *ctx);

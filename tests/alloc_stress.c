@@ -198,6 +198,71 @@ void ta_cross_cpu_free(struct th_ctx *ctx)
     }
 }
 
+/* ---- realloc and free of another CPU's blocks ----------------------------------- */
+
+enum { XSLOTS = 64 };
+static struct slot foreign[TA_MAX_CPUS][XSLOTS];
+
+/* Each round every CPU allocates blocks (some zeroed, some aligned) into its
+ * row of slots; after a barrier each CPU checks the row of CPU cpu+1,
+ * reallocs every block to a new size (growing or shrinking: a move is a
+ * remote free), checks the kept prefix, and frees half of them with ha_free
+ * (no layout) and half with ha_dealloc. */
+void ta_cross_cpu_realloc(struct th_ctx *ctx)
+{
+    unsigned rounds = 3 * ctx->scale, n = ctx->ncpu;
+    uint64_t rng = cpu_seed(ctx);
+    begin(ctx);
+    for (unsigned r = 0; r < rounds; r++) {
+        struct slot *mine = foreign[ctx->cpu];
+        for (unsigned i = 0; i < XSLOTS; i++) {
+            struct slot *s = &mine[i];
+            s->size = random_size(&rng);
+            s->align = random_align(&rng);
+            s->tag = th_rand(&rng);
+            s->p = i % 4 == 0 ? ha_alloc_zeroed(s->size, s->align) : ha_alloc(s->size, s->align);
+            if (!s->p || !ta_aligned(s->p, s->align) || (i % 4 == 0 && !ta_is_zero(s->p, s->size))) {
+                th_fail_at(ctx, __FILE__, __LINE__, "cpu %u: alloc(%zu, %zu) = %p", ctx->cpu, s->size,
+                           s->align, s->p);
+                if (s->p)
+                    ha_dealloc(s->p, s->size, s->align);
+                s->p = 0;
+                continue;
+            }
+            ta_fill(s->p, s->size, s->tag);
+        }
+        th_barrier();
+        struct slot *theirs = foreign[(ctx->cpu + 1) % n];
+        for (unsigned i = 0; i < XSLOTS; i++) {
+            struct slot *s = &theirs[i];
+            if (!s->p)
+                continue;
+            if (!slot_intact(s)) {
+                th_fail_at(ctx, __FILE__, __LINE__, "cpu %u: block %p of %zu bytes from cpu %u damaged",
+                           ctx->cpu, s->p, s->size, (ctx->cpu + 1) % n);
+                continue; /* leaked: not ours to trust */
+            }
+            size_t size = random_size(&rng), keep = size < s->size ? size : s->size;
+            void *q = ha_realloc(s->p, s->size, s->align, size);
+            if (!q || !ta_aligned(q, s->align) || ta_verify(q, keep, s->tag) != keep) {
+                th_fail_at(ctx, __FILE__, __LINE__, "cpu %u: realloc(%zu -> %zu, %zu) of cpu %u's block = %p",
+                           ctx->cpu, s->size, size, s->align, (ctx->cpu + 1) % n, q);
+                if (!q)
+                    ha_dealloc(s->p, s->size, s->align);
+                continue;
+            }
+            ta_fill(q, size, s->tag ^ 1);
+            TH_EXPECT(ctx, ta_verify(q, size, s->tag ^ 1) == size);
+            if (i % 2)
+                ha_free(q);
+            else
+                ha_dealloc(q, size, s->align);
+        }
+        th_barrier();
+    }
+    end_balanced(ctx, 0);
+}
+
 /* ---- producer/consumer rings ------------------------------------------------- */
 
 /* Single-producer single-consumer ring: CPU c produces into ring c, CPU

@@ -37,6 +37,7 @@ static const struct th_case alloc_cases[] = {
     /* every CPU at once (alloc_stress.c) */
     { "churn", ta_churn },
     { "cross_cpu_free", ta_cross_cpu_free },
+    { "cross_cpu_realloc", ta_cross_cpu_realloc },
     { "ring_handoff", ta_ring_handoff },
     { "full_page_handoff", ta_full_page_handoff },
     { "huge_and_pages_concurrent", ta_huge_and_pages_concurrent },
