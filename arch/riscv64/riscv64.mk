@@ -73,7 +73,7 @@ RV_TEST_ACCEL ?= mt
 RV_JOBS ?= 2
 QEMU_TEST = $(RUN_ENV) ACCEL=$(RV_TEST_ACCEL) ./tools/qemu-test.sh
 
-.PHONY: rv-smoke rv-fail rv-bad-fdt rv-bad-args rv-alloc rv-debug
+.PHONY: rv-fdt rv-smoke rv-fail rv-bad-fdt rv-bad-args rv-alloc rv-debug
 rv-smoke: $(RV_KERNEL)
 	@rc=0; for n in 1 2 4 8; do \
 	    EXPECT_LOG="^smp: $$n of $$n harts online" \
@@ -113,7 +113,32 @@ rv-bad-args: $(RV_KERNEL)
 rv-alloc: $(RV_KERNEL)
 	@$(RUN_ENV) ACCEL=$(RV_TEST_ACCEL) RV_JOBS=$(RV_JOBS) ./tools/qemu-matrix.sh alloc 1 2 4 8
 
+# The kernel's device tree parser on the host, under ASan/UBSan: QEMU's own
+# virt tree (plus a /memreserve/ and a /reserved-memory node added with dtc)
+# must parse to what QEMU was asked for; every corruption must fail cleanly.
+RV_FDT_FUZZ := $(HOST_OUT)/fdt_fuzz
+$(RV_FDT_FUZZ): kernel/test/fdt_fuzz.c kernel/fdt.c kernel/fdt.h alloc/format.c
+	@mkdir -p $(dir $@)
+	$(HOST_CC) -std=gnu11 -O1 -g -Wall -Wextra -Wno-type-limits -fsanitize=address,undefined \
+	    -fno-sanitize-recover=all -DFDT_MIN_ADDRESS=0 -Ikernel -Iarch/riscv64 -Ialloc/include \
+	    kernel/test/fdt_fuzz.c kernel/fdt.c alloc/format.c -o $@
+
+$(RV_OUT)/virt-test.dtb:
+	@mkdir -p $(dir $@)
+	qemu-system-riscv64 -machine virt,dumpdtb=$(RV_OUT)/virt.dtb -smp 4 -m 256M \
+	    -nographic >/dev/null
+	dtc -q -I dtb -O dts $(RV_OUT)/virt.dtb | \
+	    sed '1a /memreserve/ 0x80000000 0x80000;' >$(RV_OUT)/virt-test.dts
+	printf '%s\n' '/ { chosen { bootargs = "alloc=mi test=smoke"; };' \
+	    'reserved-memory { #address-cells = <2>; #size-cells = <2>; ranges;' \
+	    'fw@80000000 { reg = <0x0 0x80000000 0x0 0x80000>; no-map; }; }; };' >>$(RV_OUT)/virt-test.dts
+	dtc -q -I dts -O dtb -o $@ $(RV_OUT)/virt-test.dts
+
+rv-fdt: $(RV_FDT_FUZZ) $(RV_OUT)/virt-test.dtb
+	@timeout 300 $(RV_FDT_FUZZ) $(RV_OUT)/virt-test.dtb 4 10000000 0x80000000 0x10000000 2 \
+	    'alloc=mi test=smoke'
+
 rv-debug: $(RV_KERNEL)
 	@KERNEL=$(RV_KERNEL) ./tools/gdb-test.sh
 
-TEST_STEPS += rv-smoke rv-fail rv-bad-fdt rv-bad-args rv-debug rv-alloc
+TEST_STEPS += rv-fdt rv-smoke rv-fail rv-bad-fdt rv-bad-args rv-debug rv-alloc
