@@ -1,12 +1,15 @@
 /*
  * alloc_cases.h - the shared ABI suite `alloc`: helpers and the case list.
  *
- * The suite specifies hartalloc.h for every alloc_type. Single-CPU cases
- * (alloc_abi.c) run on CPU 0 while the other CPUs wait; multi-CPU cases
- * (alloc_stress.c) run on every CPU and meet with th_barrier(), so between
- * two barriers they record failures with TH_EXPECT and never return early.
- * Every case measures its own starting figures and ends with the heap back
- * where it started: no assumption about the heap's capacity or history.
+ * The suite specifies hartalloc.h for every alloc_type; the case list, in
+ * order, is alloc_suite.c. Single-CPU cases (alloc_abi.c: names, arguments,
+ * sizes, alignment; alloc_realloc.c: realloc, zeroed memory, ha_free;
+ * alloc_accounting.c: pages, usage, statistics, out of memory) run on CPU 0
+ * while the other CPUs wait. Multi-CPU cases (alloc_stress.c) run on every
+ * CPU and meet with th_barrier(), so between two barriers they record
+ * failures with TH_EXPECT and never return early. Every case measures its own
+ * starting figures and ends with the heap back where it started: nothing is
+ * assumed about the heap's capacity (the kernel adds its free RAM) or history.
  */
 #ifndef TESTS_ALLOC_CASES_H
 #define TESTS_ALLOC_CASES_H
