@@ -5,10 +5,17 @@
 #include "mi_internal.h"
 
 static void *finish(mi_heap *heap, mi_page *page, mi_block *block, void *user, size_t size,
-                    bool zero)
+                    bool zero, bool as_pages)
 {
-    mi_stat_inc(&heap->stats.allocs);
-    mi_stat_bytes(&heap->stats, (int64_t)page->block_size);
+    mi_stats *stats = heap->stats;
+    if (as_pages) {
+        mi_stat_add(&stats->page4k_block_bytes, (int64_t)page->block_size);
+    } else {
+        mi_stat_inc(&stats->allocs);
+        mi_stat_bytes(stats, (int64_t)page->block_size);
+        if (user != (void *)block)
+            mi_stat_add(&stats->align_slack, (int64_t)((uint8_t *)user - (uint8_t *)block));
+    }
     if (zero) {
         if (page->free_is_zero)
             block->next = 0; /* the rest of a never-used block is still zero */
@@ -23,7 +30,8 @@ static void *finish(mi_heap *heap, mi_page *page, mi_block *block, void *user, s
 
 /* Fast path: the first page of the class queue has a free block. Everything
  * it reads is owner-only, so no atomics; two loads and a store on a hit. */
-static inline void *alloc_bin(mi_heap *heap, unsigned bin, size_t align, size_t size, bool zero)
+static inline void *alloc_bin(mi_heap *heap, unsigned bin, size_t align, size_t size, bool zero,
+                              bool as_pages)
 {
     mi_page *page = heap->queues[bin].first;
     mi_block *block;
@@ -45,10 +53,47 @@ static inline void *alloc_bin(mi_heap *heap, unsigned bin, size_t align, size_t 
         if (!mi_load_relaxed(&page->xhas_aligned))
             mi_store_relaxed(&page->xhas_aligned, 1u);
     }
-    return finish(heap, page, block, user, size, zero);
+    return finish(heap, page, block, user, size, zero, as_pages);
 }
 
-void *mi_heap_alloc(mi_heap *heap, size_t size, size_t align, bool zero)
+/* A block on a page of its own (large) or a segment run (huge). */
+static void *alloc_single(mi_heap *heap, size_t size, size_t need, size_t align, bool zero,
+                          bool as_pages)
+{
+    mi_page *page = need <= MI_LARGE_MAX ? mi_segment_large_alloc(heap, need, align) : 0;
+    if (!page && need <= MI_LARGE_MAX) {
+        mi_heap_collect_all(heap); /* give back empty pages, then try again */
+        page = mi_segment_large_alloc(heap, need, align);
+    }
+    if (!page) {
+        page = mi_segment_huge_alloc(heap, need, align);
+        if (!page) {
+            mi_heap_collect_all(heap);
+            page = mi_segment_huge_alloc(heap, need, align);
+        }
+    }
+    if (!page)
+        return 0;
+    mi_block *block = page->free;
+    page->free = 0;
+    page->used = 1;
+    if (page->bin == MI_BIN_LARGE)
+        mi_heap_park_large(heap, page);
+    void *user = block;
+    if (align > HA_PAGE_SIZE) {
+        user = (void *)ha_align_up((uintptr_t)block, align);
+        mi_store_relaxed(&page->xhas_aligned, 1u);
+    }
+    if (zero && page->free_is_zero) {
+        zero = false; /* never handed out since the memory was zero */
+#ifdef HA_CHECKED
+        zero = true;
+#endif
+    }
+    return finish(heap, page, block, user, size, zero, as_pages);
+}
+
+void *mi_heap_alloc(mi_heap *heap, size_t size, size_t align, bool zero, bool as_pages)
 {
     size_t need = size + MI_PADDING;
     if (unlikely(need < size))
@@ -58,31 +103,12 @@ void *mi_heap_alloc(mi_heap *heap, size_t size, size_t align, bool zero)
          * multiple of align; page areas are 4 KiB-aligned, so every block of
          * that class is aligned (alloc/README.md). */
         size_t rounded = ha_align_up(need ? need : 1, align);
-        if (likely(rounded <= MI_LARGE_MAX && rounded >= need))
-            return alloc_bin(heap, mi_bin_of(rounded), align, size, zero);
-    } else if (need <= MI_LARGE_MAX && align <= MI_LARGE_MAX && need + align - 1 <= MI_LARGE_MAX) {
-        return alloc_bin(heap, mi_bin_of(need + align - 1), align, size, zero);
+        if (likely(rounded <= MI_MEDIUM_MAX && rounded >= need))
+            return alloc_bin(heap, mi_bin_of(rounded), align, size, zero, as_pages);
+    } else if (need <= MI_MEDIUM_MAX && align <= MI_MEDIUM_MAX && need + align - 1 <= MI_MEDIUM_MAX) {
+        return alloc_bin(heap, mi_bin_of(need + align - 1), align, size, zero, as_pages);
     }
-    mi_page *page = mi_segment_huge_alloc(heap, need, align);
-    if (!page)
-        return 0;
-    mi_block *block = (mi_block *)page->area;
-    void *user = block;
-    page->used = 1;
-    page->capacity = 1;
-    page->free = 0;
-    if (align > HA_PAGE_SIZE) {
-        user = (void *)ha_align_up((uintptr_t)block, align);
-        if (!mi_load_relaxed(&page->xhas_aligned))
-            mi_store_relaxed(&page->xhas_aligned, 1u);
-    }
-    if (zero && page->free_is_zero) {
-        zero = false; /* fresh from the pool: every byte is still zero */
-#ifdef HA_CHECKED
-        zero = true;
-#endif
-    }
-    return finish(heap, page, block, user, size, zero);
+    return alloc_single(heap, size, need, align, zero, as_pages);
 }
 
 size_t mi_usable_size(const void *p)
@@ -113,7 +139,7 @@ void *mi_heap_realloc(mi_heap *heap, void *p, size_t old_size, size_t align, siz
 #endif
         return p;
     }
-    void *fresh = mi_heap_alloc(heap, new_size, align, false);
+    void *fresh = mi_heap_alloc(heap, new_size, align, false, false);
     if (!fresh) {
 #ifdef HA_CHECKED
         mi_checked_on_alloc(page, block, p, old_size); /* still the caller's */
@@ -124,6 +150,6 @@ void *mi_heap_realloc(mi_heap *heap, void *p, size_t old_size, size_t align, siz
 #ifdef HA_CHECKED
     mi_checked_on_alloc(page, block, p, old_size); /* mi_free checks it again */
 #endif
-    mi_free(heap, p, old_size, align);
+    mi_free(heap, p, old_size, align, false);
     return fresh;
 }

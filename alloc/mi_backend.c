@@ -10,6 +10,7 @@
 static bool one_locked_heap; /* set by init: which alloc_type is running */
 static ha_spinlock global_lock;
 static size_t managed_bytes;
+static unsigned cpu_count;   /* statistics slots: the ncpu of ha_init */
 
 /* Enter the caller's heap. Per-CPU: mask irqs, then ask which CPU we are
  * (the contract's order). Locked: every CPU uses heap 0 under the lock. */
@@ -17,11 +18,15 @@ static inline mi_heap *heap_enter(unsigned long *flags)
 {
     if (one_locked_heap) {
         *flags = ha_spin_lock_irqsave(&global_lock);
+        unsigned cpu = ha_embed_cpu_index();
+        if (unlikely(cpu >= cpu_count))
+            ha_embed_panic("hartalloc: ha_embed_cpu_index() returned a CPU index >= ncpu given to ha_init");
+        mi_heaps[0].stats = &mi_cpu_stats[cpu]; /* we hold the heap: count for our CPU */
         return &mi_heaps[0];
     }
     *flags = ha_embed_irq_save();
     unsigned cpu = ha_embed_cpu_index();
-    if (unlikely(cpu >= mi_heap_count))
+    if (unlikely(cpu >= cpu_count))
         ha_embed_panic("hartalloc: ha_embed_cpu_index() returned a CPU index >= ncpu given to ha_init");
     return &mi_heaps[cpu];
 }
@@ -34,31 +39,32 @@ static inline void heap_leave(unsigned long flags)
         ha_embed_irq_restore(flags);
 }
 
-static int init_common(void *start, size_t size, unsigned heaps, unsigned flags)
+static int init_common(void *start, size_t size, unsigned ncpu, unsigned heaps, unsigned flags)
 {
+    if (ncpu > MI_MAX_CPUS)
+        return -HA_EINVAL;
     mi_pool_reset();
     int r = mi_pool_add_region(start, size, (flags & HA_MEMORY_ZEROED) != 0);
     if (r != 0)
         return r;
-    for (unsigned i = 0; i < heaps; i++)
+    for (unsigned i = 0; i < ncpu; i++)
         mi_heap_init(&mi_heaps[i], i);
     mi_heap_count = heaps;
+    cpu_count = ncpu;
     managed_bytes = mi_pool_total_segments() << MI_SEGMENT_SHIFT;
     return 0;
 }
 
 static int mi_init(void *start, size_t size, unsigned ncpu, unsigned flags)
 {
-    if (ncpu > MI_MAX_CPUS)
-        return -HA_EINVAL;
     one_locked_heap = false;
-    return init_common(start, size, ncpu, flags);
+    return init_common(start, size, ncpu, ncpu, flags);
 }
 
 static int mi_locked_init(void *start, size_t size, unsigned ncpu, unsigned flags)
 {
     one_locked_heap = true;
-    return init_common(start, size, 1, flags);
+    return init_common(start, size, ncpu, 1, flags);
 }
 
 static int mi_add_memory(void *start, size_t size, unsigned flags)
@@ -73,7 +79,7 @@ static void *mi_backend_alloc(size_t size, size_t align)
 {
     unsigned long flags;
     mi_heap *heap = heap_enter(&flags);
-    void *p = mi_heap_alloc(heap, size, align, false);
+    void *p = mi_heap_alloc(heap, size, align, false, false);
     heap_leave(flags);
     return p;
 }
@@ -82,7 +88,7 @@ static void *mi_backend_alloc_zeroed(size_t size, size_t align)
 {
     unsigned long flags;
     mi_heap *heap = heap_enter(&flags);
-    void *p = mi_heap_alloc(heap, size, align, true);
+    void *p = mi_heap_alloc(heap, size, align, true, false);
     heap_leave(flags);
     return p;
 }
@@ -91,7 +97,7 @@ static void mi_backend_dealloc(void *p, size_t size, size_t align)
 {
     unsigned long flags;
     mi_heap *heap = heap_enter(&flags);
-    mi_free(heap, p, size, align);
+    mi_free(heap, p, size, align, false);
     heap_leave(flags);
 }
 
@@ -115,11 +121,9 @@ static void *mi_backend_alloc_pages(size_t num_pages, size_t align)
 {
     unsigned long flags;
     mi_heap *heap = heap_enter(&flags);
-    void *p = mi_heap_alloc(heap, num_pages * HA_PAGE_SIZE, align, false);
-    if (p) {
-        mi_stat_add(&heap->stats.page4k_in_use, (int64_t)num_pages);
-        mi_stat_add(&heap->stats.page4k_block_bytes, (int64_t)mi_page_of_block(p)->block_size);
-    }
+    void *p = mi_heap_alloc(heap, num_pages * HA_PAGE_SIZE, align, false, true);
+    if (p)
+        mi_stat_add(&heap->stats->page4k_in_use, (int64_t)num_pages);
     heap_leave(flags);
     return p;
 }
@@ -128,9 +132,8 @@ static void mi_backend_dealloc_pages(void *p, size_t num_pages)
 {
     unsigned long flags;
     mi_heap *heap = heap_enter(&flags);
-    mi_stat_add(&heap->stats.page4k_in_use, -(int64_t)num_pages);
-    mi_stat_add(&heap->stats.page4k_block_bytes, -(int64_t)mi_page_of_block(p)->block_size);
-    mi_free(heap, p, num_pages * HA_PAGE_SIZE, 0);
+    mi_stat_add(&heap->stats->page4k_in_use, -(int64_t)num_pages);
+    mi_free(heap, p, num_pages * HA_PAGE_SIZE, 0, true);
     heap_leave(flags);
 }
 
@@ -138,7 +141,7 @@ static void sum_stats(unsigned first, unsigned end, mi_stats *sum)
 {
     __builtin_memset(sum, 0, sizeof *sum);
     for (unsigned i = first; i < end; i++) {
-        const mi_stats *s = &mi_heaps[i].stats;
+        const mi_stats *s = &mi_cpu_stats[i];
         sum->allocs += mi_load_relaxed(&s->allocs);
         sum->frees += mi_load_relaxed(&s->frees);
         sum->remote_frees += mi_load_relaxed(&s->remote_frees);
@@ -148,16 +151,17 @@ static void sum_stats(unsigned first, unsigned end, mi_stats *sum)
         sum->segments_in_use += mi_load_relaxed(&s->segments_in_use);
         sum->page4k_in_use += mi_load_relaxed(&s->page4k_in_use);
         sum->page4k_block_bytes += mi_load_relaxed(&s->page4k_block_bytes);
+        sum->align_slack += mi_load_relaxed(&s->align_slack);
     }
 }
 
 static void mi_backend_usage(struct ha_usage *out)
 {
     mi_stats s;
-    sum_stats(0, mi_heap_count, &s);
+    sum_stats(0, cpu_count, &s);
     size_t managed = __atomic_load_n(&managed_bytes, __ATOMIC_RELAXED);
-    size_t taken = (size_t)s.bytes_in_use;
-    out->used_bytes = (size_t)(s.bytes_in_use - s.page4k_block_bytes);
+    size_t taken = (size_t)(s.bytes_in_use + s.page4k_block_bytes);
+    out->used_bytes = (size_t)(s.bytes_in_use - s.align_slack);
     out->used_pages = (size_t)s.page4k_in_use;
     out->available_bytes = managed > taken ? managed - taken : 0;
     out->available_pages = out->available_bytes / HA_PAGE_SIZE;
@@ -167,15 +171,15 @@ static int mi_backend_get_stats(unsigned cpu, struct ha_stats *out)
 {
     mi_stats s;
     if (cpu == HA_ALL_CPUS)
-        sum_stats(0, mi_heap_count, &s);
-    else if (cpu < mi_heap_count)
+        sum_stats(0, cpu_count, &s);
+    else if (cpu < cpu_count)
         sum_stats(cpu, cpu + 1, &s);
     else
         return -HA_EINVAL;
     out->allocs = s.allocs;
     out->frees = s.frees;
     out->remote_frees = s.remote_frees;
-    out->bytes_in_use = s.bytes_in_use;
+    out->bytes_in_use = s.bytes_in_use - s.align_slack;
     out->bytes_peak = s.bytes_peak;
     out->pages_in_use = s.pages_in_use;
     out->segments_in_use = s.segments_in_use;

@@ -5,7 +5,7 @@
  */
 #include "mi_internal.h"
 
-#define MAX_BLOCKS_PER_PAGE ((1u << MI_SMALL_PAGE_SHIFT) / 8)
+#define MAX_BLOCKS_PER_PAGE ((1u << MI_SLICE_SHIFT) / 8) /* small pages are the densest */
 
 struct totals {
     int64_t live_bytes;   /* sum over pages of (used - |xthread_free|) * block size */
@@ -42,13 +42,23 @@ static int check_page(const mi_heap *heap, const mi_page *page, unsigned queue, 
     if (!page->in_use || page->heap != heap || seg->heap != heap)
         return ha_check_fail("page %p on heap %u's queue %u is not in use by that heap", (const void *)page,
                              heap->cpu, queue);
-    if ((queue == MI_BIN_FULL) != (page->in_full != 0) || (queue != MI_BIN_FULL && page->bin != queue))
+    bool large = page->bin == MI_BIN_LARGE;
+    if ((queue == MI_BIN_FULL) != (page->in_full != 0) || (queue != MI_BIN_FULL && page->bin != queue) ||
+        (large && queue != MI_BIN_FULL) || page->bin == MI_BIN_HUGE || page->bin > MI_BIN_LARGE)
         return ha_check_fail("page %p (class %u, full %u) is on queue %u", (const void *)page, page->bin,
                              page->in_full, queue);
-    if (mi_bin_size(page->bin) != page->block_size || page->capacity > page->reserved ||
-        page->reserved == 0)
+    if ((!large && mi_bin_size(page->bin) != page->block_size) || (large && page->reserved != 1) ||
+        page->capacity > page->reserved || page->reserved == 0 ||
+        (size_t)page->reserved * page->block_size > ((size_t)page->slice_count << MI_SLICE_SHIFT))
         return ha_check_fail("page %p: block size %zu / capacity %u / reserved %u are inconsistent",
                              (const void *)page, page->block_size, page->capacity, page->reserved);
+    if (page != &seg->pages[page->index] || page->index + page->slice_count > MI_SLICES)
+        return ha_check_fail("page %p: slices %u+%u do not describe it", (const void *)page, page->index,
+                             page->slice_count);
+    for (unsigned i = page->index; i < page->index + page->slice_count; i++)
+        if (seg->slice_page[i] != page->index || (seg->free_slices & (1ull << i)))
+            return ha_check_fail("segment %p: slice %u of page %p is free or mapped to another page",
+                                 (const void *)seg, i, (const void *)page);
     uintptr_t tf = mi_load_acquire(&page->xthread_free);
     uintptr_t flag = tf & MI_FLAG_MASK;
     if (flag == 3 || (queue == MI_BIN_FULL ? flag == MI_NORMAL : flag == MI_FULL))
@@ -91,12 +101,11 @@ static int check_heap(const mi_heap *heap, struct totals *t)
     }
     if (heap->queues[0].first)
         return ha_check_fail("heap %u: queue 0 is not a size class but holds pages", heap->cpu);
-    for (unsigned k = 0; k < MI_PAGE_HUGE; k++)
-        for (const mi_segment *s = heap->segments[k]; s; s = s->next)
-            if (s->heap != heap || s->kind != k || s->free_pages == 0 ||
-                s->used_pages + (unsigned)__builtin_popcountll(s->free_pages) != s->page_count)
-                return ha_check_fail("heap %u: segment %p on its kind-%u list is inconsistent", heap->cpu,
-                                     (const void *)s, k);
+    for (const mi_segment *s = heap->segments; s; s = s->next)
+        if (s->heap != heap || s->kind != MI_SEGMENT_SLICED || !s->on_list || s->free_slices == 0 ||
+            s->free_slices == ~0ull)
+            return ha_check_fail("heap %u: segment %p on its list has no free slice, or no used one, or another owner",
+                                 heap->cpu, (const void *)s);
     return 0;
 }
 
@@ -106,11 +115,13 @@ int mi_check_heaps(void)
         return -1;
     struct totals t = { 0, 0 };
     int64_t stat_bytes = 0, stat_pages = 0;
-    for (unsigned i = 0; i < mi_heap_count; i++) {
+    for (unsigned i = 0; i < mi_heap_count; i++)
         if (check_heap(&mi_heaps[i], &t) != 0)
             return -1;
-        stat_bytes += mi_load_relaxed(&mi_heaps[i].stats.bytes_in_use);
-        stat_pages += mi_load_relaxed(&mi_heaps[i].stats.pages_in_use);
+    for (unsigned i = 0; i < MI_MAX_CPUS; i++) {
+        stat_bytes += mi_load_relaxed(&mi_cpu_stats[i].bytes_in_use) +
+                      mi_load_relaxed(&mi_cpu_stats[i].page4k_block_bytes);
+        stat_pages += mi_load_relaxed(&mi_cpu_stats[i].pages_in_use);
     }
     /* Huge blocks live outside the queues: count them from the pool. */
     int64_t huge_bytes = mi_pool_huge_live_bytes();

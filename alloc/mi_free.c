@@ -12,19 +12,22 @@ mi_page *mi_page_of_block(const void *p)
         /* Only a huge block aligned to >= 4 MiB starts on a segment boundary:
          * its header is at the head of the run. */
         seg = mi_pool_find_run(p);
-        if (!seg)
+        if (!seg || seg->kind != MI_SEGMENT_HUGE)
             ha_fault(p, "not a live block: no segment in use holds it");
+        return &seg->pages[0];
     }
 #ifdef HA_CHECKED
     if (!mi_pool_contains(p))
         ha_fault(p, "not allocated by hartalloc: outside every heap region");
     if (seg->cookie != ((uintptr_t)seg ^ mi_pool_secret()))
         ha_fault(p, "not a live block: its segment %p is free (never allocated, or freed)", (void *)seg);
-    if (seg->kind == MI_PAGE_HUGE) {
+    if (seg->kind == MI_SEGMENT_HUGE) {
         if ((uintptr_t)p - (uintptr_t)seg >= mi_segment_bytes(seg))
             ha_fault(p, "not a live block: beyond its segment run");
         return &seg->pages[0];
     }
+    if (seg->free_slices & (1ull << (((uintptr_t)p - (uintptr_t)seg) >> MI_SLICE_SHIFT)))
+        ha_fault(p, "not a live block: its slice of the segment is free (freed or never allocated)");
     mi_page *page = mi_page_of(seg, p);
     if (!page->in_use)
         ha_fault(p, "not a live block: its page is not in use (freed or never allocated)");
@@ -33,7 +36,7 @@ mi_page *mi_page_of_block(const void *p)
         ha_fault(p, "not a block: outside the carved part of its page");
     return page;
 #else
-    return seg->kind == MI_PAGE_HUGE ? &seg->pages[0] : mi_page_of(seg, p);
+    return mi_page_of(seg, p);
 #endif
 }
 
@@ -50,7 +53,21 @@ static void free_remote_mt(mi_page *page, mi_block *block)
         mi_heap_return_page_mt(page->heap, page); /* we made it NOTIFIED: we push */
 }
 
-void mi_free(mi_heap *heap, void *p, size_t size, size_t align)
+static void count_free(mi_stats *stats, const mi_page *page, const mi_block *block, const void *p,
+                       bool as_pages)
+{
+    int64_t slack = (int64_t)((const uint8_t *)p - (const uint8_t *)block);
+    if (as_pages) {
+        mi_stat_add(&stats->page4k_block_bytes, -(int64_t)page->block_size);
+        return;
+    }
+    mi_stat_inc(&stats->frees);
+    mi_stat_bytes(stats, -(int64_t)page->block_size);
+    if (slack)
+        mi_stat_add(&stats->align_slack, -slack);
+}
+
+void mi_free(mi_heap *heap, void *p, size_t size, size_t align, bool as_pages)
 {
     mi_page *page = mi_page_of_block(p);
     mi_block *block = unlikely(mi_load_relaxed(&page->xhas_aligned)) ? mi_block_start(page, p) : (mi_block *)p;
@@ -58,10 +75,9 @@ void mi_free(mi_heap *heap, void *p, size_t size, size_t align)
     mi_checked_on_free(page, block, p, size, align, "free");
     mi_checked_fill_free(page, block);
 #endif
-    mi_stat_inc(&heap->stats.frees);
-    mi_stat_bytes(&heap->stats, -(int64_t)page->block_size);
-    if (unlikely(page->bin == 0)) {
-        mi_stat_add(&heap->stats.segments_in_use, -(int64_t)mi_segment_of(page)->segment_count);
+    count_free(heap->stats, page, block, p, as_pages);
+    if (unlikely(page->bin == MI_BIN_HUGE)) {
+        mi_stat_add(&heap->stats->segments_in_use, -(int64_t)mi_segment_of(page)->segment_count);
         mi_segment_huge_free(page);
         return;
     }
@@ -69,12 +85,10 @@ void mi_free(mi_heap *heap, void *p, size_t size, size_t align)
         block->next = mi_encode(page, page->local_free);
         page->local_free = block;
         page->used--;
-        if (unlikely(page->in_full))
-            mi_heap_page_unfull(heap, page);
-        if (unlikely(page->used == 0))
-            mi_heap_page_emptied(heap, page);
+        if (unlikely(page->in_full || page->used == 0))
+            mi_heap_page_freed_slow(heap, page);
     } else {
-        mi_stat_inc(&heap->stats.remote_frees);
+        mi_stat_inc(&heap->stats->remote_frees);
         free_remote_mt(page, block);
     }
 }

@@ -7,11 +7,14 @@
 
 mi_heap mi_heaps[MI_MAX_CPUS];
 unsigned mi_heap_count;
+mi_stats mi_cpu_stats[MI_MAX_CPUS];
 
 void mi_heap_init(mi_heap *heap, unsigned cpu)
 {
     __builtin_memset(heap, 0, sizeof *heap);
+    __builtin_memset(&mi_cpu_stats[cpu], 0, sizeof mi_cpu_stats[cpu]);
     heap->cpu = cpu;
+    heap->stats = &mi_cpu_stats[cpu];
 }
 
 void mi_queue_push_front(mi_page_queue *q, mi_page *page)
@@ -82,21 +85,52 @@ static void requeue(mi_heap *heap, mi_page *page)
     mi_queue_push_back(&heap->queues[page->bin], page);
 }
 
-void mi_heap_page_unfull(mi_heap *heap, mi_page *page)
+void mi_heap_park_large(mi_heap *heap, mi_page *page)
 {
-    requeue(heap, page);
-    /* If a remote CPU already swapped FULL for NOTIFIED the page is on our
-     * returned stack; mi_heap_take_returned clears the flag then. */
-    set_full_state(page, MI_FULL, MI_NORMAL);
+    mi_store_relaxed(&page->xthread_free, (uintptr_t)MI_FULL);
+    page->in_full = 1;
+    mi_queue_push_back(&heap->queues[MI_BIN_FULL], page);
 }
 
-void mi_heap_page_emptied(mi_heap *heap, mi_page *page)
+/* Retire a one-block page whose block came back, unless it is still on the
+ * returned stack (then mi_heap_take_returned retires it). */
+static void retire_large(mi_heap *heap, mi_page *page)
 {
+    if (!set_full_state(page, MI_FULL, MI_NORMAL) &&
+        (mi_load_relaxed(&page->xthread_free) & MI_FLAG_MASK) != MI_NORMAL)
+        return;
+    mi_queue_remove(&heap->queues[MI_BIN_FULL], page);
+    page->in_full = 0;
+    mi_segment_page_free(heap, page);
+}
+
+bool mi_heap_keeps_empty(const mi_heap *heap, const mi_page *page)
+{
+    (void)heap;
+    return page->in_use && page->used == 0 && !page->in_full && page->bin < MI_BIN_COUNT &&
+           (mi_load_relaxed(&page->xthread_free) & MI_FLAG_MASK) == MI_NORMAL;
+}
+
+void mi_heap_page_freed_slow(mi_heap *heap, mi_page *page)
+{
+    if (page->bin == MI_BIN_LARGE) {
+        retire_large(heap, page);
+        return;
+    }
+    if (page->in_full) {
+        requeue(heap, page);
+        /* If a remote CPU already swapped FULL for NOTIFIED the page is on
+         * our returned stack; mi_heap_take_returned clears the flag then. */
+        set_full_state(page, MI_FULL, MI_NORMAL);
+    }
+    if (page->used != 0 || (mi_load_relaxed(&page->xthread_free) & MI_FLAG_MASK) != MI_NORMAL)
+        return; /* still used, or maybe on the returned stack: never retire it there */
     mi_page_queue *q = &heap->queues[page->bin];
-    if ((mi_load_relaxed(&page->xthread_free) & MI_FLAG_MASK) != MI_NORMAL)
-        return; /* may be on the returned stack: never retire it there */
-    if (q->first == page && q->last == page)
-        return; /* the only page of its class: keep it, no retire/refill churn */
+    /* Keep the only page of a class, so one block allocated and freed in a
+     * loop does not retire and refill a page each time; but never let it pin
+     * a segment alone (mi_segment_page_free sweeps such pages later). */
+    if (q->first == page && q->last == page && !mi_segment_page_is_alone(page))
+        return;
     mi_queue_remove(q, page);
     mi_segment_page_free(heap, page);
 }
@@ -118,8 +152,18 @@ void mi_heap_take_returned(mi_heap *heap)
         mi_page *next = page->returned_next;
         page->returned_next = 0;
         set_full_state(page, MI_NOTIFIED, MI_NORMAL);
-        if (page->in_full)
+        if (page->bin == MI_BIN_LARGE) {
+            mi_page_collect(page); /* its one block came back: retire it */
+            if (page->used == 0) {
+                mi_queue_remove(&heap->queues[MI_BIN_FULL], page);
+                page->in_full = 0;
+                mi_segment_page_free(heap, page);
+            } else {
+                set_full_state(page, MI_NORMAL, MI_FULL);
+            }
+        } else if (page->in_full) {
             requeue(heap, page);
+        }
         page = next;
     }
 }
@@ -176,27 +220,35 @@ mi_block *mi_heap_alloc_slow(mi_heap *heap, unsigned bin)
     return pop(heap, &heap->queues[bin], page);
 }
 
+/* Collect every page and retire what is empty (the OOM path). A retirement
+ * may sweep other pages of its segment off any queue, so the walk of a queue
+ * starts over after each one. */
 void mi_heap_collect_all(mi_heap *heap)
 {
     mi_heap_take_returned(heap);
     for (unsigned bin = 0; bin <= MI_BIN_FULL; bin++) {
         mi_page *next;
+    restart:
         for (mi_page *page = heap->queues[bin].first; page; page = next) {
             next = page->next;
             mi_page_collect(page);
+            if (page->bin == MI_BIN_LARGE) {
+                if (page->used == 0 && page->in_use) {
+                    retire_large(heap, page);
+                    if (!page->in_use)
+                        goto restart;
+                }
+                continue;
+            }
             if (page->in_full && (page->free || page->used < page->reserved)) {
                 requeue(heap, page);
                 set_full_state(page, MI_FULL, MI_NORMAL);
             }
-            if (page->used != 0)
-                continue;
-            if (page->in_full && !set_full_state(page, MI_FULL, MI_NORMAL))
-                continue; /* NOTIFIED: on the returned stack */
-            if ((mi_load_relaxed(&page->xthread_free) & MI_FLAG_MASK) != MI_NORMAL)
-                continue;
-            mi_queue_remove(&heap->queues[page->in_full ? MI_BIN_FULL : page->bin], page);
-            page->in_full = 0;
+            if (page->used != 0 || (mi_load_relaxed(&page->xthread_free) & MI_FLAG_MASK) != MI_NORMAL)
+                continue; /* live blocks, or on the returned stack */
+            mi_queue_remove(&heap->queues[page->bin], page);
             mi_segment_page_free(heap, page);
+            goto restart;
         }
     }
 }

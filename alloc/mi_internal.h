@@ -12,7 +12,7 @@
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
-#define MI_SEGMENT_HEADER ha_align_up(sizeof(mi_segment), HA_PAGE_SIZE)
+#define MI_SEGMENT_HEADER ((size_t)ha_align_up(sizeof(mi_segment), HA_PAGE_SIZE))
 
 /* ---- atomics: the memory order is part of the name ------------------------ */
 #define mi_load_relaxed(p) __atomic_load_n((p), __ATOMIC_RELAXED)
@@ -27,6 +27,7 @@
 #define mi_exchange_acquire(p, v) __atomic_exchange_n((p), (v), __ATOMIC_ACQUIRE)
 
 /* ---- statistics (owner CPU only; relaxed so readers on other CPUs are sound) */
+extern mi_stats mi_cpu_stats[MI_MAX_CPUS];
 static inline void mi_stat_add(int64_t *field, int64_t delta)
 {
     mi_store_relaxed(field, mi_load_relaxed(field) + delta);
@@ -62,10 +63,10 @@ static inline size_t mi_bin_size(unsigned bin)
     return (size_t)(5 + k % 4) << (hb - 2);
 }
 
-static inline enum mi_page_kind mi_kind_of_bin(unsigned bin)
+/* Slices of the page for a class: one for small blocks, eight for medium. */
+static inline unsigned mi_slices_of_bin(unsigned bin)
 {
-    size_t s = mi_bin_size(bin);
-    return s <= MI_SMALL_MAX ? MI_PAGE_SMALL : s <= MI_MEDIUM_MAX ? MI_PAGE_MEDIUM : MI_PAGE_LARGE;
+    return mi_bin_size(bin) <= MI_SMALL_MAX ? 1u : MI_MEDIUM_SLICES;
 }
 
 /* ---- address arithmetic -------------------------------------------------- */
@@ -74,11 +75,12 @@ static inline mi_segment *mi_segment_of(const void *p)
     return (mi_segment *)((uintptr_t)p & ~MI_SEGMENT_MASK);
 }
 
-/* The page holding p, for p inside a segment's first 4 MiB. */
+/* The page holding p, for p inside a segment's first 4 MiB. (A huge run's
+ * slice map is all zero: its one page is pages[0].) */
 static inline mi_page *mi_page_of(mi_segment *seg, const void *p)
 {
-    size_t i = ((uintptr_t)p - (uintptr_t)seg) >> seg->page_shift;
-    return &seg->pages[i];
+    size_t slice = ((uintptr_t)p - (uintptr_t)seg) >> MI_SLICE_SHIFT;
+    return &seg->pages[seg->slice_page[slice]];
 }
 
 /* Start of the block holding p (p may point inside a block handed out at an
@@ -138,9 +140,16 @@ int64_t mi_pool_huge_live_bytes(void);
 /* A fresh page of `bin` for heap, from its segments or a new one; NULL if the
  * pool is exhausted. Owner only. */
 mi_page *mi_segment_page_alloc(mi_heap *heap, unsigned bin);
-/* Give an empty page back to its segment (and the segment to the pool when it
- * was the last). Owner only. */
+/* A fresh one-block page able to hold `size` bytes at alignment `align`
+ * (MI_BIN_LARGE), or NULL when no segment can hold it. Owner only. */
+mi_page *mi_segment_large_alloc(mi_heap *heap, size_t size, size_t align);
+/* The largest block a large page can hold. */
+#define MI_LARGE_MAX (MI_SLICES * MI_SLICE_SIZE - MI_SEGMENT_HEADER)
+/* Give an empty page back to its segment (and the segment to the pool when
+ * nothing else holds it). Owner only. */
 void mi_segment_page_free(mi_heap *heap, mi_page *page);
+/* No other page of its segment is in use. */
+bool mi_segment_page_is_alone(const mi_page *page);
 /* A segment run for one huge block of at least `size` bytes whose start can
  * be aligned to `align`. Any CPU. */
 mi_page *mi_segment_huge_alloc(mi_heap *heap, size_t size, size_t align);
@@ -162,9 +171,12 @@ void mi_queue_push_back(mi_page_queue *q, mi_page *page);
 void mi_queue_remove(mi_page_queue *q, mi_page *page);
 /* The slow path of allocation from `bin`: returns a block or NULL. */
 mi_block *mi_heap_alloc_slow(mi_heap *heap, unsigned bin);
-/* A local free made a full page usable again, or left a page empty. */
-void mi_heap_page_unfull(mi_heap *heap, mi_page *page);
-void mi_heap_page_emptied(mi_heap *heap, mi_page *page);
+/* A local free hit a full page or left a page empty. */
+void mi_heap_page_freed_slow(mi_heap *heap, mi_page *page);
+/* A new one-block page: it is full from the start. */
+void mi_heap_park_large(mi_heap *heap, mi_page *page);
+/* The page may stay cached although empty (see mi_heap.c). */
+bool mi_heap_keeps_empty(const mi_heap *heap, const mi_page *page);
 /* Owner: requeue the full pages remote CPUs have handed back. */
 void mi_heap_take_returned(mi_heap *heap);
 /* Owner: collect every page and retire the empty ones (before OOM). */
@@ -173,9 +185,10 @@ void mi_heap_collect_all(mi_heap *heap);
 void mi_heap_return_page_mt(mi_heap *heap, mi_page *page);
 
 /* ---- allocation and free on an explicit heap (mi_alloc.c, mi_free.c) ------ */
-void *mi_heap_alloc(mi_heap *heap, size_t size, size_t align, bool zero);
+/* as_pages: a 4 KiB page run, counted in the page statistics. */
+void *mi_heap_alloc(mi_heap *heap, size_t size, size_t align, bool zero, bool as_pages);
 /* heap: the caller's heap (decides local vs remote). */
-void mi_free(mi_heap *heap, void *p, size_t size, size_t align);
+void mi_free(mi_heap *heap, void *p, size_t size, size_t align, bool as_pages);
 void *mi_heap_realloc(mi_heap *heap, void *p, size_t old_size, size_t align, size_t new_size);
 size_t mi_usable_size(const void *p);
 /* The page holding a live block p (checked builds verify everything). */

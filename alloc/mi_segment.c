@@ -1,114 +1,182 @@
 /*
- * mi_segment.c - segments of one page kind, owned by one heap, and the
+ * mi_segment.c - segments carved into slices, owned by one heap, and the
  * segment runs of huge blocks. A segment's header (mi_types.h) sits at its
- * start; page 0 begins after it.
+ * start; slice 0's page begins after it. Owner CPU only, except the huge
+ * functions, which any CPU may call.
  */
 #include "mi_internal.h"
 
-static const uint8_t page_shift_of_kind[MI_PAGE_KINDS] = {
-    [MI_PAGE_SMALL] = MI_SMALL_PAGE_SHIFT,
-    [MI_PAGE_MEDIUM] = MI_MEDIUM_PAGE_SHIFT,
-    [MI_PAGE_LARGE] = MI_LARGE_PAGE_SHIFT,
-    [MI_PAGE_HUGE] = MI_SEGMENT_SHIFT,
-};
+_Static_assert(sizeof(mi_segment) <= MI_SLICE_SIZE * 3 / 4, "the segment header must leave room in slice 0");
+_Static_assert(MI_SLICES * MI_SLICE_SIZE == MI_SEGMENT_SIZE, "slices tile a segment");
+_Static_assert(MI_SLICES == 64, "the slice maps are 64-bit masks");
 
-_Static_assert(sizeof(mi_segment) <= (1u << MI_SMALL_PAGE_SHIFT) * 3 / 4,
-               "the segment header must leave room in page 0");
-_Static_assert(MI_PAGES_PER_SEGMENT_MAX <= 64, "free_pages is a 64-bit mask");
+static uint64_t run_mask(unsigned first, unsigned count)
+{
+    return (count == 64 ? ~0ull : ((1ull << count) - 1)) << first;
+}
 
-static void segment_init(mi_segment *seg, mi_heap *heap, enum mi_page_kind kind, size_t count,
+static void segment_init(mi_segment *seg, mi_heap *heap, enum mi_segment_kind kind, size_t count,
                          bool zeroed)
 {
-    unsigned shift = page_shift_of_kind[kind];
-    unsigned pages = kind == MI_PAGE_HUGE ? 1 : 1u << (MI_SEGMENT_SHIFT - shift);
     seg->cookie = (uintptr_t)seg ^ mi_pool_secret();
     seg->kind = (uint8_t)kind;
-    seg->page_shift = (uint8_t)shift;
-    seg->page_count = (uint16_t)pages;
-    seg->used_pages = 0;
-    seg->free_pages = pages == 64 ? ~0ull : (1ull << pages) - 1;
+    seg->on_list = 0;
+    __builtin_memset(seg->slice_page, 0, sizeof seg->slice_page);
+    seg->free_slices = ~0ull;
+    seg->dirty_slices = zeroed ? 0 : ~0ull;
     seg->segment_count = count;
     seg->heap = heap;
     seg->next = seg->prev = 0;
-    for (unsigned i = 0; i < pages; i++) {
-        mi_page *page = &seg->pages[i];
-        page->in_use = 0;
-        page->index = (uint8_t)i;
-        page->is_dirty = !zeroed;
-    }
+    for (unsigned i = 0; i < MI_SLICES; i++)
+        seg->pages[i].in_use = 0;
 }
 
-static void segment_list_push(mi_segment **list, mi_segment *seg)
+static void list_push(mi_heap *heap, mi_segment *seg)
 {
     seg->prev = 0;
-    seg->next = *list;
-    if (*list)
-        (*list)->prev = seg;
-    *list = seg;
+    seg->next = heap->segments;
+    if (heap->segments)
+        heap->segments->prev = seg;
+    heap->segments = seg;
+    seg->on_list = 1;
 }
 
-static void segment_list_remove(mi_segment **list, mi_segment *seg)
+static void list_remove(mi_heap *heap, mi_segment *seg)
 {
     if (seg->prev)
         seg->prev->next = seg->next;
     else
-        *list = seg->next;
+        heap->segments = seg->next;
     if (seg->next)
         seg->next->prev = seg->prev;
     seg->next = seg->prev = 0;
+    seg->on_list = 0;
 }
 
-static uint8_t *page_area(mi_segment *seg, unsigned index, size_t *bytes)
+/* First slice of a run of `count` free slices, or -1. */
+static int find_run(const mi_segment *seg, unsigned count)
 {
-    uintptr_t start = (uintptr_t)seg + ((uintptr_t)index << seg->page_shift);
-    uintptr_t end = start + ((uintptr_t)1 << seg->page_shift);
-    if (index == 0)
+    uint64_t want = run_mask(0, count);
+    for (unsigned first = 0; first + count <= MI_SLICES; first++)
+        if (((seg->free_slices >> first) & want) == want)
+            return (int)first;
+    return -1;
+}
+
+/* Take `count` slices for a new page, from a segment of the heap or a fresh
+ * one. Returns the page with its area set, not yet initialised. */
+static mi_page *take_slices(mi_heap *heap, unsigned count, size_t *area_bytes, bool *zeroed)
+{
+    mi_segment *seg;
+    int first = -1;
+    for (seg = heap->segments; seg; seg = seg->next)
+        if ((first = find_run(seg, count)) >= 0)
+            break;
+    if (!seg) {
+        bool fresh_zero;
+        seg = mi_pool_alloc(1, &fresh_zero);
+        if (!seg)
+            return 0;
+        segment_init(seg, heap, MI_SEGMENT_SLICED, 1, fresh_zero);
+        list_push(heap, seg);
+        mi_stat_add(&heap->stats->segments_in_use, 1);
+        first = 0;
+    }
+    uint64_t mask = run_mask((unsigned)first, count);
+    seg->free_slices &= ~mask;
+    if (seg->free_slices == 0)
+        list_remove(heap, seg);
+    for (unsigned i = 0; i < count; i++)
+        seg->slice_page[first + i] = (uint8_t)first;
+    *zeroed = (seg->dirty_slices & mask) == 0;
+    seg->dirty_slices |= mask;
+    mi_page *page = &seg->pages[first];
+    uintptr_t start = (uintptr_t)seg + ((uintptr_t)first << MI_SLICE_SHIFT);
+    uintptr_t end = start + ((uintptr_t)count << MI_SLICE_SHIFT);
+    if (first == 0)
         start += MI_SEGMENT_HEADER;
-    *bytes = end - start;
-    return (uint8_t *)start;
+    page->area = (uint8_t *)start;
+    page->index = (uint8_t)first;
+    page->slice_count = (uint8_t)count;
+    *area_bytes = end - start;
+    mi_stat_add(&heap->stats->pages_in_use, 1);
+    return page;
 }
 
 mi_page *mi_segment_page_alloc(mi_heap *heap, unsigned bin)
 {
-    enum mi_page_kind kind = mi_kind_of_bin(bin);
-    mi_segment *seg = heap->segments[kind];
-    if (!seg) {
-        bool zeroed;
-        seg = mi_pool_alloc(1, &zeroed);
-        if (!seg)
-            return 0;
-        segment_init(seg, heap, kind, 1, zeroed);
-        segment_list_push(&heap->segments[kind], seg);
-        mi_stat_add(&heap->stats.segments_in_use, 1);
-    }
-    unsigned index = (unsigned)__builtin_ctzll(seg->free_pages);
-    seg->free_pages &= ~(1ull << index);
-    seg->used_pages++;
-    if (seg->free_pages == 0)
-        segment_list_remove(&heap->segments[kind], seg);
-    mi_page *page = &seg->pages[index];
     size_t bytes;
-    page->area = page_area(seg, index, &bytes);
+    bool zeroed;
+    mi_page *page = take_slices(heap, mi_slices_of_bin(bin), &bytes, &zeroed);
+    if (!page)
+        return 0;
     page->bin = (uint16_t)bin; /* before init: carving reads it */
-    mi_page_init(page, heap, mi_bin_size(bin), bytes, !page->is_dirty);
-    mi_stat_add(&heap->stats.pages_in_use, 1);
+    mi_page_init(page, heap, mi_bin_size(bin), bytes, zeroed);
     return page;
+}
+
+mi_page *mi_segment_large_alloc(mi_heap *heap, size_t size, size_t align)
+{
+    /* Reserve room for the header too, wherever the run lands: at most 8 KiB
+     * lost, and the block size never depends on the position. */
+    size_t slack = align > HA_PAGE_SIZE ? align : 0;
+    if (size > MI_LARGE_MAX || slack > MI_LARGE_MAX || size + slack > MI_LARGE_MAX)
+        return 0;
+    size_t count = (size + slack + MI_SEGMENT_HEADER + MI_SLICE_SIZE - 1) >> MI_SLICE_SHIFT;
+    size_t bytes;
+    bool zeroed;
+    mi_page *page = take_slices(heap, (unsigned)count, &bytes, &zeroed);
+    if (!page)
+        return 0;
+    page->bin = MI_BIN_LARGE;
+    mi_page_init(page, heap, bytes, bytes, zeroed);
+    return page;
+}
+
+bool mi_segment_page_is_alone(const mi_page *page)
+{
+    return (mi_segment_of(page)->free_slices | run_mask(page->index, page->slice_count)) == ~0ull;
+}
+
+/* Return a page's slices; true if that released the whole segment. */
+static bool free_slices_of(mi_heap *heap, mi_page *page)
+{
+    mi_segment *seg = mi_segment_of(page);
+    page->in_use = 0;
+    seg->free_slices |= run_mask(page->index, page->slice_count);
+    mi_stat_add(&heap->stats->pages_in_use, -1);
+    if (seg->free_slices == ~0ull) {
+        if (seg->on_list)
+            list_remove(heap, seg);
+        mi_stat_add(&heap->stats->segments_in_use, -1);
+        mi_pool_free(seg, 1); /* from here on seg is not ours to read */
+        return true;
+    }
+    if (!seg->on_list)
+        list_push(heap, seg);
+    return false;
 }
 
 void mi_segment_page_free(mi_heap *heap, mi_page *page)
 {
     mi_segment *seg = mi_segment_of(page);
-    page->in_use = 0;
-    page->is_dirty = 1;
-    if (seg->free_pages == 0)
-        segment_list_push(&heap->segments[seg->kind], seg);
-    seg->free_pages |= 1ull << page->index;
-    seg->used_pages--;
-    mi_stat_add(&heap->stats.pages_in_use, -1);
-    if (seg->used_pages == 0) {
-        segment_list_remove(&heap->segments[seg->kind], seg);
-        mi_stat_add(&heap->stats.segments_in_use, -1);
-        mi_pool_free(seg, 1);
+    if (free_slices_of(heap, page))
+        return;
+    /* Pages the heap keeps although empty must not pin a segment by
+     * themselves: if nothing else in it is in use, retire them too. */
+    mi_page *kept[MI_SLICES];
+    unsigned n = 0;
+    for (unsigned i = 0; i < MI_SLICES; i++) {
+        if ((seg->free_slices & (1ull << i)) || seg->slice_page[i] != i)
+            continue;
+        if (!mi_heap_keeps_empty(heap, &seg->pages[i]))
+            return; /* a page with live blocks: the segment stays */
+        kept[n++] = &seg->pages[i];
+    }
+    for (unsigned k = 0; k < n; k++) {
+        mi_queue_remove(&heap->queues[kept[k]->bin], kept[k]);
+        if (free_slices_of(heap, kept[k]))
+            return;
     }
 }
 
@@ -123,16 +191,17 @@ mi_page *mi_segment_huge_alloc(mi_heap *heap, size_t size, size_t align)
     mi_segment *seg = mi_pool_alloc(count, &zeroed);
     if (!seg)
         return 0;
-    segment_init(seg, 0, MI_PAGE_HUGE, count, zeroed);
-    seg->free_pages = 0;
-    seg->used_pages = 1;
+    segment_init(seg, 0, MI_SEGMENT_HUGE, count, zeroed);
+    seg->free_slices = 0;
     mi_page *page = &seg->pages[0];
     page->area = (uint8_t *)seg + MI_SEGMENT_HEADER;
-    page->bin = 0;
+    page->index = 0;
+    page->slice_count = MI_SLICES;
+    page->bin = MI_BIN_HUGE;
     mi_page_init(page, heap, mi_segment_bytes(seg) - MI_SEGMENT_HEADER,
                  mi_segment_bytes(seg) - MI_SEGMENT_HEADER, zeroed);
     page->heap = 0; /* any CPU frees a huge block straight to the pool */
-    mi_stat_add(&heap->stats.segments_in_use, (int64_t)count);
+    mi_stat_add(&heap->stats->segments_in_use, (int64_t)count);
     return page;
 }
 

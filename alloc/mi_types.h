@@ -8,12 +8,18 @@
  *            huge block). Its header (struct mi_segment) sits at its start, so
  *            the segment of any block is found by masking the block's address.
  *            The segment pool hands segments to heaps and takes them back.
- *   page     a slice of a segment holding blocks of one size class: 64 KiB
- *            (small), 512 KiB (medium) or the whole segment (large, huge).
+ *   slice    a 64 KiB sixty-fourth of a segment; slice 0 starts with the header.
+ *   page     a run of slices of one segment holding blocks of one size class:
+ *            1 slice (small blocks, <= 8 KiB), 8 slices (medium, <= 128 KiB),
+ *            or just enough slices for one large block (<= a segment). Pages
+ *            of every kind share a segment, so a CPU pins few segments.
  *            Not a 4 KiB MMU page; those are "4 KiB pages" here (ha_alloc_pages).
  *   block    what ha_alloc returns; free blocks link through their first word.
+ *   huge     a block larger than a segment's slices: a run of segments of its
+ *            own, freed by any CPU straight to the pool.
  *   heap     one per CPU index (struct mi_heap). It owns segments, and through
- *            them pages; only its CPU allocates from its pages.
+ *            them pages; only its CPU allocates from its pages or carves its
+ *            segments.
  *
  * The three free lists of a page (free-list sharding, Leijen et al. 2019)
  *   free         blocks to allocate from. Owner only; no atomics.
@@ -75,28 +81,28 @@
 #define MI_SEGMENT_SHIFT 22
 #define MI_SEGMENT_SIZE ((uintptr_t)1 << MI_SEGMENT_SHIFT)
 #define MI_SEGMENT_MASK (MI_SEGMENT_SIZE - 1)
-#define MI_SMALL_PAGE_SHIFT 16      /* 64 KiB                                    */
-#define MI_MEDIUM_PAGE_SHIFT 19     /* 512 KiB                                   */
-#define MI_LARGE_PAGE_SHIFT MI_SEGMENT_SHIFT
-#define MI_PAGES_PER_SEGMENT_MAX (1u << (MI_SEGMENT_SHIFT - MI_SMALL_PAGE_SHIFT)) /* 64 */
+#define MI_SLICE_SHIFT 16           /* 64 KiB                                    */
+#define MI_SLICE_SIZE ((uintptr_t)1 << MI_SLICE_SHIFT)
+#define MI_SLICES 64u               /* per segment                               */
+#define MI_MEDIUM_SLICES 8u         /* a medium page: 512 KiB                    */
 
-/* Block size boundaries of the page kinds. Small and medium pages hold at
- * least 4 blocks of their largest class; a large page (a whole segment less
- * its header) holds 1-31 blocks of 128 KiB-2 MiB. Above MI_LARGE_MAX a block
- * gets its own segment run. Large classes up to 2 MiB matter because the
- * region is real memory, not lazily committed address space: a 1 MiB block
- * in a run of its own would pin 4 MiB. */
+/* Block size boundaries. Small pages hold >= 7 blocks of their largest class,
+ * medium pages >= 4. A larger block gets a page of its own, sized to it in
+ * whole slices, so memory is not pinned by size classes: the region is real
+ * memory, not lazily committed address space. Above what a segment's slices
+ * hold, a block gets a run of segments. */
 #define MI_SMALL_MAX 8192u
 #define MI_MEDIUM_MAX (128u * 1024)
-#define MI_LARGE_MAX (2048u * 1024)
 
 /* Size classes: 8..64 in steps of 8 (bins 1..8), then four per power of two
- * ((5,6,7,8) * 2^(k-2)), up to MI_LARGE_MAX (bin 68). A block is at most 25%
+ * ((5,6,7,8) * 2^(k-2)), up to MI_MEDIUM_MAX (bin 52). A block is at most 25%
  * larger than the request above 64 bytes, and at most 7 bytes larger below. */
-#define MI_BIN_COUNT 69
+#define MI_BIN_COUNT 53
 #define MI_BIN_FULL MI_BIN_COUNT    /* index of the heap's full queue            */
+#define MI_BIN_LARGE (MI_BIN_COUNT + 1) /* a one-block page; lives on `full`      */
+#define MI_BIN_HUGE 0               /* the page of a huge segment run            */
 
-enum mi_page_kind { MI_PAGE_SMALL, MI_PAGE_MEDIUM, MI_PAGE_LARGE, MI_PAGE_HUGE, MI_PAGE_KINDS };
+enum mi_segment_kind { MI_SEGMENT_SLICED, MI_SEGMENT_HUGE };
 
 /* Flag in the two low bits of xthread_free. */
 enum mi_full_state { MI_NORMAL = 0, MI_FULL = 1, MI_NOTIFIED = 2 };
@@ -117,12 +123,13 @@ typedef struct mi_page {
     uint32_t reserved;              /* blocks that fit in the page               */
     uint32_t xhas_aligned;          /* some block was handed out at an offset;
                                        read by remote frees, hence atomic        */
-    uint16_t bin;                   /* size class; 0 for a huge page             */
+    uint16_t bin;                   /* size class, or MI_BIN_LARGE / MI_BIN_HUGE */
     uint8_t in_use;                 /* page belongs to a heap                    */
+    uint8_t slice_count;            /* slices of the page (its first is `index`) */
     uint8_t in_full;                /* page is on the heap's full queue          */
     uint8_t free_is_zero;           /* un-handed blocks hold only zero bytes     */
     uint8_t is_dirty;               /* memory was used before (not known zero)   */
-    uint8_t index;                  /* position in its segment                   */
+    uint8_t index;                  /* its first slice                           */
     size_t block_size;              /* bytes per block (usable size for huge)    */
     uint8_t *area;                  /* first block                               */
     struct mi_heap *heap;           /* owner; constant while in_use              */
@@ -130,21 +137,21 @@ typedef struct mi_page {
     struct mi_page *returned_next;  /* link on the owner's xreturned stack       */
     uintptr_t key;                  /* encodes free-list links                   */
 #ifdef HA_CHECKED
-    uint64_t live[(1u << MI_SMALL_PAGE_SHIFT) / 16 / 64]; /* live block bitmap   */
+    uint64_t live[(1u << MI_SLICE_SHIFT) / 16 / 64]; /* live block bitmap        */
 #endif
 } mi_page;
 
 typedef struct mi_segment {
     uintptr_t cookie;               /* address ^ secret: proves a live header    */
-    uint8_t kind;                   /* enum mi_page_kind                         */
-    uint8_t page_shift;
-    uint16_t page_count;            /* pages in this segment                     */
-    uint16_t used_pages;
-    uint64_t free_pages;            /* bit i: page i not in use                  */
+    uint8_t kind;                   /* enum mi_segment_kind                      */
+    uint8_t on_list;                /* on its heap's list of segments with room  */
+    uint8_t slice_page[MI_SLICES];  /* used slice -> first slice of its page     */
+    uint64_t free_slices;           /* bit i: slice i belongs to no page         */
+    uint64_t dirty_slices;          /* bit i: slice i was used (not known zero)  */
     size_t segment_count;           /* segments in the run (>1 only when huge)   */
     struct mi_heap *heap;           /* owner (NULL for huge: any CPU frees them) */
-    struct mi_segment *next, *prev; /* owner's list of segments with free pages  */
-    mi_page pages[MI_PAGES_PER_SEGMENT_MAX];
+    struct mi_segment *next, *prev; /* owner's list of segments with free slices */
+    mi_page pages[MI_SLICES];       /* pages[i] describes the page starting at slice i */
 } mi_segment;
 
 typedef struct mi_page_queue {
@@ -158,16 +165,18 @@ typedef struct mi_stats {
     uint64_t allocs, frees, remote_frees;
     int64_t bytes_in_use, bytes_peak;
     int64_t pages_in_use, segments_in_use;
+    int64_t align_slack;            /* bytes before the pointers handed out at
+                                       an offset (not usable, not "used")        */
     int64_t page4k_in_use;          /* 4 KiB pages handed out by alloc_pages     */
     int64_t page4k_block_bytes;     /* block bytes those pages occupy            */
 } mi_stats;
 
 typedef struct mi_heap {
     mi_page_queue queues[MI_BIN_COUNT + 1]; /* per size class, then full      */
-    mi_segment *segments[MI_PAGE_HUGE];     /* segments with a free page, per kind */
+    mi_segment *segments;           /* segments with a free slice                */
     mi_page *xreturned;             /* any CPU: full pages that got a remote free */
+    mi_stats *stats;                /* this CPU's (mi-locked: the caller's CPU)  */
     unsigned cpu;
-    mi_stats stats;
 } mi_heap;
 
 #endif /* HA_MI_TYPES_H */

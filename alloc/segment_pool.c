@@ -191,7 +191,7 @@ int64_t mi_pool_huge_live_bytes(void)
         for (size_t i = 0; i < regions[r].count; i++) {
             uint32_t s = state[regions[r].first + i];
             const mi_segment *seg = (const mi_segment *)(regions[r].base + (i << MI_SEGMENT_SHIFT));
-            if (STATE_KIND(s) == SEG_HEAD && seg->kind == MI_PAGE_HUGE && seg->pages[0].in_use)
+            if (STATE_KIND(s) == SEG_HEAD && seg->kind == MI_SEGMENT_HUGE && seg->pages[0].in_use)
                 bytes += (int64_t)seg->pages[0].block_size;
         }
     return bytes;
