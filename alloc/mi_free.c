@@ -88,7 +88,8 @@ void mi_free(mi_heap *heap, void *p, size_t size, size_t align, bool as_pages)
         if (unlikely(page->in_full || page->used == 0))
             mi_heap_page_freed_slow(heap, page);
     } else {
-        mi_stat_inc(&heap->stats->remote_frees);
+        if (!as_pages)
+            mi_stat_inc(&heap->stats->remote_frees);
         free_remote_mt(page, block);
     }
 }
