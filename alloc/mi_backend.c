@@ -152,7 +152,6 @@ static void sum_stats(unsigned first, unsigned end, mi_stats *sum)
         sum->page4k_in_use += mi_load_relaxed(&s->page4k_in_use);
         sum->page4k_block_bytes += mi_load_relaxed(&s->page4k_block_bytes);
         sum->align_slack += mi_load_relaxed(&s->align_slack);
-        sum->held_bytes += mi_load_relaxed(&s->held_bytes);
     }
 }
 
@@ -161,9 +160,7 @@ static void mi_backend_usage(struct ha_usage *out)
     mi_stats s;
     sum_stats(0, cpu_count, &s);
     size_t managed = __atomic_load_n(&managed_bytes, __ATOMIC_RELAXED);
-    /* Available: not held by any page or huge run. Free blocks inside pages
-     * are not counted: another CPU could not use them. */
-    size_t taken = (size_t)s.held_bytes;
+    size_t taken = (size_t)(s.bytes_in_use + s.page4k_block_bytes);
     out->used_bytes = (size_t)(s.bytes_in_use - s.align_slack);
     out->used_pages = (size_t)s.page4k_in_use;
     out->available_bytes = managed > taken ? managed - taken : 0;

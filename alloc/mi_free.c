@@ -78,7 +78,6 @@ void mi_free(mi_heap *heap, void *p, size_t size, size_t align, bool as_pages)
     count_free(heap->stats, page, block, p, as_pages);
     if (unlikely(page->bin == MI_BIN_HUGE)) {
         mi_stat_add(&heap->stats->segments_in_use, -(int64_t)mi_segment_of(page)->segment_count);
-        mi_stat_add(&heap->stats->held_bytes, -(int64_t)mi_segment_bytes(mi_segment_of(page)));
         mi_segment_huge_free(page);
         return;
     }

@@ -100,7 +100,6 @@ static mi_page *take_slices(mi_heap *heap, unsigned count, size_t *area_bytes, b
     page->slice_count = (uint8_t)count;
     *area_bytes = end - start;
     mi_stat_add(&heap->stats->pages_in_use, 1);
-    mi_stat_add(&heap->stats->held_bytes, (int64_t)((uintptr_t)count << MI_SLICE_SHIFT));
     return page;
 }
 
@@ -146,7 +145,6 @@ static bool free_slices_of(mi_heap *heap, mi_page *page)
     page->in_use = 0;
     seg->free_slices |= run_mask(page->index, page->slice_count);
     mi_stat_add(&heap->stats->pages_in_use, -1);
-    mi_stat_add(&heap->stats->held_bytes, -(int64_t)((uintptr_t)page->slice_count << MI_SLICE_SHIFT));
     if (seg->free_slices == ~0ull) {
         if (seg->on_list)
             list_remove(heap, seg);
@@ -204,7 +202,6 @@ mi_page *mi_segment_huge_alloc(mi_heap *heap, size_t size, size_t align)
                  mi_segment_bytes(seg) - MI_SEGMENT_HEADER, zeroed);
     page->heap = 0; /* any CPU frees a huge block straight to the pool */
     mi_stat_add(&heap->stats->segments_in_use, (int64_t)count);
-    mi_stat_add(&heap->stats->held_bytes, (int64_t)mi_segment_bytes(seg));
     return page;
 }
 

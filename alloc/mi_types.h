@@ -165,7 +165,6 @@ typedef struct mi_stats {
     uint64_t allocs, frees, remote_frees;
     int64_t bytes_in_use, bytes_peak;
     int64_t pages_in_use, segments_in_use;
-    int64_t held_bytes;             /* slices of pages and huge runs held        */
     int64_t align_slack;            /* bytes before the pointers handed out at
                                        an offset (not usable, not "used")        */
     int64_t page4k_in_use;          /* 4 KiB pages handed out by alloc_pages     */
