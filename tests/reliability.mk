@@ -2,10 +2,12 @@
 # cross-CPU free protocol, the fuzzer, sanitizer builds, death tests, soak.
 #
 #   make model        model-check alloc/model/thread_free.pml exhaustively (larger bounds)
+#   make fuzz         the libFuzzer harness, FUZZ_TIME seconds per alloc_type
 #
 # Test steps (short versions, in make test):
 #   test-model        the model at small bounds must hold
 #   test-model-bugs   each seeded bug of the model must be caught
+#   test-fuzz         FUZZ_SMOKE_RUNS inputs per alloc_type
 
 MODEL_OUT := $(BUILD)/model
 MODEL_CHECK := alloc/model/check.sh
@@ -34,3 +36,34 @@ test-model-bugs: $(MODEL_SRC)
 	done; exit $$rc
 
 TEST_STEPS += test-model test-model-bugs
+
+# ---- fuzzer ------------------------------------------------------------------
+# tests/fuzz/fuzz_alloc.c is its own embedding; the core is compiled with the
+# same sanitizers and libFuzzer's coverage instrumentation.
+FUZZ_CC    ?= clang
+FUZZ_OUT   := $(BUILD)/fuzz
+FUZZ_BIN   := $(FUZZ_OUT)/fuzz_alloc
+FUZZ_SAN   := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_FLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Wno-unused-parameter -fno-strict-aliasing \
+              -Ialloc/include -Ialloc $(FUZZ_SAN)
+FUZZ_CORE_OBJS := $(patsubst alloc/%.c,$(FUZZ_OUT)/alloc/%.o,$(ALLOC_SRCS))
+FUZZ_TIME  ?= 60
+FUZZ_SMOKE_RUNS ?= 1500
+# Every alloc_type, as the host runner lists them.
+FUZZ_ALLOCS = $(shell $(HOST_TEST) --list-allocs)
+
+$(FUZZ_OUT)/alloc/%.o: alloc/%.c $(wildcard alloc/*.h alloc/include/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(CFLAGS_CORE) -c $< -o $@
+
+$(FUZZ_BIN): tests/fuzz/fuzz_alloc.c $(FUZZ_CORE_OBJS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
+
+.PHONY: fuzz test-fuzz
+fuzz: $(FUZZ_BIN) $(HOST_TEST)
+	./tests/fuzz/run.sh $(FUZZ_BIN) $(FUZZ_OUT) -max_total_time=$(FUZZ_TIME) $(FUZZ_ALLOCS)
+
+test-fuzz: $(FUZZ_BIN) $(HOST_TEST)
+	@./tests/fuzz/run.sh $(FUZZ_BIN) $(FUZZ_OUT) -runs=$(FUZZ_SMOKE_RUNS) $(FUZZ_ALLOCS)
+
+TEST_STEPS += test-fuzz
