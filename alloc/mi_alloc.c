@@ -13,8 +13,13 @@ static void *finish(mi_heap *heap, mi_page *page, mi_block *block, void *user, s
     } else {
         mi_stat_inc(&stats->allocs);
         mi_stat_bytes(stats, (int64_t)page->block_size);
-        if (user != (void *)block)
-            mi_stat_add(&stats->align_slack, (int64_t)((uint8_t *)user - (uint8_t *)block));
+#ifdef HA_CHECKED
+        size_t usable = size;
+#else
+        size_t usable = page->block_size - (size_t)((uint8_t *)user - (uint8_t *)block);
+#endif
+        if (usable != page->block_size)
+            mi_stat_add(&stats->unusable_bytes, (int64_t)(page->block_size - usable));
     }
     if (zero) {
         if (page->free_is_zero)
@@ -114,14 +119,7 @@ void *mi_heap_alloc(mi_heap *heap, size_t size, size_t align, bool zero, bool as
 size_t mi_usable_size(const void *p)
 {
     mi_page *page = mi_page_of_block(p);
-    mi_block *block = mi_block_start(page, p);
-#ifdef HA_CHECKED
-    size_t recorded;
-    __builtin_memcpy(&recorded, (uint8_t *)block + page->block_size - sizeof recorded, sizeof recorded);
-    return recorded ^ page->key;
-#else
-    return page->block_size - (size_t)((const uint8_t *)p - (const uint8_t *)block);
-#endif
+    return mi_block_usable(page, mi_block_start(page, p), p);
 }
 
 void *mi_heap_realloc(mi_heap *heap, void *p, size_t old_size, size_t align, size_t new_size)
@@ -135,6 +133,8 @@ void *mi_heap_realloc(mi_heap *heap, void *p, size_t old_size, size_t align, siz
     /* In place when the block still fits and would not waste over half. */
     if (new_size <= room && (new_size >= room / 2 || page->block_size <= 64)) {
 #ifdef HA_CHECKED
+        /* The usable size is the requested one here: move the statistics. */
+        mi_stat_add(&heap->stats->unusable_bytes, (int64_t)mi_block_usable(page, block, p) - (int64_t)new_size);
         mi_checked_on_alloc(page, block, p, new_size);
 #endif
         return p;

@@ -151,7 +151,7 @@ static void sum_stats(unsigned first, unsigned end, mi_stats *sum)
         sum->segments_in_use += mi_load_relaxed(&s->segments_in_use);
         sum->page4k_in_use += mi_load_relaxed(&s->page4k_in_use);
         sum->page4k_block_bytes += mi_load_relaxed(&s->page4k_block_bytes);
-        sum->align_slack += mi_load_relaxed(&s->align_slack);
+        sum->unusable_bytes += mi_load_relaxed(&s->unusable_bytes);
     }
 }
 
@@ -161,7 +161,7 @@ static void mi_backend_usage(struct ha_usage *out)
     sum_stats(0, cpu_count, &s);
     size_t managed = __atomic_load_n(&managed_bytes, __ATOMIC_RELAXED);
     size_t taken = (size_t)(s.bytes_in_use + s.page4k_block_bytes);
-    out->used_bytes = (size_t)(s.bytes_in_use - s.align_slack);
+    out->used_bytes = (size_t)(s.bytes_in_use - s.unusable_bytes);
     out->used_pages = (size_t)s.page4k_in_use;
     out->available_bytes = managed > taken ? managed - taken : 0;
     out->available_pages = out->available_bytes / HA_PAGE_SIZE;
@@ -179,7 +179,7 @@ static int mi_backend_get_stats(unsigned cpu, struct ha_stats *out)
     out->allocs = s.allocs;
     out->frees = s.frees;
     out->remote_frees = s.remote_frees;
-    out->bytes_in_use = s.bytes_in_use - s.align_slack;
+    out->bytes_in_use = s.bytes_in_use - s.unusable_bytes;
     out->bytes_peak = s.bytes_peak;
     out->pages_in_use = s.pages_in_use;
     out->segments_in_use = s.segments_in_use;

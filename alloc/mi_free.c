@@ -56,15 +56,15 @@ static void free_remote_mt(mi_page *page, mi_block *block)
 static void count_free(mi_stats *stats, const mi_page *page, const mi_block *block, const void *p,
                        bool as_pages)
 {
-    int64_t slack = (int64_t)((const uint8_t *)p - (const uint8_t *)block);
+    int64_t unusable = (int64_t)(page->block_size - mi_block_usable(page, block, p));
     if (as_pages) {
         mi_stat_add(&stats->page4k_block_bytes, -(int64_t)page->block_size);
         return;
     }
     mi_stat_inc(&stats->frees);
     mi_stat_bytes(stats, -(int64_t)page->block_size);
-    if (slack)
-        mi_stat_add(&stats->align_slack, -slack);
+    if (unusable)
+        mi_stat_add(&stats->unusable_bytes, -unusable);
 }
 
 void mi_free(mi_heap *heap, void *p, size_t size, size_t align, bool as_pages)
@@ -73,9 +73,11 @@ void mi_free(mi_heap *heap, void *p, size_t size, size_t align, bool as_pages)
     mi_block *block = unlikely(mi_load_relaxed(&page->xhas_aligned)) ? mi_block_start(page, p) : (mi_block *)p;
 #ifdef HA_CHECKED
     mi_checked_on_free(page, block, p, size, align, "free");
-    mi_checked_fill_free(page, block);
 #endif
     count_free(heap->stats, page, block, p, as_pages);
+#ifdef HA_CHECKED
+    mi_checked_fill_free(page, block);
+#endif
     if (unlikely(page->bin == MI_BIN_HUGE)) {
         mi_stat_add(&heap->stats->segments_in_use, -(int64_t)mi_segment_of(page)->segment_count);
         mi_segment_huge_free(page);

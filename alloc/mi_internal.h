@@ -91,6 +91,20 @@ static inline mi_block *mi_block_start(const mi_page *page, const void *p)
     return (mi_block *)(page->area + offset - offset % page->block_size);
 }
 
+/* Usable bytes of the live block holding p (checked builds: the requested
+ * size, kept in the block's last word). */
+static inline size_t mi_block_usable(const mi_page *page, const mi_block *block, const void *p)
+{
+#ifdef HA_CHECKED
+    (void)p;
+    size_t recorded;
+    __builtin_memcpy(&recorded, (const uint8_t *)block + page->block_size - sizeof recorded, sizeof recorded);
+    return recorded ^ page->key;
+#else
+    return page->block_size - (size_t)((const uint8_t *)p - (const uint8_t *)block);
+#endif
+}
+
 /* ---- free-list link encoding --------------------------------------------
  * Release builds store plain pointers. Checked builds store ptr ^ page key
  * rotated, so a stray write into a freed block turns the link into garbage

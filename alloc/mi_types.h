@@ -165,8 +165,9 @@ typedef struct mi_stats {
     uint64_t allocs, frees, remote_frees;
     int64_t bytes_in_use, bytes_peak;
     int64_t pages_in_use, segments_in_use;
-    int64_t align_slack;            /* bytes before the pointers handed out at
-                                       an offset (not usable, not "used")        */
+    int64_t unusable_bytes;         /* block bytes of live blocks beyond their
+                                       usable size: the slack before over-aligned
+                                       pointers; in checked builds, the padding   */
     int64_t page4k_in_use;          /* 4 KiB pages handed out by alloc_pages     */
     int64_t page4k_block_bytes;     /* block bytes those pages occupy            */
 } mi_stats;
