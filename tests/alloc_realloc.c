@@ -270,13 +270,13 @@ void ta_zeroed_after_pages(struct th_ctx *ctx)
     TH_CHECK(ctx, !ctx->failed);
     TH_CHECK_EQ(ctx, ha_used_pages(), u0.used_pages);
 
-    /* Zeroed blocks chained like pages: 8 MiB of each big size, 512 blocks
+    /* Zeroed blocks chained like pages: 3 MiB of each big size, 512 blocks
      * of each small one. */
     static const size_t sizes[] = { TA_MIB + 8, 256 * TA_KIB, 64 * TA_KIB, 4096, 100, 2 * TA_MIB };
     struct ta_node *list = 0;
     size_t got = 0;
     for (unsigned s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
-        size_t size = sizes[s], quota = got + (size >= 64 * TA_KIB ? 8 * TA_MIB : 512 * size);
+        size_t size = sizes[s], quota = got + (size >= 64 * TA_KIB ? 3 * TA_MIB : 512 * size);
         struct ta_node *b;
         while (got < quota && (b = ha_alloc_zeroed(size, TA_NODE_ALIGN))) {
             if (!zero_sampled(b, size)) {
