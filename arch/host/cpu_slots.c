@@ -28,11 +28,25 @@
  * Host interrupts (the runner's timer signal) are deferred while the
  * thread's flag is masked and delivered at its outermost restore, as a
  * pending interrupt is on a hart; see ha_host_irq_raise.
+ *
+ * fork() copies memory but only the calling thread: a heap or a core lock
+ * (segment pool, a backend's spinlock) that another thread was using at that
+ * moment would stay half-updated or held forever in the child. So fork waits
+ * until no thread is inside the allocator (see "fork" below); core locks are
+ * only ever held inside a masked section, so the child starts with every
+ * lock free, every heap consistent and every slot free.
+ *
+ * Lock order: registry_lock, then shared_lock (fork takes both).
  */
+#include <linux/membarrier.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "hartalloc_embed.h"
 #include "host.h"
@@ -55,7 +69,9 @@ struct host_thread {
     unsigned slot;                 /* owner: for life; sharer: while masked   */
     unsigned role;                 /* enum role                               */
     bool holds_shared;             /* this masked section took shared_lock    */
-    volatile sig_atomic_t masked;  /* "interrupts off": inside the allocator  */
+    bool forking;                  /* between fork's prepare and its return   */
+    volatile sig_atomic_t masked;  /* "interrupts off": inside the allocator;
+                                    * read by a forking thread                */
     volatile sig_atomic_t pending; /* a host interrupt arrived while masked   */
 };
 
@@ -69,6 +85,21 @@ static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_key_t exit_key;
 static void (*irq_handler)(unsigned cpu);
 
+/* Owners by slot, for fork's wait; registry_lock guards the pointers (a
+ * thread's state dies with it) and is held across fork. */
+static struct host_thread *slot_thread[MAX_SLOTS];
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static int fork_pending;   /* owners must not start a section               */
+static int fork_unguarded; /* someone stopped waiting: the child may not trust
+                            * other slots' heaps                              */
+static bool fork_guarded;  /* membarrier works: fork waits for owners       */
+
+/* How long a thread waits for a fork, or a fork for a thread, before going
+ * on unguarded. A thread may be waiting while it holds a libc lock that
+ * fork() itself takes after the atfork handlers (glibc's NSS database lock
+ * is held around allocations); waiting forever would deadlock. */
+#define FORK_WAIT_NS 200000000L
+
 static bool claim(unsigned slot)
 {
     uint32_t expected = 0;
@@ -81,10 +112,12 @@ static bool claim(unsigned slot)
     return true;
 }
 
+/* Call with registry_lock held. */
 static void become_owner(struct host_thread *t, unsigned slot)
 {
     t->slot = slot;
     t->role = ROLE_OWNER;
+    slot_thread[slot] = t;
     /* Arms give_back_at_exit (it runs for non-NULL values only). glibc needs
      * no allocation for the first 32 keys; if it ever did, the nested malloc
      * would find this thread already an owner, with its flag masked. */
@@ -97,32 +130,93 @@ static void give_back_at_exit(void *arg)
     if (t->role != ROLE_OWNER)
         return;
     unsigned slot = t->slot;
+    pthread_mutex_lock(&registry_lock);
     t->role = ROLE_EXITED;
+    slot_thread[slot] = NULL;
     __atomic_store_n(&slot_owned[slot], 0u, __ATOMIC_RELEASE);
     if (slot < shared_slot)
         __atomic_fetch_add(&leasable_free, 1, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&registry_lock);
 }
 
-/* The outermost irq_save of a thread that owns no slot. Out of line, so the
- * owner's path needs no stack frame. */
-__attribute__((noinline, cold)) static void enter_without_lease(struct host_thread *t)
+static bool try_lease(struct host_thread *t)
 {
+    bool leased = false;
+    pthread_mutex_lock(&registry_lock);
+    for (unsigned slot = 0; slot < shared_slot && !leased; slot++) {
+        if (claim(slot)) {
+            become_owner(t, slot);
+            leased = true;
+        }
+    }
+    pthread_mutex_unlock(&registry_lock);
+    return leased;
+}
+
+static long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+/* Yield until *flag reads 0 (true) or FORK_WAIT_NS pass (false). */
+static bool wait_for_zero(volatile int *flag)
+{
+    long deadline = now_ns() + FORK_WAIT_NS;
+    while (__atomic_load_n(flag, __ATOMIC_ACQUIRE)) {
+        if (now_ns() > deadline) {
+            __atomic_store_n(&fork_unguarded, 1, __ATOMIC_RELAXED);
+            return false;
+        }
+        sched_yield();
+    }
+    return true;
+}
+
+/* An owner that found fork in progress as it entered: step out of the
+ * section until the fork is over. The fence orders this thread's masked
+ * store before the load of fork_pending, for threads that reach here
+ * without the forking thread's membarrier (a fresh lease). */
+static void wait_out_fork(struct host_thread *t)
+{
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&fork_pending, __ATOMIC_ACQUIRE)) {
+        __atomic_store_n(&t->masked, 0, __ATOMIC_RELEASE);
+        bool over = wait_for_zero(&fork_pending);
+        __atomic_store_n(&t->masked, 1, __ATOMIC_RELAXED);
+        if (!over)
+            return; /* go on; the child will not reuse other slots */
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    }
+}
+
+/* The outermost irq_save of a thread that owns no slot, or of an owner while
+ * a fork is pending. Out of line, so the owner's path needs no stack frame. */
+__attribute__((noinline, cold)) static void enter_slow(struct host_thread *t)
+{
+    if (t->forking) {
+        /* fork's prepare step holds both locks and no other thread is inside:
+         * the forking thread may use its slot, or the shared one, as is. */
+        if (t->role != ROLE_OWNER)
+            t->slot = shared_slot;
+        return;
+    }
     if (t->role == ROLE_NEW ||
         (t->role == ROLE_SHARER && __atomic_load_n(&leasable_free, __ATOMIC_RELAXED) > 0)) {
         if (nslots == 0)
             ha_embed_panic("host: allocator entered before ha_host_slots_init");
-        for (unsigned slot = 0; slot < shared_slot; slot++) {
-            if (claim(slot)) {
-                become_owner(t, slot);
-                return;
-            }
-        }
-        t->role = ROLE_SHARER;
+        if (!try_lease(t))
+            t->role = ROLE_SHARER;
+    }
+    if (t->role == ROLE_OWNER) {
+        wait_out_fork(t);
+        return;
     }
     if (__atomic_load_n(&slot_owned[shared_slot], __ATOMIC_RELAXED))
         ha_embed_panic("host: a thread without a slot entered the allocator, but every slot "
                        "is bound to a thread");
-    pthread_mutex_lock(&shared_lock);
+    pthread_mutex_lock(&shared_lock); /* fork holds it: sharers need no more */
     t->slot = shared_slot;
     t->holds_shared = true;
 }
@@ -132,9 +226,12 @@ unsigned long ha_embed_irq_save(void)
     struct host_thread *t = &self;
     unsigned long was_masked = (unsigned long)t->masked;
     t->masked = 1;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST); /* masked before the section starts */
-    if (!was_masked && __builtin_expect(t->role != ROLE_OWNER, 0))
-        enter_without_lease(t);
+    /* masked before the section starts, and before fork_pending is read:
+     * the forking thread's membarrier makes the pair a full fence. */
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (!was_masked && __builtin_expect(t->role != ROLE_OWNER ||
+                                        __atomic_load_n(&fork_pending, __ATOMIC_RELAXED), 0))
+        enter_slow(t);
     return was_masked;
 }
 
@@ -154,8 +251,7 @@ __attribute__((noinline, cold)) static void leave_shared(void)
 {
     self.holds_shared = false;
     pthread_mutex_unlock(&shared_lock);
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    self.masked = 0;
+    __atomic_store_n(&self.masked, 0, __ATOMIC_RELEASE);
 }
 
 /* Interrupts that arrived while masked, now unmasked: deliver them. */
@@ -175,8 +271,9 @@ void ha_embed_irq_restore(unsigned long was_masked)
         leave_shared();
         return;
     }
-    __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the section ends before unmasking */
-    self.masked = 0;
+    /* The section ends before unmasking (release: a forking thread may be
+     * waiting for this store). */
+    __atomic_store_n(&self.masked, 0, __ATOMIC_RELEASE);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     if (__builtin_expect(self.pending, 0))
         deliver_pending(&self);
@@ -206,19 +303,67 @@ void ha_host_irq_raise(void)
 int ha_host_bind_slot(unsigned slot)
 {
     struct host_thread *t = &self;
-    if (slot >= nslots || t->role != ROLE_NEW || !claim(slot))
-        return -1;
-    become_owner(t, slot);
-    return 0;
+    int r = -1;
+    pthread_mutex_lock(&registry_lock);
+    if (slot < nslots && t->role == ROLE_NEW && claim(slot)) {
+        become_owner(t, slot);
+        r = 0;
+    }
+    pthread_mutex_unlock(&registry_lock);
+    return r;
 }
 
-/* fork() keeps only the calling thread. A sharer of another thread may be
- * inside the shared heap at that moment: hold shared_lock across fork, so
- * the child's copy of that heap is consistent and its lock free. Slots of
- * the threads that did not survive stay leased in the child (their heaps may
- * be mid-operation in the copy); the child shares when it runs out. */
-static void lock_shared_for_fork(void) { pthread_mutex_lock(&shared_lock); }
-static void unlock_shared_after_fork(void) { pthread_mutex_unlock(&shared_lock); }
+/* ---- fork ------------------------------------------------------------------
+ * prepare: take registry_lock (no lease or exit in flight) and shared_lock
+ * (no sharer inside), raise fork_pending, then wait for every owner's masked
+ * flag to drop. An owner stores masked and then loads fork_pending with only
+ * a compiler barrier between (its fast path stays free of fences); the
+ * membarrier() between our store and our loads is the full fence on its
+ * side, so either it sees fork_pending and steps out, or we see it masked
+ * and wait (the asymmetric fence of userspace RCU). */
+static void quiesce_for_fork(void)
+{
+    self.forking = true;
+    pthread_mutex_lock(&registry_lock);
+    pthread_mutex_lock(&shared_lock);
+    if (!fork_guarded)
+        return;
+    fork_unguarded = 0;
+    __atomic_store_n(&fork_pending, 1, __ATOMIC_SEQ_CST);
+    syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+    for (unsigned slot = 0; slot < nslots; slot++) {
+        struct host_thread *t = slot_thread[slot];
+        if (t && t != &self)
+            wait_for_zero(&t->masked);
+    }
+}
+
+static void resume_after_fork(void)
+{
+    __atomic_store_n(&fork_pending, 0, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&shared_lock);
+    pthread_mutex_unlock(&registry_lock);
+    self.forking = false;
+}
+
+/* In the child only this thread lives on. Its siblings were outside the
+ * allocator, so their heaps are consistent: their slots are free to lease.
+ * (Unguarded, they stay leased and the child shares when it runs out.) */
+static void reclaim_slots_in_child(void)
+{
+    if (fork_guarded && !__atomic_load_n(&fork_unguarded, __ATOMIC_RELAXED)) {
+        int32_t free_slots = 0;
+        for (unsigned slot = 0; slot < nslots; slot++) {
+            if (slot_thread[slot] == &self)
+                continue;
+            slot_thread[slot] = NULL;
+            slot_owned[slot] = 0;
+            free_slots += slot < shared_slot;
+        }
+        leasable_free = free_slots;
+    }
+    resume_after_fork();
+}
 
 int ha_host_slots_init(unsigned count)
 {
@@ -226,7 +371,10 @@ int ha_host_slots_init(unsigned count)
         return -1;
     if (pthread_key_create(&exit_key, give_back_at_exit) != 0)
         return -1;
-    pthread_atfork(lock_shared_for_fork, unlock_shared_after_fork, unlock_shared_after_fork);
+    /* Without membarrier (Linux < 4.14, or filtered), fork still keeps the
+     * shared slot consistent but cannot wait for owners. */
+    fork_guarded = syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+    pthread_atfork(quiesce_for_fork, resume_after_fork, reclaim_slots_in_child);
     shared_slot = count - 1;
     leasable_free = (int32_t)(count - 1);
     nslots = count;

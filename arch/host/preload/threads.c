@@ -7,8 +7,9 @@
  *
  * It covers what the shim promises: the malloc family's edge cases, blocks
  * handed between threads, thousands of short-lived threads (slot leases come
- * back) and more threads alive at once than there are slots, each block
- * filled with a pattern and checked before it is freed.
+ * back), more threads alive at once than there are slots, and fork while
+ * other threads allocate; each block is filled with a pattern and checked
+ * before it is freed.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int failures;
@@ -338,6 +340,60 @@ static void check_crowd(void)
     report("crowd", !bad, "a block changed or malloc failed with 100 threads alive");
 }
 
+/* ---- fork while other threads allocate ------------------------------------ */
+#define FORKS 40
+
+static int hammering;
+
+static void *hammer(void *arg)
+{
+    uint64_t seed = (uintptr_t)arg * 31 + 5;
+    void *held[64] = { 0 };
+    while (__atomic_load_n(&hammering, __ATOMIC_RELAXED)) {
+        for (int i = 0; i < 64; i++) {
+            free(held[i]);
+            held[i] = malloc(1 + next_random(&seed) % (i % 8 ? 2000 : 300000));
+        }
+    }
+    for (int i = 0; i < 64; i++)
+        free(held[i]);
+    return NULL;
+}
+
+/* The child must find every lock free and its heap whole: it allocates,
+ * checks and frees, and exits 0. A lock held across fork hangs it instead
+ * (test-host-preload runs this under a timeout). */
+static void check_fork(void)
+{
+    pthread_t t[3];
+    bool bad = false;
+    __atomic_store_n(&hammering, 1, __ATOMIC_RELAXED);
+    for (uintptr_t i = 0; i < 3; i++)
+        pthread_create(&t[i], NULL, hammer, (void *)i);
+    for (int k = 0; k < FORKS && !bad; k++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            bool child_bad = false;
+            for (size_t n = 1; n < 400000; n = n * 2 + 1) {
+                unsigned char *p = malloc(n);
+                if (!p)
+                    _exit(2);
+                fill(p, n, n);
+                child_bad |= !intact(p, n, n);
+                free(p);
+            }
+            _exit(child_bad);
+        }
+        int status;
+        bad = pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+              WEXITSTATUS(status) != 0;
+    }
+    __atomic_store_n(&hammering, 0, __ATOMIC_RELAXED);
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    report("fork", !bad, "a child of fork failed to allocate");
+}
+
 int main(int argc, char **argv)
 {
     check_active(argc > 1 ? argv[1] : "");
@@ -346,5 +402,6 @@ int main(int argc, char **argv)
     check_short_lived_threads();
     check_slots_returned();
     check_crowd();
+    check_fork();
     return failures != 0;
 }
