@@ -144,6 +144,8 @@ static void destroy_slab(struct slab_page *s)
  * slabs are reclaimed before this fails. */
 static void *take_pages(size_t n, size_t align, enum page_kind kind)
 {
+    if (n > UINT32_MAX) /* npages is 32-bit: 16 TiB runs */
+        return 0;
     void *base = page_frames_alloc(&slab.frames, n, align);
     if (!base && slab.spare_pages) {
         for (unsigned c = 0; c < SLAB_CLASSES; c++) {
@@ -394,7 +396,7 @@ static void *slab_alloc_pages(size_t num_pages, size_t align)
 {
     unsigned long irq = ha_spin_lock_irqsave(&slab.lock);
     unsigned cpu = locked_stats_cpu(&slab.stats);
-    void *p = num_pages <= UINT32_MAX ? take_pages(num_pages, align, KIND_PAGES) : 0;
+    void *p = take_pages(num_pages, align, KIND_PAGES);
     if (p)
         locked_stats_pages(&slab.stats, cpu, num_pages, +1);
     ha_spin_unlock_irqrestore(&slab.lock, irq);
