@@ -3,7 +3,7 @@
  *
  * Each CPU flips its private sense, then counts itself in. The last to arrive
  * resets the count and publishes the new sense; the others spin until they
- * see it, asleep in wfi until the last one wakes them (see cpu_wait: under
+ * see it, asleep in wfi until the last one wakes them (see cpu_wait_until: under
  * TCG, spinning harts starve the very harts they wait for). Because the count is reset before the sense flips, a CPU racing
  * ahead into the next barrier cannot be counted in the old one.
  */
@@ -31,7 +31,6 @@ void barrier_wait(void)
             if (k != cpu)
                 cpu_wake(k);
     } else {
-        while (__atomic_load_n(&global_sense, __ATOMIC_ACQUIRE) != sense)
-            cpu_wait();
+        cpu_wait_until(__atomic_load_n(&global_sense, __ATOMIC_ACQUIRE) == sense);
     }
 }

@@ -22,10 +22,8 @@ void secondary_main(unsigned long hartid, unsigned index)
     cpu_setup(hartid, index);
     __atomic_add_fetch(&checked_in, 1, __ATOMIC_RELEASE);
     cpu_wake(0);
-    void (*work)(unsigned);
-    while (!(work = __atomic_load_n(&released_work, __ATOMIC_ACQUIRE)))
-        cpu_wait();
-    work(index);
+    cpu_wait_until(__atomic_load_n(&released_work, __ATOMIC_ACQUIRE));
+    released_work(index);
     cpu_park();
 }
 
@@ -64,18 +62,17 @@ unsigned smp_bring_up(const struct fdt_info *fdt, unsigned max_harts)
      * to look at the deadline. */
     timer_switch(true);
     uint64_t deadline = time_ms() + BRINGUP_TIMEOUT_MS;
-    while (__atomic_load_n(&checked_in, __ATOMIC_ACQUIRE) < started) {
-        cpu_wait();
-        if (time_ms() > deadline) {
-            for (unsigned i = 0; i < fdt->nharts; i++)
-                console_printf("smp: hart %lu: HSM state %s\n", fdt->hartids[i],
-                               hsm_state(fdt->hartids[i]));
-            panic("only %u of %u harts checked in within %u ms (%u entered the kernel)",
-                  __atomic_load_n(&checked_in, __ATOMIC_ACQUIRE), started, BRINGUP_TIMEOUT_MS,
-                  __atomic_load_n(&cpus_online, __ATOMIC_ACQUIRE));
-        }
-    }
+    cpu_wait_until(__atomic_load_n(&checked_in, __ATOMIC_ACQUIRE) >= started ||
+                   time_ms() > deadline);
     timer_switch(false);
+    if (__atomic_load_n(&checked_in, __ATOMIC_ACQUIRE) < started) {
+        for (unsigned i = 0; i < fdt->nharts; i++)
+            console_printf("smp: hart %lu: HSM state %s\n", fdt->hartids[i],
+                           hsm_state(fdt->hartids[i]));
+        panic("only %u of %u harts checked in within %u ms (%u entered the kernel)",
+              __atomic_load_n(&checked_in, __ATOMIC_ACQUIRE), started, BRINGUP_TIMEOUT_MS,
+              __atomic_load_n(&cpus_online, __ATOMIC_ACQUIRE));
+    }
     bringup_ncpu = started;
     unsigned late = __atomic_load_n(&cpus_late, __ATOMIC_RELAXED);
     if (late)

@@ -31,11 +31,6 @@ void cpu_setup(unsigned long hartid, unsigned index)
     irq_enable();
 }
 
-void cpu_wait(void)
-{
-    __asm__ volatile("wfi" ::: "memory");
-}
-
 void cpu_wake(unsigned index)
 {
     unsigned long hartid = cpus[index].hartid;

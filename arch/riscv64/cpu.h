@@ -88,12 +88,29 @@ void cpu_setup(unsigned long hartid, unsigned index);
 /*
  * Waiting without spinning. Under QEMU's TCG a spinning hart keeps its host
  * thread (multi-threaded TCG) or the single shared one (single-threaded, for
- * up to 100 ms per turn) busy; a hart in wfi gives it up. So a waiter loops
- * { check condition; cpu_wait(); } and whoever makes the condition true calls
- * cpu_wake() on it. A wake that lands between the check and the wfi is not
- * lost: the pending software interrupt makes that wfi return at once.
+ * up to 100 ms per turn) busy; a hart in wfi gives it up. Whoever makes a
+ * waiter's condition true calls cpu_wake() on it.
+ *
+ * The condition is tested with interrupts masked and wfi runs still masked:
+ * wfi returns when an interrupt is pending even then, so a wake-up that lands
+ * after the test is not lost (were interrupts on, its handler could run
+ * between the test and the wfi and the hart would sleep through it). The
+ * pending interrupt is then taken in a short unmasked window.
  */
-void cpu_wait(void);
+#define cpu_wait_until(cond)                                                     \
+    do {                                                                         \
+        unsigned long wait_flags_ = irq_save();                                  \
+        while (!(cond))                                                          \
+            cpu_sleep_masked();                                                  \
+        irq_restore(wait_flags_);                                                \
+    } while (0)
+
+/* wfi, then take whatever interrupt woke us. Interrupts masked on entry and exit. */
+static inline void cpu_sleep_masked(void)
+{
+    __asm__ volatile("wfi\n\tcsrsi sstatus, 2\n\tcsrci sstatus, 2" ::: "memory");
+}
+
 void cpu_wake(unsigned index); /* send a software interrupt to cpus[index] */
 
 /* False once something wrote over the bottom word of cpus[index]'s stack:
