@@ -26,27 +26,26 @@ RUST_KERNEL    := $(RUST_OUT)/riscv/$(RUST_TARGET)/release/hartalloc-rust-kernel
 RUST_HOST_TYPES   ?= mi mi-locked tlsf buddy slab first-fit best-fit worst-fit
 RUST_KERNEL_TYPES ?= mi tlsf
 RUST_KERNEL_SMP   ?= 4
+RUST_HOST_TIMEOUT ?= 600
 
 # Sysroot crates: the flags cargo's build-std would use for the standard library.
+# compiler_builtins' own build.rs enables "mem" (weak memcpy, memset, ...) for
+# -none targets; so do these flags.
 RUST_SYSROOT_FLAGS := --target $(RUST_TARGET) -C opt-level=3 -C panic=abort -C debuginfo=1 \
-                      -Z force-unstable-if-unmarked --sysroot $(RUST_SYSROOT) --out-dir $(RUST_SYSLIB)
+                      -Z force-unstable-if-unmarked
 
-$(RUST_SYSLIB)/libcore.rlib:
-	@mkdir -p $(RUST_SYSLIB)
-	RUSTC_BOOTSTRAP=1 $(RV_RUSTC) --crate-name core --edition 2021 --crate-type rlib \
-	    $(RUST_LIBSRC)/core/src/lib.rs $(RUST_SYSROOT_FLAGS)
-
-# compiler_builtins' build.rs enables "mem" (memcpy, memset, ...: weak
-# symbols) for -none targets; so does this.
-$(RUST_SYSLIB)/libcompiler_builtins.rlib: $(RUST_SYSLIB)/libcore.rlib
-	RUSTC_BOOTSTRAP=1 $(RV_RUSTC) --crate-name compiler_builtins --edition 2015 --crate-type rlib \
-	    $(RUST_BUILTINS) $(RUST_SYSROOT_FLAGS) -C codegen-units=10000 \
-	    --cfg 'feature="compiler-builtins"' --cfg 'feature="core"' --cfg 'feature="rustc-dep-of-std"' \
-	    --cfg 'feature="mem"' --cfg 'feature="unstable"'
-
-$(RUST_SYSLIB)/liballoc.rlib: $(RUST_SYSLIB)/libcompiler_builtins.rlib
-	RUSTC_BOOTSTRAP=1 $(RV_RUSTC) --crate-name alloc --edition 2021 --crate-type rlib \
-	    $(RUST_LIBSRC)/alloc/src/lib.rs $(RUST_SYSROOT_FLAGS)
+# Built in a private directory and renamed into place, so concurrent make runs
+# in one checkout never read a half-written sysroot.
+$(RUST_SYSLIB)/liballoc.rlib:
+	@tmp=$(RUST_OUT)/sysroot.tmp.$$$$; lib=$$tmp/lib/rustlib/$(RUST_TARGET)/lib; \
+	flags="$(RUST_SYSROOT_FLAGS) --sysroot $$tmp --out-dir $$lib"; \
+	rm -rf $$tmp && mkdir -p $$lib && export RUSTC_BOOTSTRAP=1 && set -x && \
+	$(RV_RUSTC) --crate-name core --edition 2021 --crate-type rlib $(RUST_LIBSRC)/core/src/lib.rs $$flags && \
+	$(RV_RUSTC) --crate-name compiler_builtins --edition 2015 --crate-type rlib $(RUST_BUILTINS) $$flags \
+	    -C codegen-units=10000 --cfg 'feature="compiler-builtins"' --cfg 'feature="core"' \
+	    --cfg 'feature="rustc-dep-of-std"' --cfg 'feature="mem"' --cfg 'feature="unstable"' && \
+	$(RV_RUSTC) --crate-name alloc --edition 2021 --crate-type rlib $(RUST_LIBSRC)/alloc/src/lib.rs $$flags && \
+	{ mv -T $$tmp $(RUST_SYSROOT) 2>/dev/null || rm -rf $$tmp; }
 
 .PHONY: rust-sysroot rust-kernel run-rust rust-host-test rust-kernel-test
 rust-sysroot: $(RUST_SYSLIB)/liballoc.rlib
@@ -72,7 +71,7 @@ run-rust: rust-kernel
 rust-host-test:
 	@set -o pipefail; for t in $(RUST_HOST_TYPES); do \
 	    echo "== cargo test, HA_ALLOC=$$t"; \
-	    HA_ALLOC=$$t CARGO_TARGET_DIR=$(abspath $(RUST_OUT)/host) $(HOST_CARGO) test --offline \
+	    HA_ALLOC=$$t CARGO_TARGET_DIR=$(abspath $(RUST_OUT)/host) timeout $(RUST_HOST_TIMEOUT) $(HOST_CARGO) test --offline \
 	        --manifest-path alloc/rust/host-test/Cargo.toml -- --test-threads=1 2>&1 | \
 	    sed -E "s/^test tests::(.*) \.\.\. ok$$/PASS rust-host\/$$t\/\1/; s/^test tests::(.*) \.\.\. FAILED$$/FAIL rust-host\/$$t\/\1/" \
 	    || { echo "FAIL rust-host/$$t cargo test exited non-zero"; status=1; }; \
