@@ -43,7 +43,8 @@ TEST_STEPS += test-model test-model-bugs
 FUZZ_CC    ?= clang
 FUZZ_OUT   := $(BUILD)/fuzz
 FUZZ_BIN   := $(FUZZ_OUT)/fuzz_alloc
-FUZZ_SAN   := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_SAN   := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+              -fsanitize-coverage-ignorelist=tests/fuzz/coverage-ignore.txt
 FUZZ_FLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Wno-unused-parameter -fno-strict-aliasing \
               -Ialloc/include -Ialloc $(FUZZ_SAN)
 FUZZ_CORE_OBJS := $(patsubst alloc/%.c,$(FUZZ_OUT)/alloc/%.o,$(ALLOC_SRCS))
@@ -52,7 +53,7 @@ FUZZ_SMOKE_RUNS ?= 1500
 # Every alloc_type, as the host runner lists them.
 FUZZ_ALLOCS = $(shell $(HOST_TEST) --list-allocs)
 
-$(FUZZ_OUT)/alloc/%.o: alloc/%.c $(wildcard alloc/*.h alloc/include/*.h)
+$(FUZZ_OUT)/alloc/%.o: alloc/%.c $(wildcard alloc/*.h alloc/include/*.h) tests/fuzz/coverage-ignore.txt
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(CFLAGS_CORE) -c $< -o $@
 
@@ -67,3 +68,29 @@ test-fuzz: $(FUZZ_BIN) $(HOST_TEST)
 	@./tests/fuzz/run.sh $(FUZZ_BIN) $(FUZZ_OUT) -runs=$(FUZZ_SMOKE_RUNS) $(FUZZ_ALLOCS)
 
 TEST_STEPS += test-fuzz
+
+# ---- death tests -----------------------------------------------------------
+# tests/death/death_cases.c against the checked core (host.mk's objects), each
+# case in a forked child. DEATH_ALLOCS: the alloc_types whose checked build
+# must catch every case.
+DEATH_OUT  := $(BUILD)/death
+DEATH_HOST := $(DEATH_OUT)/death-host
+DEATH_OBJS := $(patsubst tests/death/%.c,$(DEATH_OUT)/%.o,$(wildcard tests/death/death_*.c))
+DEATH_ALLOCS ?= mi mi-locked
+
+$(DEATH_OUT)/%.o: tests/death/%.c tests/death/death_cases.h
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_CFLAGS) -Itests/death -c $< -o $@
+
+$(DEATH_HOST): $(DEATH_OBJS) $(HOST_CORE_CHECKED_OBJS) $(HOST_HOOK_OBJS)
+	$(HOST_CC) -pthread -o $@ $^
+
+.PHONY: test-death death-all
+test-death: $(DEATH_HOST)
+	@rc=0; for a in $(DEATH_ALLOCS); do $(DEATH_HOST) --alloc=$$a || rc=1; done; exit $$rc
+
+# Every alloc_type (the locked backends' checked builds check less).
+death-all: $(DEATH_HOST) $(HOST_TEST)
+	@rc=0; for a in $$($(HOST_TEST) --list-allocs); do $(DEATH_HOST) --alloc=$$a || rc=1; done; exit $$rc
+
+TEST_STEPS += test-death

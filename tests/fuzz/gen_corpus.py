@@ -7,9 +7,9 @@ ALLOC, ALIGNED, ZEROED, REALLOC, DEALLOC, FREE, PAGES, REWRITE, VERIFY, BAD_ALIG
 
 def size_sel(n):
     if n < 256: return n
-    if n < 4096: return (1 << 14) | n
-    if n < 4 * 0x4000: return (2 << 14) | (n // 4)
-    return (3 << 14) | min(n // 64, 0x3fff)
+    if n < 4096: return (4 << 13) | n
+    if n < 8 * 0x2000: return (6 << 13) | (n // 8)
+    return (7 << 13) | min(n // 128, 0x1fff)
 
 def op(code, cpu, slot, size=0, align_sel=0, raw_size=None):
     s = size_sel(size) if raw_size is None else raw_size
