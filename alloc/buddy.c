@@ -294,7 +294,7 @@ static void buddy_dealloc(void *ptr, size_t size, size_t align)
     const struct region *r = live_block(ptr, STATE_BYTES, &e);
     unsigned k = entry_order(*e);
 #ifdef HA_CHECKED
-    if (order_size(k) < size || (align && (uintptr_t)ptr % align))
+    if (align && k != order_for(size, align)) /* a known layout names the order */
         ha_fault(ptr, "buddy: dealloc with a size or alignment the block was not allocated with");
 #endif
     locked_stats_free(&buddy.stats, cpu, order_size(k));

@@ -275,7 +275,10 @@ static void fit_dealloc(void *ptr, size_t size, size_t align)
     unsigned cpu = locked_stats_cpu(&fit.stats);
     struct fit_block *b = live_block(ptr, TAG_BYTES);
 #ifdef HA_CHECKED
-    if (usable(b) < size || (align && (uintptr_t)ptr % align))
+    /* A known layout (align != 0) must map to this block: carving and
+     * in-place resizing leave less than a minimum block beyond the request. */
+    if (align && (size > FIT_MAX_REQUEST || b->size < block_size_for(size) ||
+                  b->size - block_size_for(size) >= FIT_MIN_BLOCK || (uintptr_t)ptr % align))
         ha_fault(ptr, "fit: dealloc with a size or alignment the block was not allocated with");
 #endif
     locked_stats_free(&fit.stats, cpu, usable(b));

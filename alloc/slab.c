@@ -354,7 +354,9 @@ static void slab_dealloc(void *ptr, size_t size, size_t align)
     unsigned cpu = locked_stats_cpu(&slab.stats);
     struct slab_page *d = block_desc(ptr);
 #ifdef HA_CHECKED
-    if (block_usable(d) < size || (align && (uintptr_t)ptr % align))
+    /* A known layout (align != 0) names the class, or the page count. */
+    if (align && (d->kind == KIND_SLAB ? class_for(size, align) != d->class_idx
+                                       : class_for(size, align) >= 0 || d->npages != pages_for(size)))
         ha_fault(ptr, "slab: dealloc with a size or alignment the block was not allocated with");
 #endif
     locked_stats_free(&slab.stats, cpu, block_usable(d));

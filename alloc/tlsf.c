@@ -340,7 +340,10 @@ static void tlsf_dealloc(void *ptr, size_t size, size_t align)
     unsigned cpu = locked_stats_cpu(&tlsf.stats);
     struct tlsf_block *b = live_block(ptr, 0);
 #ifdef HA_CHECKED
-    if (usable(b) < size || (align && (uintptr_t)ptr % align))
+    /* A known layout (align != 0) must map to this block: allocation and
+     * in-place resizing leave less than a minimum block beyond the request. */
+    if (align && (size > TLSF_MAX_REQUEST || block_size(b) < block_size_for(size) ||
+                  block_size(b) - block_size_for(size) >= TLSF_MIN_BLOCK || (uintptr_t)ptr % align))
         ha_fault(ptr, "tlsf: dealloc with a size or alignment the block was not allocated with");
 #endif
     locked_stats_free(&tlsf.stats, cpu, usable(b));
