@@ -1,6 +1,6 @@
 //! hartalloc as the `#[global_allocator]` of a host Rust program: the C core
 //! (compiled by hartalloc's build script) with the embedding hooks written in
-//! Rust, so no C embedding is linked. `cargo test` runs the tests in tests.rs.
+//! Rust, so no C embedding is linked. `cargo test` runs tests/churn.rs.
 //!
 //! Host threads outnumber the allocator's CPU slots, so a thread gains
 //! exclusive use of its slot in `irq_save` (the contract in
@@ -131,6 +131,3 @@ impl Embedding for HostEmbedding {
 }
 
 hartalloc::embed_hooks!(HostEmbedding);
-
-#[cfg(test)]
-mod tests;

@@ -1,7 +1,9 @@
-//! Collection churn over hartalloc, one case per behaviour. Run with
-//! `--test-threads=1`: every case checks that the heap is valid (ha_check) and
-//! that used bytes return to their starting value once its values are dropped,
-//! which holds only while no other test allocates.
+//! Collection churn over hartalloc, one case per behaviour: `cargo test` runs
+//! this program (harness = false), which prints a PASS or FAIL line per case.
+//! Cases run one after another on the main thread, so nothing else allocates
+//! while a case checks that the heap is valid (ha_check) and that used bytes
+//! return to their starting value once its values are dropped. (libtest's
+//! own threads allocate while a test starts, which would blur that count.)
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
@@ -9,7 +11,7 @@ use std::thread;
 
 use hartalloc::{AllocType, GlobalAllocator, PAGE_SIZE};
 
-use crate::{alloc_type_name, HEAP, SLOTS};
+use hartalloc_host_test::{alloc_type_name, HEAP, HEAP_SIZE, SLOTS};
 
 // More threads than CPU slots (plus the harness's), so slots are shared. Not
 // many more: the locked backends spin in C, and a preempted lock holder costs
@@ -33,7 +35,6 @@ fn pattern(thread: usize, i: usize) -> u64 {
     ((thread as u64) << 40) ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
-#[test]
 fn selected_alloc_type_is_running() {
     assert_eq!(HEAP.name(), alloc_type_name());
     assert!(HEAP.is_ready());
@@ -46,7 +47,6 @@ fn selected_alloc_type_is_running() {
     assert_eq!(unsafe { HEAP.init(AllocType::Mi, 4096, 4096, 1) }, Err(hartalloc::AllocError::AlreadyInitialized));
 }
 
-#[test]
 fn vec_and_string_churn_on_threads() {
     balanced(|| {
         let workers: Vec<_> = (0..THREADS)
@@ -84,7 +84,6 @@ fn vec_and_string_churn_on_threads() {
     });
 }
 
-#[test]
 fn hashmap_and_btreemap_churn_on_threads() {
     // Live blocks per thread stay in the thousands: the list-based fits
     // (first/best/worst-fit) scan every free block per call.
@@ -135,7 +134,6 @@ struct Page4K([u64; 512]);
 #[repr(C, align(65536))]
 struct Aligned64K([u8; 100]);
 
-#[test]
 fn boxes_with_large_alignments() {
     balanced(|| {
         let workers: Vec<_> = (0..THREADS)
@@ -205,7 +203,6 @@ impl Parcel {
     }
 }
 
-#[test]
 fn values_dropped_on_another_thread() {
     balanced(|| {
         const PER_THREAD: usize = 500;
@@ -253,7 +250,6 @@ fn values_dropped_on_another_thread() {
     });
 }
 
-#[test]
 fn zeroed_allocation_and_realloc_keep_contents() {
     balanced(|| {
         for n in [1usize, 15, 4096, 100_000, 3 << 20].iter() {
@@ -270,7 +266,6 @@ fn zeroed_allocation_and_realloc_keep_contents() {
     });
 }
 
-#[test]
 fn pages_are_aligned_counted_and_returned() {
     balanced(|| {
         let heap: &GlobalAllocator = &HEAP;
@@ -296,13 +291,12 @@ fn pages_are_aligned_counted_and_returned() {
     });
 }
 
-#[test]
 fn usage_figures_follow_allocations() {
     let heap: &GlobalAllocator = &HEAP;
     let before = heap.used_bytes();
     let block: Vec<u8> = Vec::with_capacity(1 << 20);
     assert!(heap.used_bytes() >= before + (1 << 20));
-    assert!(heap.available_bytes() > 0 && heap.available_bytes() < crate::HEAP_SIZE);
+    assert!(heap.available_bytes() > 0 && heap.available_bytes() < HEAP_SIZE);
     drop(block);
     assert_eq!(heap.used_bytes(), before);
     let all = heap.stats(hartalloc::ffi::HA_ALL_CPUS);
@@ -312,5 +306,33 @@ fn usage_figures_follow_allocations() {
         assert!(heap.stats(0).is_some());
         let per_cpu: Vec<u64> = (0..SLOTS).filter_map(|cpu| heap.stats(cpu)).map(|c| c.allocs).collect();
         assert!(per_cpu.iter().sum::<u64>() >= s.allocs, "per-CPU allocs add up to the total");
+    }
+}
+
+fn main() {
+    let cases: [(&str, fn()); 8] = [
+        ("selected_alloc_type_is_running", selected_alloc_type_is_running),
+        ("vec_and_string_churn_on_threads", vec_and_string_churn_on_threads),
+        ("hashmap_and_btreemap_churn_on_threads", hashmap_and_btreemap_churn_on_threads),
+        ("boxes_with_large_alignments", boxes_with_large_alignments),
+        ("values_dropped_on_another_thread", values_dropped_on_another_thread),
+        ("zeroed_allocation_and_realloc_keep_contents", zeroed_allocation_and_realloc_keep_contents),
+        ("pages_are_aligned_counted_and_returned", pages_are_aligned_counted_and_returned),
+        ("usage_figures_follow_allocations", usage_figures_follow_allocations),
+    ];
+    let ty = alloc_type_name();
+    let mut failed = 0;
+    for (name, case) in cases.iter() {
+        match std::panic::catch_unwind(*case) {
+            Ok(()) => println!("PASS rust-host/{}/{}", ty, name),
+            Err(_) => {
+                println!("FAIL rust-host/{}/{}", ty, name);
+                failed += 1;
+            }
+        }
+    }
+    println!("rust-host/{}: {} passed, {} failed", ty, cases.len() - failed, failed);
+    if failed > 0 {
+        std::process::exit(1);
     }
 }
