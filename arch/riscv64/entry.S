@@ -48,7 +48,7 @@ _start_secondary:
  * came in at the firmware's default address instead of _start_secondary:
  * OpenSBI 1.1's hart_start marks the hart START_PENDING before it stores the
  * start address, so a hart woken early jumps to the old address (measured:
- * about 1 boot in 40 at -smp 8, multi-threaded TCG). It is still a hart we
+ * 1 boot in 40-80 at -smp 4 or 8, multi-threaded TCG). It is still a hart we
  * asked for, so it joins as a secondary, once bring-up has begun (.bss is
  * zeroed by then). cpus_late counts these entries for the boot log.
  */
