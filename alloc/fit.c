@@ -208,7 +208,8 @@ static struct fit_block *live_block(const void *ptr, uintptr_t tag)
     if ((uintptr_t)ptr % FIT_ALIGN || !r)
         ha_fault(ptr, "fit: not a block of this heap");
     if (b->tag != tag)
-        ha_fault(ptr, tag == TAG_PAGES ? "fit: not a live page allocation" : "fit: not a live block (double free?)");
+        ha_fault(ptr, tag == TAG_PAGES ? "fit: not the start of a live page allocation (double free?)"
+                                       : "fit: not the start of a live block (interior pointer or double free?)");
     if (b->size < FIT_MIN_BLOCK || b->size % FIT_ALIGN || b->size > r->end - (uintptr_t)b)
         ha_fault(ptr, "fit: block header damaged");
 #else

@@ -187,6 +187,41 @@ static struct slab_page *new_slab(unsigned c)
 
 /* ---- objects ------------------------------------------------------------- */
 
+#ifdef HA_CHECKED
+/* Checked builds: a freed object is filled past its link word, and both the
+ * link and the fill are verified when the object is taken again, so a write
+ * into a freed object is reported and a corrupted link is never followed. */
+#define FREE_FILL 0xdfu
+#define FREE_FILL_MAX 256u /* bytes of an object that carry the fill */
+
+static size_t fill_len(unsigned c) { return class_size[c] < FREE_FILL_MAX ? class_size[c] : FREE_FILL_MAX; }
+
+/* The link stored in free object obj of slab s: NULL or another object. */
+static void *checked_link(const struct slab_page *s, const void *obj)
+{
+    void *next = *(void *const *)obj;
+    uintptr_t off = (uintptr_t)next - s->base;
+    if (next && (off % class_size[s->class_idx] || off / class_size[s->class_idx] >= s->carved))
+        ha_fault(obj, "slab: free list link corrupted (it holds %p): was the object written after it was freed?",
+                 next);
+    return next;
+}
+#endif
+
+/* The next free object after obj, which leaves the free list. */
+static inline void *take_link(const struct slab_page *s, void *obj)
+{
+#ifdef HA_CHECKED
+    const uint8_t *bytes = obj;
+    for (size_t i = sizeof(void *); i < fill_len(s->class_idx); i++)
+        if (bytes[i] != FREE_FILL)
+            ha_fault(obj, "slab: object written after it was freed (byte %zu is 0x%x)", i, bytes[i]);
+    return checked_link(s, obj);
+#else
+    return *(void **)obj;
+#endif
+}
+
 static void *alloc_object(unsigned c)
 {
     struct slab_class *cls = &slab.classes[c];
@@ -204,7 +239,7 @@ static void *alloc_object(unsigned c)
     }
     void *obj = s->free;
     if (obj)
-        s->free = *(void **)obj;
+        s->free = take_link(s, obj);
     else
         obj = (void *)(s->base + (size_t)s->carved++ * class_size[c]);
     if (++s->inuse == cls->objects)
@@ -221,9 +256,10 @@ static void free_object(struct slab_page *s, void *obj)
     uintptr_t off = (uintptr_t)obj - s->base;
     if (off % class_size[c] || off / class_size[c] >= s->carved)
         ha_fault(obj, "slab: not the start of an object");
-    for (void *f = s->free; f; f = *(void **)f)
+    for (void *f = s->free; f; f = checked_link(s, f))
         if (f == obj)
             ha_fault(obj, "slab: double free (object is free)");
+    __builtin_memset((uint8_t *)obj + sizeof(void *), FREE_FILL, fill_len(c) - sizeof(void *));
 #endif
     *(void **)obj = s->free;
     s->free = obj;
@@ -373,8 +409,9 @@ static void *slab_realloc(void *ptr, size_t old_size, size_t align, size_t new_s
     struct slab_page *d = block_desc(ptr);
     size_t old_usable = block_usable(d);
     bool in_place = resize_locked(d, new_size, align);
+    size_t new_usable = block_usable(d);
     if (in_place)
-        locked_stats_resize(&slab.stats, cpu, old_usable, block_usable(d));
+        locked_stats_resize(&slab.stats, cpu, old_usable, new_usable);
     ha_spin_unlock_irqrestore(&slab.lock, irq);
     if (in_place)
         return ptr;
