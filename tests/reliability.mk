@@ -8,6 +8,9 @@
 #   test-model        the model at small bounds must hold
 #   test-model-bugs   each seeded bug of the model must be caught
 #   test-fuzz         FUZZ_SMOKE_RUNS inputs per alloc_type
+#   test-asan         the alloc suite, every alloc_type, 4 CPUs, under ASan + UBSan
+#   test-tsan         the same under ThreadSanitizer
+#   test-death        the bad-input matrix against the checked core (DEATH_ALLOCS)
 
 MODEL_OUT := $(BUILD)/model
 MODEL_CHECK := alloc/model/check.sh
@@ -94,3 +97,46 @@ death-all: $(DEATH_HOST) $(HOST_TEST)
 	@rc=0; for a in $$($(HOST_TEST) --list-allocs); do $(DEATH_HOST) --alloc=$$a || rc=1; done; exit $$rc
 
 TEST_STEPS += test-death
+
+# ---- sanitizer builds of the host test runner -------------------------------
+# The same sources as host.mk's hartalloc-test (core, host hooks, runner,
+# suites, workloads), compiled into build/asan and build/tsan. Races and
+# errors are fixed where they are, not suppressed: no suppression file.
+SAN_SRCS := $(ALLOC_SRCS) $(HOST_HOOK_SRCS) $(HOST_RUNNER_SRCS) $(TEST_SRCS) $(BENCH_SRCS)
+SAN_CFLAGS := $(CFLAGS_COMMON) -Iarch/host -pthread -O1 -g -fno-omit-frame-pointer
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
+TSAN_FLAGS := -fsanitize=thread
+ASAN_TEST := $(BUILD)/asan/hartalloc-test
+TSAN_TEST := $(BUILD)/tsan/hartalloc-test
+SAN_CPUS ?= 4
+SAN_SUITES ?= smoke alloc
+
+$(BUILD)/asan/obj/alloc/%.o: alloc/%.c
+	@mkdir -p $(@D)
+	$(HOST_CC) $(SAN_CFLAGS) $(CFLAGS_CORE) $(ASAN_FLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/asan/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(HOST_CC) $(SAN_CFLAGS) $(ASAN_FLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/tsan/obj/alloc/%.o: alloc/%.c
+	@mkdir -p $(@D)
+	$(HOST_CC) $(SAN_CFLAGS) $(CFLAGS_CORE) $(TSAN_FLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/tsan/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(HOST_CC) $(SAN_CFLAGS) $(TSAN_FLAGS) -MMD -MP -c $< -o $@
+
+ASAN_OBJS := $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(SAN_SRCS))
+TSAN_OBJS := $(patsubst %.c,$(BUILD)/tsan/obj/%.o,$(SAN_SRCS))
+-include $(ASAN_OBJS:.o=.d) $(TSAN_OBJS:.o=.d)
+
+$(ASAN_TEST): $(ASAN_OBJS)
+	$(HOST_CC) $(ASAN_FLAGS) -pthread -o $@ $^
+$(TSAN_TEST): $(TSAN_OBJS)
+	$(HOST_CC) $(TSAN_FLAGS) -pthread -o $@ $^
+
+.PHONY: test-asan test-tsan
+test-asan: $(ASAN_TEST)
+	@./tests/sanitize/run.sh $(ASAN_TEST) asan $(SAN_CPUS) $(SAN_SUITES)
+test-tsan: $(TSAN_TEST)
+	@./tests/sanitize/run.sh $(TSAN_TEST) tsan $(SAN_CPUS) $(SAN_SUITES)
+
+TEST_STEPS += test-asan test-tsan
