@@ -127,9 +127,11 @@ void mi_heap_page_freed_slow(mi_heap *heap, mi_page *page)
         return; /* still used, or maybe on the returned stack: never retire it there */
     mi_page_queue *q = &heap->queues[page->bin];
     /* Keep the only page of a class, so one block allocated and freed in a
-     * loop does not retire and refill a page each time; but never let it pin
-     * a segment alone (mi_segment_page_free sweeps such pages later). */
-    if (q->first == page && q->last == page && !mi_segment_page_is_alone(page))
+     * loop does not retire and refill a page each time; but such pages pin no
+     * segment alone except the heap's last one (mi_segment_page_free sweeps
+     * the others). The heap's OOM path gives all of them back. */
+    if (q->first == page && q->last == page &&
+        (!mi_segment_page_is_alone(page) || heap->segment_count == 1))
         return;
     mi_queue_remove(q, page);
     mi_segment_page_free(heap, page);

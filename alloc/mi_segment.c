@@ -79,6 +79,7 @@ static mi_page *take_slices(mi_heap *heap, unsigned count, size_t *area_bytes, b
             return 0;
         segment_init(seg, heap, MI_SEGMENT_SLICED, 1, fresh_zero);
         list_push(heap, seg);
+        heap->segment_count++;
         mi_stat_add(&heap->stats->segments_in_use, 1);
         first = 0;
     }
@@ -148,6 +149,7 @@ static bool free_slices_of(mi_heap *heap, mi_page *page)
     if (seg->free_slices == ~0ull) {
         if (seg->on_list)
             list_remove(heap, seg);
+        heap->segment_count--;
         mi_stat_add(&heap->stats->segments_in_use, -1);
         mi_pool_free(seg, 1); /* from here on seg is not ours to read */
         return true;
@@ -162,8 +164,11 @@ void mi_segment_page_free(mi_heap *heap, mi_page *page)
     mi_segment *seg = mi_segment_of(page);
     if (free_slices_of(heap, page))
         return;
-    /* Pages the heap keeps although empty must not pin a segment by
-     * themselves: if nothing else in it is in use, retire them too. */
+    /* Pages the heap keeps although empty pin at most one segment by
+     * themselves (the heap's last): elsewhere, if nothing else in their
+     * segment is in use, retire them too. */
+    if (heap->segment_count <= 1)
+        return;
     mi_page *kept[MI_SLICES];
     unsigned n = 0;
     for (unsigned i = 0; i < MI_SLICES; i++) {

@@ -175,6 +175,7 @@ typedef struct mi_stats {
 typedef struct mi_heap {
     mi_page_queue queues[MI_BIN_COUNT + 1]; /* per size class, then full      */
     mi_segment *segments;           /* segments with a free slice                */
+    unsigned segment_count;         /* segments held (huge runs excluded)        */
     mi_page *xreturned;             /* any CPU: full pages that got a remote free */
     mi_stats *stats;                /* this CPU's (mi-locked: the caller's CPU)  */
     unsigned cpu;
