@@ -24,7 +24,7 @@ HOST_CARGO     ?= cargo
 
 RUST_KERNEL    := $(RUST_OUT)/riscv/$(RUST_TARGET)/release/hartalloc-rust-kernel
 RUST_HOST_TYPES   ?= mi mi-locked tlsf buddy slab first-fit best-fit worst-fit
-RUST_KERNEL_TYPES ?= mi tlsf
+RUST_KERNEL_TYPES ?= mi mi-locked tlsf buddy slab
 RUST_KERNEL_SMP   ?= 4
 RUST_HOST_TIMEOUT ?= 600
 
