@@ -15,10 +15,28 @@ void mi_heap_init(mi_heap *heap, unsigned cpu)
     __builtin_memset(&mi_cpu_stats[cpu], 0, sizeof mi_cpu_stats[cpu]);
     heap->cpu = cpu;
     heap->stats = &mi_cpu_stats[cpu];
+    for (size_t w = 0; w <= MI_DIRECT_MAX / 8; w++)
+        heap->direct[w] = &mi_page_empty;
 }
 
-void mi_queue_push_front(mi_page_queue *q, mi_page *page)
+/* A page with no free block: what the direct table points at for a class
+ * with no page, so the fast path needs no NULL test. */
+mi_page mi_page_empty;
+
+/* Point the direct entries of a small class at its queue's first page. */
+static void update_direct(mi_heap *heap, unsigned queue)
 {
+    if (queue >= MI_BIN_FULL || mi_bin_size(queue) > MI_DIRECT_MAX)
+        return;
+    mi_page *first = heap->queues[queue].first ? heap->queues[queue].first : &mi_page_empty;
+    size_t lo = queue == 1 ? 0 : mi_bin_size(queue - 1) / 8 + 1, hi = mi_bin_size(queue) / 8;
+    for (size_t w = lo; w <= hi; w++)
+        heap->direct[w] = first;
+}
+
+void mi_queue_push_front(mi_heap *heap, unsigned queue, mi_page *page)
+{
+    mi_page_queue *q = &heap->queues[queue];
     page->prev = 0;
     page->next = q->first;
     if (q->first)
@@ -26,10 +44,12 @@ void mi_queue_push_front(mi_page_queue *q, mi_page *page)
     else
         q->last = page;
     q->first = page;
+    update_direct(heap, queue);
 }
 
-void mi_queue_push_back(mi_page_queue *q, mi_page *page)
+void mi_queue_push_back(mi_heap *heap, unsigned queue, mi_page *page)
 {
+    mi_page_queue *q = &heap->queues[queue];
     page->next = 0;
     page->prev = q->last;
     if (q->last)
@@ -37,10 +57,14 @@ void mi_queue_push_back(mi_page_queue *q, mi_page *page)
     else
         q->first = page;
     q->last = page;
+    if (q->first == page)
+        update_direct(heap, queue);
 }
 
-void mi_queue_remove(mi_page_queue *q, mi_page *page)
+void mi_queue_remove(mi_heap *heap, unsigned queue, mi_page *page)
 {
+    mi_page_queue *q = &heap->queues[queue];
+    bool was_first = q->first == page;
     if (page->prev)
         page->prev->next = page->next;
     else
@@ -50,6 +74,8 @@ void mi_queue_remove(mi_page_queue *q, mi_page *page)
     else
         q->last = page->prev;
     page->next = page->prev = 0;
+    if (was_first)
+        update_direct(heap, queue);
 }
 
 /* Set the page's flag from `from` to `to`, keeping the remote list. False if
@@ -72,24 +98,24 @@ static bool try_park_full(mi_heap *heap, mi_page *page)
     uintptr_t expected = MI_NORMAL; /* empty remote list, flag NORMAL */
     if (!mi_cas_weak_acq_rel(&page->xthread_free, &expected, (uintptr_t)MI_FULL))
         return false;
-    mi_queue_remove(&heap->queues[page->bin], page);
-    mi_queue_push_back(&heap->queues[MI_BIN_FULL], page);
+    mi_queue_remove(heap, page->bin, page);
+    mi_queue_push_back(heap, MI_BIN_FULL, page);
     page->in_full = 1;
     return true;
 }
 
 static void requeue(mi_heap *heap, mi_page *page)
 {
-    mi_queue_remove(&heap->queues[MI_BIN_FULL], page);
+    mi_queue_remove(heap, MI_BIN_FULL, page);
     page->in_full = 0;
-    mi_queue_push_back(&heap->queues[page->bin], page);
+    mi_queue_push_back(heap, page->bin, page);
 }
 
 void mi_heap_park_large(mi_heap *heap, mi_page *page)
 {
     mi_store_relaxed(&page->xthread_free, (uintptr_t)MI_FULL);
     page->in_full = 1;
-    mi_queue_push_back(&heap->queues[MI_BIN_FULL], page);
+    mi_queue_push_back(heap, MI_BIN_FULL, page);
 }
 
 /* Retire a one-block page whose block came back, unless it is still on the
@@ -99,7 +125,7 @@ static void retire_large(mi_heap *heap, mi_page *page)
     if (!set_full_state(page, MI_FULL, MI_NORMAL) &&
         (mi_load_relaxed(&page->xthread_free) & MI_FLAG_MASK) != MI_NORMAL)
         return;
-    mi_queue_remove(&heap->queues[MI_BIN_FULL], page);
+    mi_queue_remove(heap, MI_BIN_FULL, page);
     page->in_full = 0;
     mi_segment_page_free(heap, page);
 }
@@ -133,7 +159,7 @@ void mi_heap_page_freed_slow(mi_heap *heap, mi_page *page)
     if (q->first == page && q->last == page &&
         (!mi_segment_page_is_alone(page) || heap->segment_count == 1))
         return;
-    mi_queue_remove(q, page);
+    mi_queue_remove(heap, page->bin, page);
     mi_segment_page_free(heap, page);
 }
 
@@ -157,7 +183,7 @@ void mi_heap_take_returned(mi_heap *heap)
         if (page->bin == MI_BIN_LARGE) {
             mi_page_collect(page); /* its one block came back: retire it */
             if (page->used == 0) {
-                mi_queue_remove(&heap->queues[MI_BIN_FULL], page);
+                mi_queue_remove(heap, MI_BIN_FULL, page);
                 page->in_full = 0;
                 mi_segment_page_free(heap, page);
             } else {
@@ -173,8 +199,8 @@ void mi_heap_take_returned(mi_heap *heap)
 static mi_block *pop(mi_heap *heap, mi_page_queue *q, mi_page *page)
 {
     if (q->first != page) {
-        mi_queue_remove(q, page);
-        mi_queue_push_front(q, page);
+        mi_queue_remove(heap, page->bin, page);
+        mi_queue_push_front(heap, page->bin, page);
     }
     mi_block *block = page->free;
     page->free = mi_decode(page, block->next, block);
@@ -218,7 +244,7 @@ mi_block *mi_heap_alloc_slow(mi_heap *heap, unsigned bin)
         if (!page)
             return 0;
     }
-    mi_queue_push_front(&heap->queues[bin], page);
+    mi_queue_push_front(heap, bin, page);
     return pop(heap, &heap->queues[bin], page);
 }
 
@@ -248,7 +274,7 @@ void mi_heap_collect_all(mi_heap *heap)
             }
             if (page->used != 0 || (mi_load_relaxed(&page->xthread_free) & MI_FLAG_MASK) != MI_NORMAL)
                 continue; /* live blocks, or on the returned stack */
-            mi_queue_remove(&heap->queues[page->bin], page);
+            mi_queue_remove(heap, page->bin, page);
             mi_segment_page_free(heap, page);
             goto restart;
         }

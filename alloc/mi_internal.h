@@ -178,11 +178,14 @@ void mi_page_collect(mi_page *page);
 
 /* ---- heaps (mi_heap.c) --------------------------------------------------- */
 extern mi_heap mi_heaps[MI_MAX_CPUS];
+extern mi_page mi_page_empty;
 extern unsigned mi_heap_count;
 void mi_heap_init(mi_heap *heap, unsigned cpu);
-void mi_queue_push_front(mi_page_queue *q, mi_page *page);
-void mi_queue_push_back(mi_page_queue *q, mi_page *page);
-void mi_queue_remove(mi_page_queue *q, mi_page *page);
+/* Queue `queue` of heap (a size class or MI_BIN_FULL). They keep the heap's
+ * direct page table in step with the first page of each small class. */
+void mi_queue_push_front(mi_heap *heap, unsigned queue, mi_page *page);
+void mi_queue_push_back(mi_heap *heap, unsigned queue, mi_page *page);
+void mi_queue_remove(mi_heap *heap, unsigned queue, mi_page *page);
 /* The slow path of allocation from `bin`: returns a block or NULL. */
 mi_block *mi_heap_alloc_slow(mi_heap *heap, unsigned bin);
 /* A local free hit a full page or left a page empty. */

@@ -179,7 +179,7 @@ void mi_segment_page_free(mi_heap *heap, mi_page *page)
         kept[n++] = &seg->pages[i];
     }
     for (unsigned k = 0; k < n; k++) {
-        mi_queue_remove(&heap->queues[kept[k]->bin], kept[k]);
+        mi_queue_remove(heap, kept[k]->bin, kept[k]);
         if (free_slices_of(heap, kept[k]))
             return;
     }

@@ -172,7 +172,12 @@ typedef struct mi_stats {
     int64_t page4k_block_bytes;     /* block bytes those pages occupy            */
 } mi_stats;
 
+/* Requests up to this size find their page in one load (mi_heap.direct). */
+#define MI_DIRECT_MAX 1024u
+
 typedef struct mi_heap {
+    struct mi_page *direct[MI_DIRECT_MAX / 8 + 1]; /* word size -> first page of
+                                       its class, or an empty page             */
     mi_page_queue queues[MI_BIN_COUNT + 1]; /* per size class, then full      */
     mi_segment *segments;           /* segments with a free slice                */
     unsigned segment_count;         /* segments held (huge runs excluded)        */
