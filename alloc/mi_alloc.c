@@ -98,7 +98,7 @@ static void *alloc_single(mi_heap *heap, size_t size, size_t need, size_t align,
     return finish(heap, page, block, user, size, zero, as_pages);
 }
 
-static void *alloc_generic(mi_heap *heap, size_t size, size_t align, bool zero, bool as_pages)
+void *mi_heap_alloc_generic(mi_heap *heap, size_t size, size_t align, bool zero, bool as_pages)
 {
     size_t need = size + MI_PADDING;
     if (unlikely(need < size))
@@ -114,31 +114,6 @@ static void *alloc_generic(mi_heap *heap, size_t size, size_t align, bool zero, 
         return alloc_bin(heap, mi_bin_of(need + align - 1), align, size, zero, as_pages);
     }
     return alloc_single(heap, size, need, align, zero, as_pages);
-}
-
-void *mi_heap_alloc(mi_heap *heap, size_t size, size_t align, bool zero, bool as_pages)
-{
-#ifndef HA_CHECKED
-    /* Fast path: a small request finds its class's first page in the direct
-     * table and pops a block: no size-class arithmetic, no atomics. (Rounding
-     * to a multiple of align lands on a class that keeps the alignment.) */
-    if (likely(size <= MI_DIRECT_MAX && align <= MI_DIRECT_MAX && !zero && !as_pages)) {
-        size_t rounded = ((size ? size : 1) + align - 1) & ~(align - 1);
-        if (likely(rounded <= MI_DIRECT_MAX)) {
-            mi_page *page = heap->direct[(rounded + 7) >> 3];
-            mi_block *block = page->free;
-            if (likely(block != 0)) {
-                page->free = mi_decode(page, block->next, block);
-                page->used++;
-                mi_stats *stats = heap->stats;
-                mi_stat_inc(&stats->allocs);
-                mi_stat_bytes(stats, (int64_t)page->block_size);
-                return block;
-            }
-        }
-    }
-#endif
-    return alloc_generic(heap, size, align, zero, as_pages);
 }
 
 size_t mi_usable_size(const void *p)
@@ -164,7 +139,7 @@ void *mi_heap_realloc(mi_heap *heap, void *p, size_t old_size, size_t align, siz
 #endif
         return p;
     }
-    void *fresh = mi_heap_alloc(heap, new_size, align, false, false);
+    void *fresh = mi_heap_alloc_generic(heap, new_size, align, false, false);
     if (!fresh) {
 #ifdef HA_CHECKED
         mi_checked_on_alloc(page, block, p, old_size); /* still the caller's */

@@ -7,33 +7,29 @@
 #include "mi_internal.h"
 #include "spinlock.h"
 
-static bool one_locked_heap; /* set by init: which alloc_type is running */
 static ha_spinlock global_lock;
 static size_t managed_bytes;
 static unsigned cpu_count;   /* statistics slots: the ncpu of ha_init */
 
 /* Enter the caller's heap. Per-CPU: mask irqs, then ask which CPU we are
- * (the contract's order). Locked: every CPU uses heap 0 under the lock. */
-static inline mi_heap *heap_enter(unsigned long *flags)
+ * (the contract's order). Locked: every CPU uses heap 0 under the lock.
+ * `locked` is a constant at every call, so each entry point below is
+ * compiled without the other's branch. */
+static inline __attribute__((always_inline)) mi_heap *heap_enter(bool locked, unsigned long *flags)
 {
-    if (one_locked_heap) {
-        *flags = ha_spin_lock_irqsave(&global_lock);
-        unsigned cpu = ha_embed_cpu_index();
-        if (unlikely(cpu >= cpu_count))
-            ha_embed_panic("hartalloc: ha_embed_cpu_index() returned a CPU index >= ncpu given to ha_init");
-        mi_heaps[0].stats = &mi_cpu_stats[cpu]; /* we hold the heap: count for our CPU */
-        return &mi_heaps[0];
-    }
-    *flags = ha_embed_irq_save();
+    *flags = locked ? ha_spin_lock_irqsave(&global_lock) : ha_embed_irq_save();
     unsigned cpu = ha_embed_cpu_index();
     if (unlikely(cpu >= cpu_count))
         ha_embed_panic("hartalloc: ha_embed_cpu_index() returned a CPU index >= ncpu given to ha_init");
-    return &mi_heaps[cpu];
+    if (!locked)
+        return &mi_heaps[cpu];
+    mi_heaps[0].stats = &mi_cpu_stats[cpu]; /* we hold the heap: count for our CPU */
+    return &mi_heaps[0];
 }
 
-static inline void heap_leave(unsigned long flags)
+static inline __attribute__((always_inline)) void heap_leave(bool locked, unsigned long flags)
 {
-    if (one_locked_heap)
+    if (locked)
         ha_spin_unlock_irqrestore(&global_lock, flags);
     else
         ha_embed_irq_restore(flags);
@@ -57,13 +53,11 @@ static int init_common(void *start, size_t size, unsigned ncpu, unsigned heaps, 
 
 static int mi_init(void *start, size_t size, unsigned ncpu, unsigned flags)
 {
-    one_locked_heap = false;
     return init_common(start, size, ncpu, ncpu, flags);
 }
 
 static int mi_locked_init(void *start, size_t size, unsigned ncpu, unsigned flags)
 {
-    one_locked_heap = true;
     return init_common(start, size, ncpu, 1, flags);
 }
 
@@ -75,66 +69,65 @@ static int mi_add_memory(void *start, size_t size, unsigned flags)
     return r;
 }
 
-static void *mi_backend_alloc(size_t size, size_t align)
-{
-    unsigned long flags;
-    mi_heap *heap = heap_enter(&flags);
-    void *p = mi_heap_alloc(heap, size, align, false, false);
-    heap_leave(flags);
-    return p;
-}
+/* The entry points of one alloc_type: `locked` selects mi-locked. 4 KiB
+ * pages are blocks like any other; they are counted in the page figures. */
+#define MI_ENTRY_POINTS(suffix, locked)                                          \
+    static void *alloc_##suffix(size_t size, size_t align)                       \
+    {                                                                            \
+        unsigned long flags;                                                     \
+        mi_heap *heap = heap_enter(locked, &flags);                              \
+        void *p = mi_heap_alloc(heap, size, align, false, false);                \
+        heap_leave(locked, flags);                                               \
+        return p;                                                                \
+    }                                                                            \
+    static void *alloc_zeroed_##suffix(size_t size, size_t align)                \
+    {                                                                            \
+        unsigned long flags;                                                     \
+        mi_heap *heap = heap_enter(locked, &flags);                              \
+        void *p = mi_heap_alloc_generic(heap, size, align, true, false);         \
+        heap_leave(locked, flags);                                               \
+        return p;                                                                \
+    }                                                                            \
+    static void dealloc_##suffix(void *p, size_t size, size_t align)             \
+    {                                                                            \
+        unsigned long flags;                                                     \
+        mi_heap *heap = heap_enter(locked, &flags);                              \
+        mi_free(heap, p, size, align, false);                                    \
+        heap_leave(locked, flags);                                               \
+    }                                                                            \
+    static void *realloc_##suffix(void *p, size_t old_size, size_t align, size_t new_size) \
+    {                                                                            \
+        unsigned long flags;                                                     \
+        mi_heap *heap = heap_enter(locked, &flags);                              \
+        void *q = mi_heap_realloc(heap, p, old_size, align, new_size);           \
+        heap_leave(locked, flags);                                               \
+        return q;                                                                \
+    }                                                                            \
+    static void *alloc_pages_##suffix(size_t num_pages, size_t align)            \
+    {                                                                            \
+        unsigned long flags;                                                     \
+        mi_heap *heap = heap_enter(locked, &flags);                              \
+        void *p = mi_heap_alloc_generic(heap, num_pages * HA_PAGE_SIZE, align, false, true); \
+        if (p)                                                                   \
+            mi_stat_add(&heap->stats->page4k_in_use, (int64_t)num_pages);        \
+        heap_leave(locked, flags);                                               \
+        return p;                                                                \
+    }                                                                            \
+    static void dealloc_pages_##suffix(void *p, size_t num_pages)                \
+    {                                                                            \
+        unsigned long flags;                                                     \
+        mi_heap *heap = heap_enter(locked, &flags);                              \
+        mi_stat_add(&heap->stats->page4k_in_use, -(int64_t)num_pages);           \
+        mi_free(heap, p, num_pages * HA_PAGE_SIZE, 0, true);                     \
+        heap_leave(locked, flags);                                               \
+    }
 
-static void *mi_backend_alloc_zeroed(size_t size, size_t align)
-{
-    unsigned long flags;
-    mi_heap *heap = heap_enter(&flags);
-    void *p = mi_heap_alloc(heap, size, align, true, false);
-    heap_leave(flags);
-    return p;
-}
-
-static void mi_backend_dealloc(void *p, size_t size, size_t align)
-{
-    unsigned long flags;
-    mi_heap *heap = heap_enter(&flags);
-    mi_free(heap, p, size, align, false);
-    heap_leave(flags);
-}
-
-static void *mi_backend_realloc(void *p, size_t old_size, size_t align, size_t new_size)
-{
-    unsigned long flags;
-    mi_heap *heap = heap_enter(&flags);
-    void *q = mi_heap_realloc(heap, p, old_size, align, new_size);
-    heap_leave(flags);
-    return q;
-}
+MI_ENTRY_POINTS(per_cpu, false)
+MI_ENTRY_POINTS(locked, true)
 
 static size_t mi_backend_usable_size(const void *p)
 {
     return mi_usable_size(p);
-}
-
-/* 4 KiB pages are blocks like any other; their bytes move from the byte
- * figures to the page figures of the statistics. */
-static void *mi_backend_alloc_pages(size_t num_pages, size_t align)
-{
-    unsigned long flags;
-    mi_heap *heap = heap_enter(&flags);
-    void *p = mi_heap_alloc(heap, num_pages * HA_PAGE_SIZE, align, false, true);
-    if (p)
-        mi_stat_add(&heap->stats->page4k_in_use, (int64_t)num_pages);
-    heap_leave(flags);
-    return p;
-}
-
-static void mi_backend_dealloc_pages(void *p, size_t num_pages)
-{
-    unsigned long flags;
-    mi_heap *heap = heap_enter(&flags);
-    mi_stat_add(&heap->stats->page4k_in_use, -(int64_t)num_pages);
-    mi_free(heap, p, num_pages * HA_PAGE_SIZE, 0, true);
-    heap_leave(flags);
 }
 
 static void sum_stats(unsigned first, unsigned end, mi_stats *sum)
@@ -186,12 +179,15 @@ static int mi_backend_get_stats(unsigned cpu, struct ha_stats *out)
     return 0;
 }
 
-#define MI_BACKEND_OPS                                                           \
-    .add_memory = mi_add_memory, .alloc = mi_backend_alloc,                      \
-    .alloc_zeroed = mi_backend_alloc_zeroed, .dealloc = mi_backend_dealloc,      \
-    .realloc = mi_backend_realloc, .usable_size = mi_backend_usable_size,        \
-    .alloc_pages = mi_backend_alloc_pages, .dealloc_pages = mi_backend_dealloc_pages, \
-    .usage = mi_backend_usage, .get_stats = mi_backend_get_stats, .check = mi_check_heaps
+#define MI_BACKEND(type_name, init_fn, suffix)                                   \
+    {                                                                            \
+        .name = type_name, .init = init_fn, .add_memory = mi_add_memory,         \
+        .alloc = alloc_##suffix, .alloc_zeroed = alloc_zeroed_##suffix,          \
+        .dealloc = dealloc_##suffix, .realloc = realloc_##suffix,                \
+        .usable_size = mi_backend_usable_size, .alloc_pages = alloc_pages_##suffix, \
+        .dealloc_pages = dealloc_pages_##suffix, .usage = mi_backend_usage,      \
+        .get_stats = mi_backend_get_stats, .check = mi_check_heaps,              \
+    }
 
-const struct ha_backend ha_backend_mi = { .name = "mi", .init = mi_init, MI_BACKEND_OPS };
-const struct ha_backend ha_backend_mi_locked = { .name = "mi-locked", .init = mi_locked_init, MI_BACKEND_OPS };
+const struct ha_backend ha_backend_mi = MI_BACKEND("mi", mi_init, per_cpu);
+const struct ha_backend ha_backend_mi_locked = MI_BACKEND("mi-locked", mi_locked_init, locked);

@@ -62,7 +62,7 @@ static void count_free(mi_stats *stats, const mi_page *page, const mi_block *blo
         return;
     }
     mi_stat_inc(&stats->frees);
-    mi_stat_bytes(stats, -(int64_t)page->block_size);
+    mi_stat_add(&stats->bytes_in_use, -(int64_t)page->block_size); /* no new peak */
     if (unusable)
         mi_stat_add(&stats->unusable_bytes, -unusable);
 }

@@ -203,7 +203,32 @@ void mi_heap_return_page_mt(mi_heap *heap, mi_page *page);
 
 /* ---- allocation and free on an explicit heap (mi_alloc.c, mi_free.c) ------ */
 /* as_pages: a 4 KiB page run, counted in the page statistics. */
-void *mi_heap_alloc(mi_heap *heap, size_t size, size_t align, bool zero, bool as_pages);
+void *mi_heap_alloc_generic(mi_heap *heap, size_t size, size_t align, bool zero, bool as_pages);
+
+static inline void *mi_heap_alloc(mi_heap *heap, size_t size, size_t align, bool zero, bool as_pages)
+{
+#ifndef HA_CHECKED
+    /* Fast path: a small request finds its class's first page in the direct
+     * table and pops a block: no size-class arithmetic, no atomics. (Rounding
+     * to a multiple of align lands on a class that keeps the alignment.) */
+    if (likely(size <= MI_DIRECT_MAX && align <= MI_DIRECT_MAX && !zero && !as_pages)) {
+        size_t rounded = ((size ? size : 1) + align - 1) & ~(align - 1);
+        if (likely(rounded <= MI_DIRECT_MAX)) {
+            mi_page *page = heap->direct[(rounded + 7) >> 3];
+            mi_block *block = page->free;
+            if (likely(block != 0)) {
+                page->free = mi_decode(page, block->next, block);
+                page->used++;
+                mi_stats *stats = heap->stats;
+                mi_stat_inc(&stats->allocs);
+                mi_stat_bytes(stats, (int64_t)page->block_size);
+                return block;
+            }
+        }
+    }
+#endif
+    return mi_heap_alloc_generic(heap, size, align, zero, as_pages);
+}
 /* heap: the caller's heap (decides local vs remote). */
 void mi_free(mi_heap *heap, void *p, size_t size, size_t align, bool as_pages);
 void *mi_heap_realloc(mi_heap *heap, void *p, size_t old_size, size_t align, size_t new_size);
