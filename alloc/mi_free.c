@@ -67,7 +67,7 @@ static void count_free(mi_stats *stats, const mi_page *page, const mi_block *blo
         mi_stat_add(&stats->unusable_bytes, -unusable);
 }
 
-void mi_free(mi_heap *heap, void *p, size_t size, size_t align, bool as_pages)
+void mi_free_generic(mi_heap *heap, void *p, size_t size, size_t align, bool as_pages)
 {
     mi_page *page = mi_page_of_block(p);
     mi_block *block = unlikely(mi_load_relaxed(&page->xhas_aligned)) ? mi_block_start(page, p) : (mi_block *)p;
@@ -87,14 +87,8 @@ void mi_free(mi_heap *heap, void *p, size_t size, size_t align, bool as_pages)
         block->next = mi_encode(page, page->local_free);
         page->local_free = block;
         page->used--;
-        if (unlikely(page->in_full || page->used == 0)) {
-            /* The common empty case, inline: the only page of its class in a
-             * heap with one segment stays (mi_heap_page_freed_slow says why). */
-            if (!page->in_full && page->next == 0 && page->prev == 0 && heap->segment_count == 1 &&
-                page->bin < MI_BIN_COUNT)
-                return;
+        if (unlikely(page->in_full || page->used == 0))
             mi_heap_page_freed_slow(heap, page);
-        }
     } else {
         if (!as_pages)
             mi_stat_inc(&heap->stats->remote_frees);

@@ -230,7 +230,38 @@ static inline void *mi_heap_alloc(mi_heap *heap, size_t size, size_t align, bool
     return mi_heap_alloc_generic(heap, size, align, zero, as_pages);
 }
 /* heap: the caller's heap (decides local vs remote). */
-void mi_free(mi_heap *heap, void *p, size_t size, size_t align, bool as_pages);
+void mi_free_generic(mi_heap *heap, void *p, size_t size, size_t align, bool as_pages);
+
+/* Fast path of a free by the page's owner: mask to the segment, one load to
+ * the page, push on local_free. No atomics. Everything else (remote frees,
+ * over-aligned blocks, huge blocks, page runs, checked builds) is generic. */
+static inline void mi_free(mi_heap *heap, void *p, size_t size, size_t align, bool as_pages)
+{
+#ifndef HA_CHECKED
+    mi_segment *seg = mi_segment_of(p);
+    if (likely((void *)seg != p && !as_pages)) {
+        mi_page *page = mi_page_of(seg, p);
+        if (likely(page->heap == heap && !mi_load_relaxed(&page->xhas_aligned))) {
+            mi_block *block = (mi_block *)p;
+            mi_stats *stats = heap->stats;
+            mi_stat_inc(&stats->frees);
+            mi_stat_add(&stats->bytes_in_use, -(int64_t)page->block_size);
+            block->next = mi_encode(page, page->local_free);
+            page->local_free = block;
+            if (unlikely(--page->used == 0 || page->in_full)) {
+                /* Inline, the common empty case: the only page of its class
+                 * in a heap with one segment stays (see mi_heap.c). */
+                if (!page->in_full && !page->next && !page->prev && heap->segment_count == 1 &&
+                    page->bin < MI_BIN_COUNT)
+                    return;
+                mi_heap_page_freed_slow(heap, page);
+            }
+            return;
+        }
+    }
+#endif
+    mi_free_generic(heap, p, size, align, as_pages);
+}
 void *mi_heap_realloc(mi_heap *heap, void *p, size_t old_size, size_t align, size_t new_size);
 size_t mi_usable_size(const void *p);
 /* The page holding a live block p (checked builds verify everything). */
