@@ -115,6 +115,41 @@ void ta_add_memory_bad_args(struct th_ctx *ctx)
     TH_CHECK_EQ(ctx, ha_available_pages(), pages0);
 }
 
+/* Memory the suite gives the allocator: the 4 MiB-aligned 4 MiB inside it
+ * (segment-based backends find a block's segment by masking). Static, so it
+ * is the suite's to give and is never touched again by anything else. */
+#define EXTRA_REGION (4 * TA_MIB)
+static uint8_t extra_memory[2 * EXTRA_REGION];
+
+/* A region handed over with ha_add_memory is used: the available bytes grow
+ * by at most its size (and by more than half of it), and when the heap is
+ * exhausted some block lies inside it. The region stays with the allocator,
+ * so every later case runs over two (in the kernel, more) regions. */
+void ta_add_memory_used(struct th_ctx *ctx)
+{
+    if (ctx->cpu != 0)
+        return;
+    uint8_t *region = (uint8_t *)(((uintptr_t)extra_memory + EXTRA_REGION - 1) & ~(uintptr_t)(EXTRA_REGION - 1));
+    size_t avail0 = ha_available_bytes(), used0 = ha_used_bytes();
+    int r = ha_add_memory(region, EXTRA_REGION);
+    TH_CHECK_MSG(ctx, r == 0, "ha_add_memory(%p, 4 MiB) returned %d", (void *)region, r);
+    size_t avail1 = ha_available_bytes();
+    TH_CHECK_MSG(ctx, avail1 > avail0 + EXTRA_REGION / 2 && avail1 <= avail0 + EXTRA_REGION,
+                 "available bytes %zu -> %zu after adding %zu", avail0, avail1, EXTRA_REGION);
+
+    struct ta_node *list = 0;
+    size_t count, inside = 0;
+    ta_exhaust(&list, TA_MIB, 256, ctx->seed, (size_t)1 << 22, &count);
+    for (const struct ta_node *n = list; n; n = n->next)
+        if ((const uint8_t *)n >= region && (const uint8_t *)n < region + EXTRA_REGION)
+            inside += n->size;
+    size_t damaged = ta_list_free(list);
+    TH_CHECK_EQ(ctx, damaged, 0);
+    TH_CHECK_MSG(ctx, inside >= EXTRA_REGION / 2, "only %zu bytes of %zu blocks lie in the added region",
+                 inside, count);
+    TH_CHECK_EQ(ctx, ha_used_bytes(), used0);
+}
+
 /* Freeing NULL, in each of the three ways, does nothing. */
 void ta_null_ignored(struct th_ctx *ctx)
 {

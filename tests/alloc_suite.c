@@ -8,6 +8,7 @@ static const struct th_case alloc_cases[] = {
     { "names", ta_names },
     { "init_twice_rejected", ta_init_twice_rejected },
     { "add_memory_bad_args", ta_add_memory_bad_args },
+    { "add_memory_used", ta_add_memory_used },
     { "null_ignored", ta_null_ignored },
     /* sizes and alignment (alloc_abi.c) */
     { "size_zero", ta_size_zero },
