@@ -90,6 +90,8 @@ rust-kernel-test: rust-kernel
 	expect_exit 4 'unknown alloc_type "bogus"' unknown-alloc-type alloc=bogus; \
 	expect_exit 1 'panic: .*deliberate panic' panic-exits-nonzero alloc=mi selftest=panic; \
 	expect_exit 2 'allocation failure: size 1099511627776' oom-exits-nonzero alloc=mi selftest=oom; \
+	expect_exit 1 'hartalloc fault: .*buddy: not a block' core-fault-reaches-rust-hook alloc=buddy selftest=fault; \
+	expect_exit 5 'unexpected trap: scause 0x' trap-exits-nonzero alloc=mi selftest=trap; \
 	exit $$status
 
 TEST_STEPS += rust-host-test rust-kernel-test

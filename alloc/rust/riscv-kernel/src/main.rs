@@ -11,7 +11,8 @@
 //!     the next hart, which checks and frees them;
 //!  6. the boot hart checks usage and `ha_check`, prints PASS/FAIL lines and a
 //!     summary, and exits QEMU through the test finisher.
-//! A panic exits with status 1, an allocation failure with 2.
+//! A panic (or a fault the C core reports) exits with status 1, an
+//! allocation failure with 2, a bad boot argument with 4, a trap with 5.
 #![no_std]
 #![no_main]
 #![feature(alloc_error_handler)]
@@ -58,6 +59,8 @@ zero_bss:
     addi    t0, t0, 8
     j       zero_bss
 bss_done:
+    la      t0, trap_entry
+    csrw    stvec, t0
     call    boot_main               # a0, a1 still as OpenSBI left them
     j       park
 
@@ -68,10 +71,17 @@ _secondary_start:
     addi    t0, a0, 1
     slli    t0, t0, 16
     add     sp, sp, t0
+    la      t0, trap_entry
+    csrw    stvec, t0
     call    secondary_main
 park:
     wfi
     j       park
+
+    # Nothing traps on purpose (interrupts stay masked): report and exit.
+    .align  2
+trap_entry:
+    call    trap_handler
 "#
 );
 
@@ -143,6 +153,13 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     fail_exit(1, format_args!("panic: {}", info))
 }
 
+#[no_mangle]
+extern "C" fn trap_handler() -> ! {
+    let (cause, epc, tval): (usize, usize, usize);
+    unsafe { asm!("csrr {}, scause", "csrr {}, sepc", "csrr {}, stval", out(reg) cause, out(reg) epc, out(reg) tval) };
+    fail_exit(5, format_args!("unexpected trap: scause {:#x} sepc {:#x} stval {:#x}", cause, epc, tval))
+}
+
 #[alloc_error_handler]
 fn alloc_error(layout: core::alloc::Layout) -> ! {
     fail_exit(2, format_args!("allocation failure: size {} align {}", layout.size(), layout.align()))
@@ -189,6 +206,16 @@ extern "C" fn boot_main(hartid: usize, fdt: usize) -> ! {
         Some("oom") => {
             let v: alloc::vec::Vec<u8> = alloc::vec::Vec::with_capacity(1 << 40);
             fail_exit(3, format_args!("1 TiB allocation succeeded at {:p}", v.as_ptr()));
+        }
+        Some("fault") => {
+            // A free of memory the allocator never managed: the C core's
+            // check calls ha_embed_panic, i.e. Kernel::panic above.
+            unsafe { hartalloc::ffi::ha_dealloc(0x1000 as *mut _, 16, 8) };
+            fail_exit(3, format_args!("a free of 0x1000 was not caught"));
+        }
+        Some("trap") => {
+            let word = unsafe { core::ptr::read_volatile(8 as *const u64) }; // no RAM there
+            fail_exit(3, format_args!("a load from 0x8 returned {:#x}", word));
         }
         _ => {}
     }
@@ -274,5 +301,6 @@ fn report(title: &str, ncpu: usize, rounds: usize, used_before: usize, elapsed_u
     } else {
         println!("{}, available {} B, {} ms", title, HEAP.available_bytes(), elapsed_us / 1000);
     }
+    HEAP.print_stats(); // through the puts hook
     sbi::exit(if ok { 0 } else { 3 })
 }
