@@ -60,6 +60,23 @@ void memory_init(ha_type type, unsigned ncpu, const struct fdt_info *fdt)
     uint64_t image = (uintptr_t)__image_start, image_end = (uintptr_t)__image_end;
     size_t heap_size = (size_t)(__heap_end - __heap_start);
 
+    /* The image (heap included) must sit in RAM and clear of the device tree,
+     * which we are still reading: with too little RAM, fw_dynamic puts the
+     * tree inside our heap. */
+    bool in_ram = false;
+    for (unsigned i = 0; i < fdt->nmemory; i++)
+        in_ram |= fdt->memory[i].base <= image &&
+                  image_end - fdt->memory[i].base <= fdt->memory[i].size;
+    if (!in_ram)
+        die(EXIT_BAD_BOOT, "the kernel image [0x%llx, 0x%llx) with its %zu MiB heap is not inside "
+                           "RAM: raise MEM or lower HEAP_SIZE",
+            (unsigned long long)image, (unsigned long long)image_end, heap_size >> 20);
+    if (overlaps((struct range){ fdt->base, fdt->size }, image, image_end))
+        die(EXIT_BAD_BOOT, "the device tree at 0x%llx lies inside the kernel image [0x%llx, 0x%llx) "
+                           "with its %zu MiB heap: raise MEM or lower HEAP_SIZE",
+            (unsigned long long)fdt->base, (unsigned long long)image,
+            (unsigned long long)image_end, heap_size >> 20);
+
     /* Firmware that reserved our own memory would corrupt us, or we it. */
     for (unsigned i = 0; i < fdt->nreserved; i++)
         if (overlaps(fdt->reserved[i], image, image_end))

@@ -53,6 +53,9 @@ else
     "${limit[@]}" "${cmd[@]}" <"$in" 2>&1 | sed -u 's/\r$//' | tee -a "$LOG"
 fi
 rc=${PIPESTATUS[0]}
+grep -q 'ROM regions are overlapping' "$LOG" &&
+    echo "qemu-run: the kernel (heap included) does not fit in MEM=$MEM: raise MEM or lower HEAP_SIZE" |
+    tee -a "$LOG" >&2
 # (on a line of its own: the console may have been cut mid-line)
 [ "$rc" -eq 124 ] && printf '\nqemu-run: timed out after %ss (log: %s)\n' "$TIMEOUT" "$LOG" | tee -a "$LOG" >&2
 exit "$rc"
