@@ -20,6 +20,7 @@
 #include "hartalloc_embed.h"
 #include "locked_stats.h"
 #include "region_set.h"
+#include "request_record.h"
 #include "spinlock.h"
 
 /* ---- derived, do not modify --------------------------------------------- */
@@ -61,6 +62,8 @@ static inline uintptr_t end_of(const struct fit_block *b) { return (uintptr_t)b 
 static inline struct fit_block *block_of(const void *payload) { return (struct fit_block *)((char *)payload - FIT_HEADER); }
 static inline void *payload_of(struct fit_block *b) { return (char *)b + FIT_HEADER; }
 static inline size_t usable(const struct fit_block *b) { return b->size - FIT_HEADER; }
+/* Usable size as reported and counted: the request in checked builds. */
+static inline size_t reported(const struct fit_block *b) { return record_size((const char *)b + FIT_HEADER, usable(b), "fit"); }
 
 static inline size_t block_size_for(size_t n)
 {
@@ -261,11 +264,15 @@ static int fit_add_memory(void *start, size_t size, unsigned flags)
 
 static void *fit_alloc(size_t size, size_t align)
 {
+    if (size > FIT_MAX_REQUEST)
+        return 0;
     unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
     unsigned cpu = locked_stats_cpu(&fit.stats);
-    struct fit_block *b = alloc_locked(size, align < FIT_ALIGN ? FIT_ALIGN : align, TAG_BYTES);
-    if (b)
-        locked_stats_alloc(&fit.stats, cpu, usable(b));
+    struct fit_block *b = alloc_locked(record_request(size), align < FIT_ALIGN ? FIT_ALIGN : align, TAG_BYTES);
+    if (b) {
+        record_set(payload_of(b), size, usable(b));
+        locked_stats_alloc(&fit.stats, cpu, reported(b));
+    }
     ha_spin_unlock_irqrestore(&fit.lock, irq);
     return b ? payload_of(b) : 0;
 }
@@ -276,13 +283,11 @@ static void fit_dealloc(void *ptr, size_t size, size_t align)
     unsigned cpu = locked_stats_cpu(&fit.stats);
     struct fit_block *b = live_block(ptr, TAG_BYTES);
 #ifdef HA_CHECKED
-    /* A known layout (align != 0) must map to this block: carving and
-     * in-place resizing leave less than a minimum block beyond the request. */
-    if (align && (size > FIT_MAX_REQUEST || b->size < block_size_for(size) ||
-                  b->size - block_size_for(size) >= FIT_MIN_BLOCK || (uintptr_t)ptr % align))
+    record_verify(ptr, usable(b), "fit");
+    if (align && (reported(b) != size || (uintptr_t)ptr % align)) /* a known layout must match */
         ha_fault(ptr, "fit: dealloc with a size or alignment the block was not allocated with");
 #endif
-    locked_stats_free(&fit.stats, cpu, usable(b));
+    locked_stats_free(&fit.stats, cpu, reported(b));
     free_locked(b);
     ha_spin_unlock_irqrestore(&fit.lock, irq);
 }
@@ -294,10 +299,13 @@ static void *fit_realloc(void *ptr, size_t old_size, size_t align, size_t new_si
     unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
     unsigned cpu = locked_stats_cpu(&fit.stats);
     struct fit_block *b = live_block(ptr, TAG_BYTES);
-    size_t old_usable = usable(b);
-    bool in_place = resize_locked(b, block_size_for(new_size));
-    if (in_place)
-        locked_stats_resize(&fit.stats, cpu, old_usable, usable(b));
+    record_verify(ptr, usable(b), "fit");
+    size_t old_usable = reported(b);
+    bool in_place = resize_locked(b, block_size_for(record_request(new_size)));
+    if (in_place) {
+        record_set(ptr, new_size, usable(b));
+        locked_stats_resize(&fit.stats, cpu, old_usable, reported(b));
+    }
     ha_spin_unlock_irqrestore(&fit.lock, irq);
     if (in_place)
         return ptr;
@@ -312,7 +320,7 @@ static void *fit_realloc(void *ptr, size_t old_size, size_t align, size_t new_si
 static size_t fit_usable_size(const void *ptr)
 {
     unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
-    size_t n = usable(live_block(ptr, TAG_BYTES));
+    size_t n = reported(live_block(ptr, TAG_BYTES));
     ha_spin_unlock_irqrestore(&fit.lock, irq);
     return n;
 }
@@ -397,7 +405,7 @@ static int check_locked(void)
                 free_blocks++;
                 expect_free = b->next;
             } else if (b->tag == TAG_BYTES) {
-                used_bytes += usable(b);
+                used_bytes += reported(b);
             } else if (b->tag == TAG_PAGES) {
                 if ((uintptr_t)b % HA_PAGE_SIZE != HA_PAGE_SIZE - FIT_HEADER)
                     return ha_check_fail("fit: page block %p not 4 KiB-aligned", b);

@@ -26,6 +26,7 @@
 #include "hartalloc_embed.h"
 #include "locked_stats.h"
 #include "page_frames.h"
+#include "request_record.h"
 #include "spinlock.h"
 
 /* ---- tunable ------------------------------------------------------------- */
@@ -253,13 +254,8 @@ static void free_object(struct slab_page *s, void *obj)
     unsigned c = s->class_idx;
     struct slab_class *cls = &slab.classes[c];
 #ifdef HA_CHECKED
-    uintptr_t off = (uintptr_t)obj - s->base;
-    if (off % class_size[c] || off / class_size[c] >= s->carved)
-        ha_fault(obj, "slab: not the start of an object");
-    for (void *f = s->free; f; f = checked_link(s, f))
-        if (f == obj)
-            ha_fault(obj, "slab: double free (object is free)");
     __builtin_memset((uint8_t *)obj + sizeof(void *), FREE_FILL, fill_len(c) - sizeof(void *));
+    __builtin_memset((uint8_t *)obj + class_size[c] - sizeof(size_t), FREE_FILL, sizeof(size_t)); /* the record */
 #endif
     *(void **)obj = s->free;
     s->free = obj;
@@ -290,8 +286,17 @@ static struct slab_page *block_desc(const void *ptr)
         ha_fault(ptr, "slab: not a block of this heap");
     if (d->kind == KIND_SLAB_TAIL)
         d -= d->npages;
-    if (d->kind == KIND_SLAB)
+    if (d->kind == KIND_SLAB) {
+#ifdef HA_CHECKED
+        uintptr_t off = (uintptr_t)ptr - d->base;
+        if (off % class_size[d->class_idx] || off / class_size[d->class_idx] >= d->carved)
+            ha_fault(ptr, "slab: not the start of an object");
+        for (const void *f = d->free; f; f = checked_link(d, f))
+            if (f == ptr)
+                ha_fault(ptr, "slab: double free (object is free)");
+#endif
         return d;
+    }
     if (d->kind != KIND_LARGE || d->base != (uintptr_t)ptr)
         ha_fault(ptr, d->kind == KIND_PAGES ? "slab: a page run freed as a block"
                                             : "slab: not a live block (double free?)");
@@ -301,6 +306,13 @@ static struct slab_page *block_desc(const void *ptr)
 static inline size_t block_usable(const struct slab_page *d)
 {
     return d->kind == KIND_SLAB ? class_size[d->class_idx] : (size_t)d->npages * HA_PAGE_SIZE;
+}
+
+/* Usable size of the block at ptr as reported and counted: the request in
+ * checked builds. */
+static inline size_t reported(const void *ptr, const struct slab_page *d)
+{
+    return record_size(ptr, block_usable(d), "slab");
 }
 
 static void *alloc_locked(size_t n, size_t align, size_t *usable)
@@ -375,11 +387,15 @@ static int slab_add_memory(void *start, size_t size, unsigned flags)
 static void *slab_alloc(size_t size, size_t align)
 {
     size_t usable;
+    if (size > SLAB_MAX_REQUEST)
+        return 0;
     unsigned long irq = ha_spin_lock_irqsave(&slab.lock);
     unsigned cpu = locked_stats_cpu(&slab.stats);
-    void *p = alloc_locked(size, align, &usable);
-    if (p)
-        locked_stats_alloc(&slab.stats, cpu, usable);
+    void *p = alloc_locked(record_request(size), align, &usable);
+    if (p) {
+        record_set(p, size, usable);
+        locked_stats_alloc(&slab.stats, cpu, record_size(p, usable, "slab"));
+    }
     ha_spin_unlock_irqrestore(&slab.lock, irq);
     return p;
 }
@@ -390,12 +406,11 @@ static void slab_dealloc(void *ptr, size_t size, size_t align)
     unsigned cpu = locked_stats_cpu(&slab.stats);
     struct slab_page *d = block_desc(ptr);
 #ifdef HA_CHECKED
-    /* A known layout (align != 0) names the class, or the page count. */
-    if (align && (d->kind == KIND_SLAB ? class_for(size, align) != d->class_idx
-                                       : class_for(size, align) >= 0 || d->npages != pages_for(size)))
+    record_verify(ptr, block_usable(d), "slab");
+    if (align && (reported(ptr, d) != size || (uintptr_t)ptr % align)) /* a known layout must match */
         ha_fault(ptr, "slab: dealloc with a size or alignment the block was not allocated with");
 #endif
-    locked_stats_free(&slab.stats, cpu, block_usable(d));
+    locked_stats_free(&slab.stats, cpu, reported(ptr, d));
     free_locked(d, ptr);
     ha_spin_unlock_irqrestore(&slab.lock, irq);
 }
@@ -407,11 +422,13 @@ static void *slab_realloc(void *ptr, size_t old_size, size_t align, size_t new_s
     unsigned long irq = ha_spin_lock_irqsave(&slab.lock);
     unsigned cpu = locked_stats_cpu(&slab.stats);
     struct slab_page *d = block_desc(ptr);
-    size_t old_usable = block_usable(d);
-    bool in_place = resize_locked(d, new_size, align);
-    size_t new_usable = block_usable(d);
-    if (in_place)
-        locked_stats_resize(&slab.stats, cpu, old_usable, new_usable);
+    record_verify(ptr, block_usable(d), "slab");
+    size_t old_usable = reported(ptr, d);
+    bool in_place = resize_locked(d, record_request(new_size), align);
+    if (in_place) {
+        record_set(ptr, new_size, block_usable(d));
+        locked_stats_resize(&slab.stats, cpu, old_usable, reported(ptr, d));
+    }
     ha_spin_unlock_irqrestore(&slab.lock, irq);
     if (in_place)
         return ptr;
@@ -426,7 +443,7 @@ static void *slab_realloc(void *ptr, size_t old_size, size_t align, size_t new_s
 static size_t slab_usable_size(const void *ptr)
 {
     unsigned long irq = ha_spin_lock_irqsave(&slab.lock);
-    size_t n = block_usable(block_desc(ptr));
+    size_t n = reported(ptr, block_desc(ptr));
     ha_spin_unlock_irqrestore(&slab.lock, irq);
     return n;
 }
@@ -514,7 +531,21 @@ static int check_slab(struct slab_census *census, const struct slab_page *s)
     }
     if (s->inuse < cls->objects)
         census->partial[c]++;
+#ifdef HA_CHECKED
+    /* Live objects are those holding a size record (a free one's is filled). */
+    size_t live = 0;
+    for (size_t i = 0, n; i < s->carved; i++) {
+        if (record_peek((const void *)(s->base + i * size), size, &n)) {
+            live++;
+            census->used_bytes += n;
+        }
+    }
+    if (live != s->inuse)
+        return ha_check_fail("slab: slab at %p has %zu objects with a size record, %u in use", (void *)s->base, live,
+                             s->inuse);
+#else
     census->used_bytes += (size_t)s->inuse * size;
+#endif
     census->cached_bytes += (size_t)(cls->objects - s->inuse) * size;
     return 0;
 }
@@ -539,7 +570,7 @@ static int check_run(void *ctx, uintptr_t start, size_t n)
                 if (d[i].kind != KIND_NONE)
                     return ha_check_fail("slab: page %u of the run at %p has kind %u", i, (void *)a, d[i].kind);
             if (d->kind == KIND_LARGE)
-                census->used_bytes += (size_t)d->npages * HA_PAGE_SIZE;
+                census->used_bytes += reported((const void *)a, d);
             else
                 census->page_pages += d->npages;
         }

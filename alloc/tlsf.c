@@ -28,6 +28,7 @@
 #include "hartalloc_embed.h"
 #include "locked_stats.h"
 #include "region_set.h"
+#include "request_record.h"
 #include "spinlock.h"
 
 /* ---- tunable ------------------------------------------------------------- */
@@ -87,6 +88,8 @@ static inline struct tlsf_block *next_phys(const struct tlsf_block *b) { return 
 static inline struct tlsf_block *block_of(const void *payload) { return (struct tlsf_block *)((char *)payload - TLSF_HEADER); }
 static inline void *payload_of(struct tlsf_block *b) { return (char *)b + TLSF_HEADER; }
 static inline size_t usable(const struct tlsf_block *b) { return block_size(b) - TLSF_OVERHEAD; }
+/* Usable size as reported and counted: the request in checked builds. */
+static inline size_t reported(struct tlsf_block *b) { return record_size(payload_of(b), usable(b), "tlsf"); }
 
 /* Block size holding a request of n bytes (n <= TLSF_MAX_REQUEST). */
 static inline size_t block_size_for(size_t n)
@@ -325,11 +328,15 @@ static int tlsf_add_memory(void *start, size_t size, unsigned flags)
 
 static void *tlsf_alloc(size_t size, size_t align)
 {
+    if (size > TLSF_MAX_REQUEST)
+        return 0;
     unsigned long irq = ha_spin_lock_irqsave(&tlsf.lock);
     unsigned cpu = locked_stats_cpu(&tlsf.stats);
-    struct tlsf_block *b = alloc_locked(size, align, 0);
-    if (b)
-        locked_stats_alloc(&tlsf.stats, cpu, usable(b));
+    struct tlsf_block *b = alloc_locked(record_request(size), align, 0);
+    if (b) {
+        record_set(payload_of(b), size, usable(b));
+        locked_stats_alloc(&tlsf.stats, cpu, reported(b));
+    }
     ha_spin_unlock_irqrestore(&tlsf.lock, irq);
     return b ? payload_of(b) : 0;
 }
@@ -340,13 +347,11 @@ static void tlsf_dealloc(void *ptr, size_t size, size_t align)
     unsigned cpu = locked_stats_cpu(&tlsf.stats);
     struct tlsf_block *b = live_block(ptr, 0);
 #ifdef HA_CHECKED
-    /* A known layout (align != 0) must map to this block: allocation and
-     * in-place resizing leave less than a minimum block beyond the request. */
-    if (align && (size > TLSF_MAX_REQUEST || block_size(b) < block_size_for(size) ||
-                  block_size(b) - block_size_for(size) >= TLSF_MIN_BLOCK || (uintptr_t)ptr % align))
+    record_verify(ptr, usable(b), "tlsf");
+    if (align && (reported(b) != size || (uintptr_t)ptr % align)) /* a known layout must match */
         ha_fault(ptr, "tlsf: dealloc with a size or alignment the block was not allocated with");
 #endif
-    locked_stats_free(&tlsf.stats, cpu, usable(b));
+    locked_stats_free(&tlsf.stats, cpu, reported(b));
     release(b);
     ha_spin_unlock_irqrestore(&tlsf.lock, irq);
 }
@@ -358,10 +363,13 @@ static void *tlsf_realloc(void *ptr, size_t old_size, size_t align, size_t new_s
     unsigned long irq = ha_spin_lock_irqsave(&tlsf.lock);
     unsigned cpu = locked_stats_cpu(&tlsf.stats);
     struct tlsf_block *b = live_block(ptr, 0);
-    size_t old_usable = usable(b);
-    bool in_place = resize_locked(b, block_size_for(new_size));
-    if (in_place)
-        locked_stats_resize(&tlsf.stats, cpu, old_usable, usable(b));
+    record_verify(ptr, usable(b), "tlsf");
+    size_t old_usable = reported(b);
+    bool in_place = resize_locked(b, block_size_for(record_request(new_size)));
+    if (in_place) {
+        record_set(ptr, new_size, usable(b));
+        locked_stats_resize(&tlsf.stats, cpu, old_usable, reported(b));
+    }
     ha_spin_unlock_irqrestore(&tlsf.lock, irq);
     if (in_place)
         return ptr;
@@ -377,7 +385,7 @@ static void *tlsf_realloc(void *ptr, size_t old_size, size_t align, size_t new_s
 static size_t tlsf_usable_size(const void *ptr)
 {
     unsigned long irq = ha_spin_lock_irqsave(&tlsf.lock);
-    size_t n = usable(live_block(ptr, 0));
+    size_t n = reported(live_block(ptr, 0));
     ha_spin_unlock_irqrestore(&tlsf.lock, irq);
     return n;
 }
@@ -457,7 +465,7 @@ static int check_locked(void)
                 if ((uintptr_t)payload_of((struct tlsf_block *)b) % HA_PAGE_SIZE)
                     return ha_check_fail("tlsf: page block %p not 4 KiB-aligned", b);
             } else {
-                used_bytes += usable(b);
+                used_bytes += reported((struct tlsf_block *)b);
             }
             prev_free = b->size_flags & FREE;
             b = next_phys(b);
