@@ -24,6 +24,7 @@
  * same pieces. One spinlock, with interrupts masked, serialises every call.
  */
 #include "backend.h"
+#include "free_fill.h"
 #include "hartalloc_embed.h"
 #include "locked_stats.h"
 #include "region_set.h"
@@ -80,9 +81,27 @@ static inline uint8_t *entry_of(const struct region *r, uintptr_t addr)
     return &buddy.maps[r - buddy.regions.r][(addr - r->start) >> BUDDY_MIN_ORDER];
 }
 
+#ifdef HA_CHECKED
+/* Checked builds: a free block's links are validated before they are
+ * followed, and its body past the links carries the fill (free_fill.h). */
+static void check_link(uintptr_t addr, const struct buddy_free *link, unsigned k)
+{
+    const struct region *r = link ? region_set_find(&buddy.regions, (uintptr_t)link) : 0;
+    if (link && (!r || (uintptr_t)link % BUDDY_GRANULE || (uintptr_t)link < first_of(r) ||
+                 *entry_of(r, (uintptr_t)link) != ENTRY(STATE_FREE, k)))
+        ha_fault((void *)addr, "buddy: free list link corrupted (it holds %p): was the block written after it was freed?",
+                 link);
+}
+
+static inline size_t fill_len(unsigned k) { return free_fill_len(order_size(k) - sizeof(struct buddy_free)); }
+#endif
+
 static void push(const struct region *r, uintptr_t addr, unsigned k)
 {
     struct buddy_free *f = (struct buddy_free *)addr;
+#ifdef HA_CHECKED
+    free_fill(f + 1, fill_len(k));
+#endif
     f->next = buddy.heads[k];
     f->prev = 0;
     if (f->next)
@@ -98,6 +117,10 @@ static void push(const struct region *r, uintptr_t addr, unsigned k)
 static void unlink_free(uintptr_t addr, unsigned k)
 {
     struct buddy_free *f = (struct buddy_free *)addr;
+#ifdef HA_CHECKED
+    check_link(addr, f->next, k);
+    check_link(addr, f->prev, k);
+#endif
     if (f->next)
         f->next->prev = f->prev;
     if (f->prev)
@@ -143,6 +166,9 @@ static uintptr_t alloc_block(unsigned k, unsigned state)
     unsigned j = (unsigned)__builtin_ctzll(candidates);
     uintptr_t addr = (uintptr_t)buddy.heads[j];
     const struct region *r = region_set_find(&buddy.regions, addr);
+#ifdef HA_CHECKED
+    free_fill_verify((void *)addr, (struct buddy_free *)addr + 1, fill_len(j), "buddy");
+#endif
     unlink_free(addr, j);
     while (j > k) {
         j--;

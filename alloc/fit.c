@@ -17,6 +17,7 @@
  * magics, which are odd, so no free-list link (16-aligned or NULL) equals one.
  */
 #include "backend.h"
+#include "free_fill.h"
 #include "hartalloc_embed.h"
 #include "locked_stats.h"
 #include "region_set.h"
@@ -71,6 +72,25 @@ static inline size_t block_size_for(size_t n)
     return size < FIT_MIN_BLOCK ? FIT_MIN_BLOCK : size;
 }
 
+/* The link to the free block after f. Checked builds validate it before it
+ * is followed (higher, 16-aligned, inside a region), and fill the body of
+ * every free block past its header (free_fill.h). */
+static inline struct fit_block **next_link(struct fit_block *f)
+{
+#ifdef HA_CHECKED
+    struct fit_block *next = f->next;
+    if (next && ((uintptr_t)next <= (uintptr_t)f || (uintptr_t)next % FIT_ALIGN ||
+                 !region_set_find(&fit.regions, (uintptr_t)next)))
+        ha_fault((char *)f + FIT_HEADER, "fit: free list link corrupted (it holds %p)", next);
+#endif
+    return &f->next;
+}
+
+#ifdef HA_CHECKED
+static inline uint8_t *fill_start(struct fit_block *f) { return (uint8_t *)f + FIT_HEADER; }
+static inline size_t fill_len(const struct fit_block *f) { return free_fill_len(f->size - FIT_HEADER); }
+#endif
+
 /* Where a block of `size` with an `align`-aligned payload would start inside
  * free block f, or 0 if it does not fit. A leading remainder must be able to
  * stand as a free block, so a too-small one moves the start one step on. */
@@ -90,7 +110,7 @@ static void give_back(uintptr_t start, size_t size)
     struct fit_block *prev = 0;
     while (*link && (uintptr_t)*link < start) {
         prev = *link;
-        link = &prev->next;
+        link = next_link(prev);
     }
     struct fit_block *next = *link;
 #ifdef HA_CHECKED
@@ -111,16 +131,20 @@ static void give_back(uintptr_t start, size_t size)
         prev->size += b->size;
         prev->next = b->next;
         fit.free_blocks--;
+        b = prev;
     } else {
         *link = b;
     }
+#ifdef HA_CHECKED
+    free_fill(fill_start(b), fill_len(b));
+#endif
 }
 
 /* The link to the free block the policy picks for the request, or NULL. */
 static struct fit_block **choose(size_t size, size_t align)
 {
     struct fit_block **chosen = 0;
-    for (struct fit_block **link = &fit.free_list; *link; link = &(*link)->next) {
+    for (struct fit_block **link = &fit.free_list; *link; link = next_link(*link)) {
         struct fit_block *f = *link;
         if (!place(f, size, align))
             continue;
@@ -147,6 +171,9 @@ static struct fit_block *carve(struct fit_block **link, uintptr_t at, size_t siz
         struct fit_block *tail = (struct fit_block *)(at + size);
         tail->size = f_end - (at + size);
         tail->next = after;
+#ifdef HA_CHECKED
+        free_fill(fill_start(tail), fill_len(tail));
+#endif
         after = tail;
         fit.free_blocks++;
     }
@@ -169,7 +196,14 @@ static struct fit_block *alloc_locked(size_t n, size_t align, uintptr_t tag)
         return 0;
     size_t size = block_size_for(n);
     struct fit_block **link = choose(size, align);
-    return link ? carve(link, place(*link, size, align), size, tag) : 0;
+    if (!link)
+        return 0;
+    uintptr_t at = place(*link, size, align);
+#ifdef HA_CHECKED
+    if (at == (uintptr_t)*link)
+        free_fill_verify(fill_start(*link), fill_start(*link), fill_len(*link), "fit");
+#endif
+    return carve(link, at, size, tag);
 }
 
 static void free_locked(struct fit_block *b)
@@ -185,10 +219,13 @@ static bool resize_locked(struct fit_block *b, size_t size)
     if (size > b->size) {
         struct fit_block **link = &fit.free_list;
         while (*link && (uintptr_t)*link < end_of(b))
-            link = &(*link)->next;
+            link = next_link(*link);
         struct fit_block *next = *link;
         if (!next || (uintptr_t)next != end_of(b) || b->size + next->size < size)
             return false;
+#ifdef HA_CHECKED
+        free_fill_verify(fill_start(next), fill_start(next), fill_len(next), "fit");
+#endif
         *link = next->next;
         fit.free_blocks--;
         fit.free_bytes -= next->size;

@@ -23,6 +23,7 @@
  * it is the class's spare iff inuse == 0; free objects + inuse == carved.
  */
 #include "backend.h"
+#include "free_fill.h"
 #include "hartalloc_embed.h"
 #include "locked_stats.h"
 #include "page_frames.h"
@@ -189,13 +190,11 @@ static struct slab_page *new_slab(unsigned c)
 /* ---- objects ------------------------------------------------------------- */
 
 #ifdef HA_CHECKED
-/* Checked builds: a freed object is filled past its link word, and both the
- * link and the fill are verified when the object is taken again, so a write
- * into a freed object is reported and a corrupted link is never followed. */
-#define FREE_FILL 0xdfu
-#define FREE_FILL_MAX 256u /* bytes of an object that carry the fill */
-
-static size_t fill_len(unsigned c) { return class_size[c] < FREE_FILL_MAX ? class_size[c] : FREE_FILL_MAX; }
+/* Checked builds: a freed object is filled past its link word (free_fill.h),
+ * and both the link and the fill are verified when the object is taken
+ * again, so a write into a freed object is reported and a corrupted link is
+ * never followed. */
+static size_t fill_len(unsigned c) { return free_fill_len(class_size[c]) - sizeof(void *); }
 
 /* The link stored in free object obj of slab s: NULL or another object. */
 static void *checked_link(const struct slab_page *s, const void *obj)
@@ -213,10 +212,7 @@ static void *checked_link(const struct slab_page *s, const void *obj)
 static inline void *take_link(const struct slab_page *s, void *obj)
 {
 #ifdef HA_CHECKED
-    const uint8_t *bytes = obj;
-    for (size_t i = sizeof(void *); i < fill_len(s->class_idx); i++)
-        if (bytes[i] != FREE_FILL)
-            ha_fault(obj, "slab: object written after it was freed (byte %zu is 0x%x)", i, bytes[i]);
+    free_fill_verify(obj, (void **)obj + 1, fill_len(s->class_idx), "slab");
     return checked_link(s, obj);
 #else
     return *(void **)obj;
@@ -254,8 +250,8 @@ static void free_object(struct slab_page *s, void *obj)
     unsigned c = s->class_idx;
     struct slab_class *cls = &slab.classes[c];
 #ifdef HA_CHECKED
-    __builtin_memset((uint8_t *)obj + sizeof(void *), FREE_FILL, fill_len(c) - sizeof(void *));
-    __builtin_memset((uint8_t *)obj + class_size[c] - sizeof(size_t), FREE_FILL, sizeof(size_t)); /* the record */
+    free_fill((void **)obj + 1, fill_len(c));
+    free_fill((uint8_t *)obj + class_size[c] - sizeof(size_t), sizeof(size_t)); /* the size record */
 #endif
     *(void **)obj = s->free;
     s->free = obj;

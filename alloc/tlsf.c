@@ -25,6 +25,7 @@
  * use. One spinlock, taken with interrupts masked, serialises every call.
  */
 #include "backend.h"
+#include "free_fill.h"
 #include "hartalloc_embed.h"
 #include "locked_stats.h"
 #include "region_set.h"
@@ -129,8 +130,27 @@ static void list_insert(struct tlsf_block *b)
     tlsf.free_blocks++;
 }
 
+#ifdef HA_CHECKED
+/* Checked builds: a free block's links are validated before they are
+ * followed, and its body past the links carries the fill (free_fill.h). */
+static void check_link(const struct tlsf_block *b, const struct tlsf_block *link)
+{
+    if (link && ((uintptr_t)link % TLSF_ALIGN || !region_set_find(&tlsf.regions, (uintptr_t)link) ||
+                 !(link->size_flags & FREE)))
+        ha_fault((const char *)b + TLSF_HEADER,
+                 "tlsf: free list link corrupted (it holds %p): was the block written after it was freed?", link);
+}
+
+static inline uint8_t *fill_start(struct tlsf_block *b) { return (uint8_t *)(b + 1); }
+static inline size_t fill_len(const struct tlsf_block *b) { return free_fill_len(block_size(b) - sizeof *b); }
+#endif
+
 static void list_remove(struct tlsf_block *b)
 {
+#ifdef HA_CHECKED
+    check_link(b, b->next_free);
+    check_link(b, b->prev_free);
+#endif
     unsigned fl, sl;
     mapping(block_size(b), &fl, &sl);
     if (b->next_free)
@@ -189,12 +209,18 @@ static void release(struct tlsf_block *b)
     }
     next->prev_phys = b;
     next->size_flags |= PREV_FREE;
+#ifdef HA_CHECKED
+    free_fill(fill_start(b), fill_len(b));
+#endif
     list_insert(b);
 }
 
 /* Take a free block off its list for use. */
 static void claim(struct tlsf_block *b)
 {
+#ifdef HA_CHECKED
+    free_fill_verify(payload_of(b), fill_start(b), fill_len(b), "tlsf");
+#endif
     list_remove(b);
     b->size_flags &= ~FREE;
     next_phys(b)->size_flags &= ~PREV_FREE;
@@ -269,9 +295,15 @@ static struct tlsf_block *live_block(const void *ptr, size_t want_flags)
     const struct region *r = region_set_find(&tlsf.regions, (uintptr_t)b);
     if ((uintptr_t)ptr % TLSF_ALIGN || !r)
         ha_fault(ptr, "tlsf: not a block of this heap");
-    if (b->size_flags & FREE)
-        ha_fault(ptr, "tlsf: double free (block is free)");
     size_t size = block_size(b);
+    if (b->size_flags & FREE) {
+        /* A block still free under its own tag is named by its successor;
+         * a stale tag (merged away) or user bytes read as one are not. */
+        bool named = size >= TLSF_MIN_BLOCK && size <= r->end - TLSF_SENTINEL - (uintptr_t)b &&
+                     next_phys(b)->prev_phys == b;
+        ha_fault(ptr, named ? "tlsf: double free (block is free)"
+                            : "tlsf: not a live block (double free, or an interior pointer)");
+    }
     if (size < TLSF_MIN_BLOCK || size > r->end - TLSF_SENTINEL - (uintptr_t)b ||
         (next_phys(b)->size_flags & PREV_FREE))
         ha_fault(ptr, "tlsf: not the start of a live block");
