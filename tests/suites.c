@@ -6,10 +6,12 @@
 extern const struct th_suite th_suite_smoke;
 extern const struct th_suite th_suite_fail;
 extern const struct th_suite th_suite_alloc;
+extern const struct th_suite th_suite_soak;
 
 const struct th_suite *const th_suites[] = {
     &th_suite_smoke,
     &th_suite_fail,
     &th_suite_alloc,
+    &th_suite_soak,
 };
 const unsigned th_suite_count = sizeof th_suites / sizeof th_suites[0];
