@@ -52,7 +52,7 @@ FUZZ_FLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Wno-unused-parameter -fno-strict-
               -Ialloc/include -Ialloc $(FUZZ_SAN)
 FUZZ_CORE_OBJS := $(patsubst alloc/%.c,$(FUZZ_OUT)/alloc/%.o,$(ALLOC_SRCS))
 FUZZ_TIME  ?= 60
-FUZZ_SMOKE_RUNS ?= 1500
+FUZZ_SMOKE_RUNS ?= 400
 # Every alloc_type, as the host runner lists them.
 FUZZ_ALLOCS = $(shell $(HOST_TEST) --list-allocs)
 
@@ -140,3 +140,28 @@ test-tsan: $(TSAN_TEST)
 	@./tests/sanitize/run.sh $(TSAN_TEST) tsan $(SAN_CPUS) $(SAN_SUITES)
 
 TEST_STEPS += test-asan test-tsan
+
+# ---- soak (tests/soak.c) ---------------------------------------------------
+# make soak: the kernel on SOAK_HARTS harts with the timer on, scale
+# SOAK_SCALE (100: ~5 M operations at 8 harts), for each of SOAK_ALLOCS.
+# The test step boots a small version; the host suites run `soak` too
+# (test-host-suites runs every allocator suite).
+SOAK_HARTS  ?= 8
+SOAK_SCALE  ?= 100
+SOAK_ALLOCS ?= mi mi-locked tlsf buddy slab first-fit best-fit worst-fit
+SOAK_TEST_ALLOCS ?= mi tlsf
+
+.PHONY: soak test-soak-qemu
+soak: $(RV_KERNEL)
+	@rc=0; for a in $(SOAK_ALLOCS); do \
+	    QEMU_TEST_TIMEOUT=900 $(QEMU_TEST) pass soak-$$a-smp$(SOAK_HARTS) ALLOC=$$a SMP=$(SOAK_HARTS) \
+	        ARGS="test=soak scale=$(SOAK_SCALE)" || rc=1; \
+	    grep -h '^soak:' build/test-logs/qemu/soak-$$a-smp$(SOAK_HARTS).log; \
+	done; exit $$rc
+
+test-soak-qemu: $(RV_KERNEL)
+	@rc=0; for a in $(SOAK_TEST_ALLOCS); do \
+	    $(QEMU_TEST) pass soak-$$a-smp4 ALLOC=$$a SMP=4 ARGS="test=soak" || rc=1; \
+	done; exit $$rc
+
+TEST_STEPS += test-soak-qemu
