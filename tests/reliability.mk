@@ -78,7 +78,7 @@ TEST_STEPS += test-fuzz
 # must catch every case.
 DEATH_OUT  := $(BUILD)/death
 DEATH_HOST := $(DEATH_OUT)/death-host
-DEATH_OBJS := $(patsubst tests/death/%.c,$(DEATH_OUT)/%.o,$(wildcard tests/death/death_*.c))
+DEATH_OBJS := $(DEATH_OUT)/death_cases.o $(DEATH_OUT)/death_host.o
 DEATH_ALLOCS ?= mi mi-locked
 
 $(DEATH_OUT)/%.o: tests/death/%.c tests/death/death_cases.h
@@ -97,6 +97,35 @@ death-all: $(DEATH_HOST) $(HOST_TEST)
 	@rc=0; for a in $$($(HOST_TEST) --list-allocs); do $(DEATH_HOST) --alloc=$$a || rc=1; done; exit $$rc
 
 TEST_STEPS += test-death
+
+# The checked test kernel: the kernel's sources over the HA_CHECKED core,
+# with the death suites as its only registry (tests/death/death_suites.c
+# replaces tests/suites.c). Each case boots once and must panic.
+RVC_OUT    := $(RV_OUT)/checked
+RVC_KERNEL := $(RVC_OUT)/kernel-checked.elf
+RVC_SRCS   := $(filter-out tests/suites.c,$(RV_SRCS)) tests/death/death_cases.c tests/death/death_suites.c
+RVC_OBJS   := $(addprefix $(RVC_OUT)/obj/,$(addsuffix .o,$(basename $(RVC_SRCS))))
+DEATH_CASES := $(shell sed -n 's/^DEATH_SUITE([a-z_]*, "\([a-z-]*\)");$$/\1/p' tests/death/death_suites.c)
+DEATH_KERNEL_ALLOCS ?= mi
+
+$(RVC_OUT)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(RV_CC) $(RV_CFLAGS) -DHA_CHECKED -Itests/death -c $< -o $@
+$(RVC_OUT)/obj/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(RV_CC) $(RV_CFLAGS) -DHA_CHECKED -c $< -o $@
+-include $(RVC_OBJS:.o=.d)
+
+$(RVC_KERNEL): $(RVC_OBJS) linker/kernel.ld $(RV_OUT)/heap_size
+	$(RV_LINK) $(RVC_OBJS) -lgcc -o $@
+
+.PHONY: kernel-checked test-death-qemu
+kernel-checked: $(RVC_KERNEL)
+test-death-qemu: $(RVC_KERNEL)
+	@rc=0; for a in $(DEATH_KERNEL_ALLOCS); do \
+	    ./tests/death/qemu-death.sh $(RVC_KERNEL) $$a $(DEATH_CASES) || rc=1; done; exit $$rc
+
+TEST_STEPS += test-death-qemu
 
 # ---- sanitizer builds of the host test runner -------------------------------
 # The same sources as host.mk's hartalloc-test (core, host hooks, runner,
