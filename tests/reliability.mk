@@ -88,9 +88,20 @@ $(DEATH_OUT)/%.o: tests/death/%.c tests/death/death_cases.h
 $(DEATH_HOST): $(DEATH_OBJS) $(HOST_CORE_CHECKED_OBJS) $(HOST_HOOK_OBJS)
 	$(HOST_CC) -pthread -o $@ $^
 
+# An ordinary malloc program misusing memory under LD_PRELOAD of the checked
+# library. -O0 -w: the misuse must happen as written (GCC warns about it and
+# could fold malloc/free pairs away).
+DEATH_VICTIM := $(DEATH_OUT)/preload-victim
+$(DEATH_VICTIM): tests/death/preload_victim.c
+	@mkdir -p $(@D)
+	$(HOST_CC) -std=gnu11 -O0 -g -w -fno-builtin -o $@ $<
+
 .PHONY: test-death death-all
-test-death: $(DEATH_HOST)
-	@rc=0; for a in $(DEATH_ALLOCS); do $(DEATH_HOST) --alloc=$$a || rc=1; done; exit $$rc
+test-death: $(DEATH_HOST) $(DEATH_VICTIM) $(HOST_SO_CHECKED)
+	@rc=0; for a in $(DEATH_ALLOCS); do \
+	    $(DEATH_HOST) --alloc=$$a || rc=1; \
+	    ./tests/death/preload-death.sh $(HOST_SO_CHECKED) $(DEATH_VICTIM) $$a || rc=1; \
+	done; exit $$rc
 
 # Every alloc_type (the locked backends' checked builds check less).
 death-all: $(DEATH_HOST) $(HOST_TEST)
