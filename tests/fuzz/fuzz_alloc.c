@@ -18,6 +18,11 @@
  *   byte 1   slot of the reference table (mod SLOTS)
  *   byte 2   alignment exponent / page count selector
  *   byte 3-4 size selector (little-endian)
+ * Operations: 0 alloc, 1 aligned alloc, 2 alloc_zeroed, 3 realloc, 4 dealloc
+ * (on any CPU: a remote free when it is not the allocating one), 5 ha_free,
+ * 6 alloc_pages, 7 rewrite, 8 verify (+ ha_check now and then), 9 bad
+ * alignment, 15 with byte 2 % 4 == 0: a huge block of (sel + 1) KiB (up to
+ * 64 MiB: out of memory); the other codes repeat alloc and dealloc.
  *
  * Checked against the model (any failure aborts with a message):
  *   contents written are read back intact (every byte of the usable size,
@@ -39,7 +44,7 @@
 
 #define NCPU 4
 #define SLOTS 64
-#define HEAP_BYTES ((size_t)64 << 20)
+#define HEAP_BYTES ((size_t)32 << 20) /* small enough that inputs reach out of memory */
 #define REGION_ALIGN ((size_t)4 << 20) /* mi finds segments by masking */
 
 /* ---- the embedding ------------------------------------------------------- */
@@ -85,12 +90,12 @@ static struct slot slots[SLOTS];
 static size_t model_bytes, model_pages, model_blocks;
 static size_t base_bytes, base_pages;
 static uint64_t base_allocs, base_frees;
-static unsigned long long total_ops, total_inputs;
+static unsigned long long total_ops, total_inputs, total_null;
 static const char *type_name;
 static bool trace;
 static const char *const op_names[] = {
     "alloc", "alloc-aligned", "alloc-zeroed", "realloc", "dealloc", "free", "pages",
-    "rewrite", "verify", "bad-align",
+    "rewrite", "verify", "bad-align", "huge",
 };
 
 #define FAIL(...)                                                              \
@@ -187,8 +192,10 @@ static void check_accounting(void)
 /* Record a fresh byte block in slot s (a NULL result leaves it EMPTY). */
 static void adopt(struct slot *s, void *p, size_t size, size_t align, uint32_t seed, bool zeroed)
 {
-    if (!p)
+    if (!p) {
+        total_null++; /* out of memory: allowed; the accounting must still hold */
         return;
+    }
     if ((uintptr_t)p & (align - 1))
         FAIL("ha_alloc(%zu, %zu) = %p: misaligned", size, align, p);
     size_t usable = ha_usable_size(p);
@@ -250,17 +257,20 @@ static size_t align_of(uint8_t sel, bool large)
 enum op {
     OP_ALLOC, OP_ALLOC_ALIGNED, OP_ALLOC_ZEROED, OP_REALLOC, OP_DEALLOC, OP_FREE, OP_PAGES,
     OP_REWRITE, OP_VERIFY, OP_BAD_ALIGN, OP_COUNT_NAMED,
+    OP_HUGE = 15, /* with align-sel % 4 == 0: up to 64 MiB, beyond the heap */
 };
 
 static void run_op(uint8_t code, uint8_t slot_sel, uint8_t align_sel, uint16_t size_sel)
 {
     unsigned op = code & 15;
-    if (op >= OP_COUNT_NAMED)
+    if (op == OP_HUGE && align_sel % 4 == 0)
+        op = OP_COUNT_NAMED; /* "huge" in op_names */
+    else if (op >= OP_COUNT_NAMED)
         op = (op & 1) ? OP_DEALLOC : OP_ALLOC; /* the common pair gets the spare codes */
     current_cpu = (code >> 4) % NCPU;
     struct slot *s = &slots[slot_sel % SLOTS];
     uint32_t seed = (uint32_t)total_ops * 2654435761u ^ size_sel ^ ((uint32_t)slot_sel << 16);
-    size_t size = size_of(size_sel);
+    size_t size = op == OP_COUNT_NAMED ? ((size_t)size_sel + 1) << 10 : size_of(size_sel);
     if (trace)
         fprintf(stderr, "op %llu: cpu %u %s slot %u size %zu align-sel %u (slot holds %p)\n",
                 total_ops, current_cpu, op_names[op], slot_sel % SLOTS, size, align_sel,
@@ -268,9 +278,10 @@ static void run_op(uint8_t code, uint8_t slot_sel, uint8_t align_sel, uint16_t s
     switch (op) {
     case OP_ALLOC:
     case OP_ALLOC_ALIGNED:
-    case OP_ALLOC_ZEROED: {
+    case OP_ALLOC_ZEROED:
+    case OP_COUNT_NAMED: /* huge: out of memory past the heap's size */ {
         release(s, false);
-        size_t align = align_of(align_sel, op == OP_ALLOC_ALIGNED);
+        size_t align = op == OP_COUNT_NAMED ? 8 : align_of(align_sel, op == OP_ALLOC_ALIGNED);
         void *p = op == OP_ALLOC_ZEROED ? ha_alloc_zeroed(size, align) : ha_alloc(size, align);
         adopt(s, p, size, align, seed, op == OP_ALLOC_ZEROED);
         break;
@@ -303,8 +314,10 @@ static void run_op(uint8_t code, uint8_t slot_sel, uint8_t align_sel, uint16_t s
         size_t n = 1 + (size_sel & 15);
         size_t align = (size_t)HA_PAGE_SIZE << (align_sel % 5);
         uint8_t *p = ha_alloc_pages(n, align);
-        if (!p)
+        if (!p) {
+            total_null++;
             break;
+        }
         if ((uintptr_t)p & (align - 1))
             FAIL("ha_alloc_pages(%zu, %zu) = %p: misaligned", n, align, (void *)p);
         check_no_overlap(s, p, n * HA_PAGE_SIZE);
@@ -382,8 +395,8 @@ static void setup(void)
 
 static void report(void)
 {
-    fprintf(stderr, "fuzz [%s]: %llu inputs, %llu operations checked\n", type_name, total_inputs,
-            total_ops);
+    fprintf(stderr, "fuzz [%s]: %llu inputs, %llu operations checked, %llu out of memory\n", type_name,
+            total_inputs, total_ops, total_null);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -16,7 +16,7 @@ for alloc in "$@"; do
     HA_FUZZ_ALLOC=$alloc "$fuzzer" "$option" -seed=1 -max_len=4000 -timeout=30 \
         -artifact_prefix="$out/$alloc-" "$out/corpus-$alloc" "$seeds" >"$log" 2>&1
     status=$?
-    counts=$(sed -n "s/^fuzz \[$alloc\]: \([0-9]*\) inputs, \([0-9]*\) operations checked/inputs=\1 ops=\2/p" "$log" | tail -1)
+    counts=$(sed -n "s/^fuzz \[$alloc\]: \([0-9]*\) inputs, \([0-9]*\) operations checked, \([0-9]*\) out of memory/inputs=\1 ops=\2 null=\3/p" "$log" | tail -1)
     if [ "$status" -eq 0 ] && [ -n "$counts" ]; then
         echo "PASS fuzz.$alloc $counts"
     else
