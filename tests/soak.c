@@ -18,8 +18,8 @@
 #define STASH 8            /* blocks each CPU's interrupt handler keeps     */
 #define CHECK_EVERY 1000   /* rounds between two quiescent checkpoints      */
 #define HEAD_CHECK 256     /* bytes of a block's head that carry the pattern */
-#define MIN_TICKS 10       /* a CPU goes on until its handler allocated this often */
-#define TICK_WAIT_NS 3000000000ull /* ... or this long has passed            */
+#define MIN_TICKS 5        /* a CPU goes on until its handler allocated this often */
+#define TICK_WAIT_NS 1000000000ull /* ... or this long has passed            */
 #define RING_WAIT 2000     /* polls for room in a full ring before freeing here */
 
 /* A block in flight: what its consumer needs to check and free it. */
