@@ -56,7 +56,13 @@ struct stash {
 static struct ring rings[SOAK_MAX_CPUS];
 static struct tally tallies[SOAK_MAX_CPUS];
 static struct stash stashes[SOAK_MAX_CPUS];
+/* Pausing the handlers: a CPU waiting at a barrier still takes interrupts,
+ * and the barrier counts it as arrived, so a handler that started before it
+ * saw hook_paused may still be running when CPU 0 checks. The handler marks
+ * itself busy before it reads hook_paused (both sequentially consistent, as
+ * is CPU 0's store), so CPU 0 either stops it or sees it busy and waits. */
 static uint32_t hook_paused;
+static uint32_t hook_busy[SOAK_MAX_CPUS];
 static unsigned soak_ncpu;
 
 /* ---- blocks ---------------------------------------------------------------- */
@@ -108,12 +114,30 @@ static void drop_item(const struct item *it) { ha_dealloc(it->p, it->size, it->a
 
 /* ---- the interrupt handler ---------------------------------------------------- */
 
+static void churn_stash(unsigned cpu);
+
 /* Runs on `cpu` with interrupts masked, between two allocator calls of that
  * CPU: replace the oldest block of the stash with a new one. */
 static void soak_tick(unsigned cpu)
 {
-    if (cpu >= soak_ncpu || __atomic_load_n(&hook_paused, __ATOMIC_ACQUIRE))
+    if (cpu >= soak_ncpu)
         return;
+    __atomic_store_n(&hook_busy[cpu], 1, __ATOMIC_SEQ_CST);
+    if (!__atomic_load_n(&hook_paused, __ATOMIC_SEQ_CST))
+        churn_stash(cpu);
+    __atomic_store_n(&hook_busy[cpu], 0, __ATOMIC_RELEASE);
+}
+
+/* Wait until no handler is inside churn_stash (CPU 0, after pausing them). */
+static void wait_handlers_idle(unsigned ncpu)
+{
+    for (unsigned c = 0; c < ncpu; c++)
+        while (__atomic_load_n(&hook_busy[c], __ATOMIC_ACQUIRE))
+            ;
+}
+
+static void churn_stash(unsigned cpu)
+{
     struct stash *s = &stashes[cpu];
     struct tally *t = &tallies[cpu];
     if (s->count == STASH) {
@@ -187,13 +211,17 @@ static bool consume(struct th_ctx *ctx, struct tally *t)
 static struct ha_stats start_stats;
 static size_t start_used_bytes, start_used_pages;
 
-/* CPU 0, with every CPU quiescent and the handler paused: the heap is valid,
+/* CPU 0, with every CPU at a barrier and the handlers paused: the heap is valid,
  * and the statistics, summed over the CPUs one by one, say exactly as many
  * blocks are live as the CPUs hold. */
-static void checkpoint(struct th_ctx *ctx, uint64_t held)
+static uint64_t blocks_held(unsigned ncpu);
+
+static void checkpoint(struct th_ctx *ctx)
 {
     uint64_t allocs = 0, frees = 0;
     struct ha_stats s, all;
+    wait_handlers_idle(ctx->ncpu);
+    uint64_t held = blocks_held(ctx->ncpu);
     for (unsigned c = 0; c < ctx->ncpu; c++) {
         allocs += tallies[c].allocs + tallies[c].irq_allocs;
         frees += tallies[c].frees + tallies[c].irq_frees;
@@ -282,7 +310,7 @@ static void ring_of_cpus(struct th_ctx *ctx)
         ha_get_stats(HA_ALL_CPUS, &start_stats);
         start_used_bytes = ha_used_bytes();
         start_used_pages = ha_used_pages();
-        __atomic_store_n(&hook_paused, 0, __ATOMIC_RELEASE);
+        __atomic_store_n(&hook_paused, 0, __ATOMIC_SEQ_CST);
         th_tick_hook = soak_tick;
     }
     th_barrier();
@@ -293,13 +321,13 @@ static void ring_of_cpus(struct th_ctx *ctx)
         if (round % CHECK_EVERY == 0 && round < rounds) {
             /* Quiescent checkpoint: pause the handlers, meet, check, resume. */
             if (cpu == 0)
-                __atomic_store_n(&hook_paused, 1, __ATOMIC_RELEASE);
+                __atomic_store_n(&hook_paused, 1, __ATOMIC_SEQ_CST);
             th_barrier();
             if (cpu == 0)
-                checkpoint(ctx, blocks_held(ctx->ncpu));
+                checkpoint(ctx);
             th_barrier();
             if (cpu == 0)
-                __atomic_store_n(&hook_paused, 0, __ATOMIC_RELEASE);
+                __atomic_store_n(&hook_paused, 0, __ATOMIC_SEQ_CST);
         }
     }
     /* A fast run may end before the timer fired often: go on (no barriers
@@ -309,7 +337,7 @@ static void ring_of_cpus(struct th_ctx *ctx)
         one_round(ctx, t, next, &rng, round);
     /* Wind down: stop the handlers, drain the rings, empty the stashes. */
     if (cpu == 0)
-        __atomic_store_n(&hook_paused, 1, __ATOMIC_RELEASE);
+        __atomic_store_n(&hook_paused, 1, __ATOMIC_SEQ_CST);
     th_barrier();
     while (consume(ctx, t))
         ;
@@ -318,7 +346,7 @@ static void ring_of_cpus(struct th_ctx *ctx)
     if (cpu != 0)
         return;
     th_tick_hook = 0;
-    checkpoint(ctx, 0);
+    checkpoint(ctx); /* rings drained, stashes empty: holds 0 */
     uint64_t ops = 0, remote = 0, irq_ops = 0, bad = 0, oom = 0;
     for (unsigned c = 0; c < soak_ncpu; c++) {
         ops += tallies[c].allocs + tallies[c].frees;
