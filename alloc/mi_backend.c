@@ -179,15 +179,25 @@ static int mi_backend_get_stats(unsigned cpu, struct ha_stats *out)
     return 0;
 }
 
-#define MI_BACKEND(type_name, init_fn, suffix)                                   \
+#define MI_BACKEND(type_name, init_fn, suffix, check_fn)                                   \
     {                                                                            \
         .name = type_name, .init = init_fn, .add_memory = mi_add_memory,         \
         .alloc = alloc_##suffix, .alloc_zeroed = alloc_zeroed_##suffix,          \
         .dealloc = dealloc_##suffix, .realloc = realloc_##suffix,                \
         .usable_size = mi_backend_usable_size, .alloc_pages = alloc_pages_##suffix, \
         .dealloc_pages = dealloc_pages_##suffix, .usage = mi_backend_usage,      \
-        .get_stats = mi_backend_get_stats, .check = mi_check_heaps,              \
+        .get_stats = mi_backend_get_stats, .check = check_fn,                    \
     }
 
-const struct ha_backend ha_backend_mi = MI_BACKEND("mi", mi_init, per_cpu);
-const struct ha_backend ha_backend_mi_locked = MI_BACKEND("mi-locked", mi_locked_init, locked);
+/* mi-locked can validate under its lock, so a check may overlap allocation
+ * (per-CPU mi cannot: ha_check needs quiescent CPUs there). */
+static int check_locked(void)
+{
+    unsigned long flags = ha_spin_lock_irqsave(&global_lock);
+    int r = mi_check_heaps();
+    ha_spin_unlock_irqrestore(&global_lock, flags);
+    return r;
+}
+
+const struct ha_backend ha_backend_mi = MI_BACKEND("mi", mi_init, per_cpu, mi_check_heaps);
+const struct ha_backend ha_backend_mi_locked = MI_BACKEND("mi-locked", mi_locked_init, locked, check_locked);
