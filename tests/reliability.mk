@@ -1,8 +1,11 @@
 # tests/reliability.mk - reliability checks (issue 7): the model of the
 # cross-CPU free protocol, the fuzzer, sanitizer builds, death tests, soak.
 #
-#   make model        model-check alloc/model/thread_free.pml exhaustively (larger bounds)
-#   make fuzz         the libFuzzer harness, FUZZ_TIME seconds per alloc_type
+#   make model           model-check alloc/model/thread_free.pml exhaustively (larger bounds)
+#   make fuzz            the libFuzzer harness, FUZZ_TIME seconds per alloc_type
+#   make death-all       the host death tests for every alloc_type
+#   make kernel-checked  build/riscv64/checked/kernel-checked.elf (test=death-<case>)
+#   make soak            the kernel soak: SOAK_HARTS harts, scale SOAK_SCALE, every alloc_type
 #
 # Test steps (short versions, in make test):
 #   test-model        the model at small bounds must hold
@@ -10,7 +13,10 @@
 #   test-fuzz         FUZZ_SMOKE_RUNS inputs per alloc_type
 #   test-asan         the alloc suite, every alloc_type, 4 CPUs, under ASan + UBSan
 #   test-tsan         the same under ThreadSanitizer
-#   test-death        the bad-input matrix against the checked core (DEATH_ALLOCS)
+#   test-death        the bad-input matrix against the checked core (DEATH_ALLOCS),
+#                     in forked children and under LD_PRELOAD of the checked library
+#   test-death-qemu   the same cases in the checked kernel, one boot each
+#   test-soak-qemu    the soak suite in the kernel at 4 harts (SOAK_TEST_ALLOCS)
 
 MODEL_OUT := $(BUILD)/model
 MODEL_CHECK := alloc/model/check.sh
@@ -84,6 +90,8 @@ DEATH_ALLOCS ?= mi mi-locked
 $(DEATH_OUT)/%.o: tests/death/%.c tests/death/death_cases.h
 	@mkdir -p $(@D)
 	$(HOST_CC) $(HOST_CFLAGS) -Itests/death -c $< -o $@
+
+-include $(DEATH_OBJS:.o=.d)
 
 $(DEATH_HOST): $(DEATH_OBJS) $(HOST_CORE_CHECKED_OBJS) $(HOST_HOOK_OBJS)
 	$(HOST_CC) -pthread -o $@ $^
@@ -188,11 +196,11 @@ TEST_STEPS += test-asan test-tsan
 # (test-host-suites runs every allocator suite).
 SOAK_HARTS  ?= 8
 SOAK_SCALE  ?= 100
-SOAK_ALLOCS ?= mi mi-locked tlsf buddy slab first-fit best-fit worst-fit
+SOAK_ALLOCS ?= $(shell $(HOST_TEST) --list-allocs)
 SOAK_TEST_ALLOCS ?= mi tlsf
 
 .PHONY: soak test-soak-qemu
-soak: $(RV_KERNEL)
+soak: $(RV_KERNEL) $(HOST_TEST)
 	@rc=0; for a in $(SOAK_ALLOCS); do \
 	    QEMU_TEST_TIMEOUT=900 $(QEMU_TEST) pass soak-$$a-smp$(SOAK_HARTS) ALLOC=$$a SMP=$(SOAK_HARTS) \
 	        ARGS="test=soak scale=$(SOAK_SCALE)" || rc=1; \
