@@ -17,9 +17,12 @@ here=$(dirname "$0")
 LOGDIR=${QEMU_LOGDIR:-build/test-logs/qemu}
 
 # Ask the kernel for the valid names listed after "valid: " in its error.
+# (private log file, renamed into place: another make test may run alongside)
 valid_names() {
-    LOG="$LOGDIR/list-$1.log" QUIET=1 TIMEOUT=30 SMP=1 ALLOC="$2" ARGS="$3" "$here/qemu-run.sh"
-    sed -n 's/.*; valid: //p' "$LOGDIR/list-$1.log" | head -1 | tr -d ',' | tr ' ' '\n' | grep .
+    local log="$LOGDIR/list-$1.log"
+    LOG="$log.$$" QUIET=1 TIMEOUT=30 SMP=1 ALLOC="$2" ARGS="$3" "$here/qemu-run.sh"
+    mv -f "$log.$$" "$log"
+    sed -n 's/.*; valid: //p' "$log" | head -1 | tr -d ',' | tr ' ' '\n' | grep .
 }
 
 allocs=$(valid_names allocs nonsense '') || { echo "FAIL qemu-matrix.names $LOGDIR/list-allocs.log:1 the kernel listed no alloc_type"; exit 1; }

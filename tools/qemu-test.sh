@@ -18,8 +18,12 @@ shift 2
 if [ "$expect" = fail ]; then regex=$1; shift; fi
 for kv in "$@"; do export "${kv?}"; done
 LOGDIR=${QEMU_LOGDIR:-build/test-logs/qemu}
-export LOG="$LOGDIR/$name.log" QUIET=1
+final="$LOGDIR/$name.log"
+# Boot into a private file, renamed into place at the end: two `make test`s
+# in one checkout must not read each other's console.
+export LOG="$final.$$" QUIET=1
 export TIMEOUT=${QEMU_TEST_TIMEOUT:-60}
+trap 'mv -f "$LOG" "$final"' EXIT
 
 start=${EPOCHREALTIME/./}
 "$(dirname "$0")/qemu-run.sh"
@@ -39,7 +43,7 @@ if [ "$expect" = pass ]; then
     [ "$rc" -eq 0 ] && reason="no /${EXPECT_LOG:-passed, 0 failed}/ in the log"
     [ "$rc" -eq 124 ] && reason="timed out after ${TIMEOUT}s"
     line=$(grep -nE '^(PANIC|TRAP|error:|FAIL)' "$LOG" | head -1)
-    echo "FAIL qemu.$name $LOG:${line%%:*} $reason${line:+: ${line#*:}}"
+    echo "FAIL qemu.$name $final:${line%%:*} $reason${line:+: ${line#*:}}"
     tail -n 15 "$LOG" | sed 's/^/    /'
     exit 1
 fi
@@ -50,6 +54,6 @@ if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && { [ "$want" = non-zero ] || [ "$rc" =
     echo "PASS qemu.$name (exit $rc as expected, ${secs}s)"
     exit 0
 fi
-echo "FAIL qemu.$name $LOG:1 expected exit $want with /$regex/, got exit $rc"
+echo "FAIL qemu.$name $final:1 expected exit $want with /$regex/, got exit $rc"
 tail -n 15 "$LOG" | sed 's/^/    /'
 exit 1
