@@ -18,6 +18,13 @@
 extern "C" {
 #endif
 
+#ifdef HA_EMBED_INLINE
+/* An embedding may supply the three per-operation hooks as static inline
+ * functions, so the fast paths pay no call for them: its build compiles the
+ * core with -DHA_EMBED_INLINE='"its_header.h"' (the C kernel does). The
+ * symbols must still exist for code built without it (Rust, tests). */
+#include HA_EMBED_INLINE
+#else
 /* Index of the CPU running the caller, in 0..ncpu-1 (ncpu as given to
  * ha_init). Only called between ha_embed_irq_save and ha_embed_irq_restore. */
 unsigned ha_embed_cpu_index(void);
@@ -26,6 +33,7 @@ unsigned ha_embed_cpu_index(void);
  * On riscv64: csrrci sstatus.SIE / csrs sstatus. */
 unsigned long ha_embed_irq_save(void);
 void ha_embed_irq_restore(unsigned long flags);
+#endif
 
 /* Stop everything with a message naming the fault; never returns. */
 void ha_embed_panic(const char *message) __attribute__((noreturn));
