@@ -70,7 +70,11 @@ static void count_free(mi_stats *stats, const mi_page *page, const mi_block *blo
 void mi_free_generic(mi_heap *heap, void *p, size_t size, size_t align, bool as_pages)
 {
     mi_page *page = mi_page_of_block(p);
+#ifdef HA_CHECKED
+    mi_block *block = mi_block_start(page, p); /* an interior pointer must be seen as one */
+#else
     mi_block *block = unlikely(mi_load_relaxed(&page->xhas_aligned)) ? mi_block_start(page, p) : (mi_block *)p;
+#endif
 #ifdef HA_CHECKED
     mi_checked_on_free(page, block, p, size, align, "free");
 #endif

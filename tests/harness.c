@@ -11,7 +11,7 @@
 static struct th_ctx case_results[TH_MAX_CPUS];
 static uint64_t bench_ops[TH_MAX_CPUS];
 
-void (*volatile th_tick_hook)(unsigned cpu);
+void (*_Atomic th_tick_hook)(unsigned cpu);
 
 void th_printf(const char *fmt, ...)
 {

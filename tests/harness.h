@@ -72,7 +72,7 @@ void th_embed_timer(bool on);
 /* Set by a case that wants work done inside the timer interrupt (soak); the
  * kernel's timer handler calls it on the interrupted CPU with interrupts
  * masked, the host may call it from a signal handler. NULL when unused. */
-extern void (*volatile th_tick_hook)(unsigned cpu);
+extern void (*_Atomic th_tick_hook)(unsigned cpu); /* atomic: set on one CPU, read in handlers on all */
 
 void th_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void th_fail_at(struct th_ctx *ctx, const char *file, int line, const char *fmt, ...)
