@@ -19,6 +19,11 @@ $(RV_OUT)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(RV_CC) $(RV_CFLAGS) -c $< -o $@
 
+# The allocator core gets the contract's per-operation hooks inline.
+$(RV_OUT)/obj/alloc/%.o: alloc/%.c
+	@mkdir -p $(dir $@)
+	$(RV_CC) $(RV_CFLAGS) -DHA_EMBED_INLINE='"embed_inline.h"' -c $< -o $@
+
 $(RV_OUT)/obj/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(RV_CC) $(RV_CFLAGS) -c $< -o $@

@@ -1,0 +1,18 @@
+/*
+ * embed_inline.h - the per-operation hooks of the embedding contract as
+ * static inline functions, for the allocator core compiled into the kernel
+ * (-DHA_EMBED_INLINE='"embed_inline.h"', see hartalloc_embed.h). Each is one
+ * or two instructions; as calls they cost more than the work they do, and
+ * under TCG a call costs about ten times an ALU instruction. embed.c still
+ * defines the same hooks as functions for code built without this header.
+ */
+#ifndef RV_EMBED_INLINE_H
+#define RV_EMBED_INLINE_H
+
+#include "cpu.h"
+
+static inline unsigned ha_embed_cpu_index(void) { return this_cpu()->index; }
+static inline unsigned long ha_embed_irq_save(void) { return irq_save(); }
+static inline void ha_embed_irq_restore(unsigned long flags) { irq_restore(flags); }
+
+#endif /* RV_EMBED_INLINE_H */
