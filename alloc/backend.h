@@ -41,6 +41,8 @@ struct ha_backend {
     /* num_pages >= 1, align a power of two >= HA_PAGE_SIZE. */
     void *(*alloc_pages)(size_t num_pages, size_t align);
     void (*dealloc_pages)(void *addr, size_t num_pages);
+    /* NULL when the backend holds nothing per CPU. */
+    void (*collect)(void);
     void (*usage)(struct ha_usage *out);
     int (*get_stats)(unsigned cpu, struct ha_stats *out);
     int (*check)(void);

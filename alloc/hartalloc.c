@@ -163,6 +163,12 @@ void ha_dealloc_pages(void *addr, size_t num_pages)
         active->dealloc_pages(addr, num_pages);
 }
 
+void ha_collect(void)
+{
+    if (active && active->collect)
+        active->collect();
+}
+
 static struct ha_usage usage(void)
 {
     struct ha_usage u = { 0, 0, 0, 0 };

@@ -122,6 +122,14 @@ static int mi_add_memory(void *start, size_t size, unsigned flags)
         heap_leave(locked, flags);                                               \
     }
 
+static void collect_per_cpu(void)
+{
+    unsigned long flags;
+    mi_heap *heap = heap_enter(false, &flags);
+    mi_heap_collect_all(heap);
+    heap_leave(false, flags);
+}
+
 MI_ENTRY_POINTS(per_cpu, false)
 MI_ENTRY_POINTS(locked, true)
 
@@ -179,7 +187,7 @@ static int mi_backend_get_stats(unsigned cpu, struct ha_stats *out)
     return 0;
 }
 
-#define MI_BACKEND(type_name, init_fn, suffix, check_fn)                                   \
+#define MI_BACKEND(type_name, init_fn, suffix, check_fn, collect_fn)                                   \
     {                                                                            \
         .name = type_name, .init = init_fn, .add_memory = mi_add_memory,         \
         .alloc = alloc_##suffix, .alloc_zeroed = alloc_zeroed_##suffix,          \
@@ -187,6 +195,7 @@ static int mi_backend_get_stats(unsigned cpu, struct ha_stats *out)
         .usable_size = mi_backend_usable_size, .alloc_pages = alloc_pages_##suffix, \
         .dealloc_pages = dealloc_pages_##suffix, .usage = mi_backend_usage,      \
         .get_stats = mi_backend_get_stats, .check = check_fn,                    \
+        .collect = collect_fn,                                                   \
     }
 
 /* mi-locked can validate under its lock, so a check may overlap allocation
@@ -199,5 +208,5 @@ static int check_locked(void)
     return r;
 }
 
-const struct ha_backend ha_backend_mi = MI_BACKEND("mi", mi_init, per_cpu, mi_check_heaps);
-const struct ha_backend ha_backend_mi_locked = MI_BACKEND("mi-locked", mi_locked_init, locked, check_locked);
+const struct ha_backend ha_backend_mi = MI_BACKEND("mi", mi_init, per_cpu, mi_check_heaps, collect_per_cpu);
+const struct ha_backend ha_backend_mi_locked = MI_BACKEND("mi-locked", mi_locked_init, locked, check_locked, 0);

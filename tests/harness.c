@@ -62,6 +62,8 @@ unsigned th_run_suite(const struct th_suite *suite, unsigned cpu, unsigned ncpu,
             th_embed_timer(true);
         th_embed_barrier();
         c->fn(ctx);
+        if (suite->flags & TH_SUITE_USES_ALLOCATOR)
+            ha_collect(); /* as a kernel's idle loop would: cases start from a settled heap */
         th_embed_barrier();
         if (cpu == 0) {
             if (suite->flags & TH_SUITE_TIMER)

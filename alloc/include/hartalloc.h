@@ -89,6 +89,13 @@ void ha_free(void *ptr);
 void *ha_alloc_pages(size_t num_pages, size_t align_pow2);
 void ha_dealloc_pages(void *addr, size_t num_pages);
 
+/* Give back what the calling CPU's heap holds without using it: take in the
+ * blocks other CPUs freed into its pages, return empty pages and segments to
+ * the shared pool. Per-CPU heaps only reclaim such memory when their own CPU
+ * allocates, so a kernel calls this where a CPU goes idle. A no-op for the
+ * single-lock alloc_types, which hold nothing per CPU. */
+void ha_collect(void);
+
 /* Usage. Byte figures cover ha_alloc blocks (as usable sizes); page figures
  * cover ha_alloc_pages. "available" is what remains in the managed regions. */
 size_t ha_used_bytes(void);
