@@ -205,7 +205,8 @@ void mi_heap_return_page_mt(mi_heap *heap, mi_page *page);
 /* as_pages: a 4 KiB page run, counted in the page statistics. */
 void *mi_heap_alloc_generic(mi_heap *heap, size_t size, size_t align, bool zero, bool as_pages);
 
-static inline void *mi_heap_alloc(mi_heap *heap, size_t size, size_t align, bool zero, bool as_pages)
+static inline __attribute__((always_inline)) void *mi_heap_alloc(mi_heap *heap, size_t size, size_t align,
+                                                               bool zero, bool as_pages)
 {
 #ifndef HA_CHECKED
     /* Fast path: a small request finds its class's first page in the direct
@@ -235,7 +236,8 @@ void mi_free_generic(mi_heap *heap, void *p, size_t size, size_t align, bool as_
 /* Fast path of a free by the page's owner: mask to the segment, one load to
  * the page, push on local_free. No atomics. Everything else (remote frees,
  * over-aligned blocks, huge blocks, page runs, checked builds) is generic. */
-static inline void mi_free(mi_heap *heap, void *p, size_t size, size_t align, bool as_pages)
+static inline __attribute__((always_inline)) void mi_free(mi_heap *heap, void *p, size_t size, size_t align,
+                                                        bool as_pages)
 {
 #ifndef HA_CHECKED
     mi_segment *seg = mi_segment_of(p);
