@@ -21,27 +21,38 @@
 MODEL_OUT := $(BUILD)/model
 MODEL_CHECK := alloc/model/check.sh
 MODEL_SRC := alloc/model/thread_free.pml $(MODEL_CHECK)
-# Seeded bugs of the model (see the list at the top of thread_free.pml).
+# Seeded bugs of the model (see the list at the top of thread_free.pml);
+# 7 and 8 are in the large-page part (LARGE=1).
 MODEL_BUGS := 1 2 3 4 5 6
+MODEL_LARGE_BUGS := 7 8
 
 .PHONY: model test-model test-model-bugs
 
 # make model: 2 pages of 2 blocks with 4 owner allocations (~8.5 M states),
-# 3 pages of 2 blocks with 3, one page of 3 blocks with 5.
+# the same plus the large page, 3 pages of 2 blocks with 3, one page of 3
+# blocks with 5.
 model: $(MODEL_SRC)
 	@rc=0; \
 	$(MODEL_CHECK) $(MODEL_OUT) full-2x2-a4 clean -DNPAGES=2 -DBPP=2 -DALLOCS=4 || rc=1; \
+	$(MODEL_CHECK) $(MODEL_OUT) full-2x2-large-a4 clean -DNPAGES=2 -DBPP=2 -DALLOCS=4 -DLARGE=1 || rc=1; \
 	$(MODEL_CHECK) $(MODEL_OUT) full-3x2-a3 clean -DNPAGES=3 -DBPP=2 -DALLOCS=3 || rc=1; \
 	$(MODEL_CHECK) $(MODEL_OUT) full-1x3-a5 clean -DNPAGES=1 -DBPP=3 -DALLOCS=5 || rc=1; \
 	exit $$rc
 
-# make test: 2 pages of 2 blocks, 3 owner allocations (~0.9 M states).
+# make test: 2 pages of 2 blocks, 3 owner allocations (~0.9 M states), and
+# the same with the large page (~1.4 M states).
 test-model: $(MODEL_SRC)
-	@$(MODEL_CHECK) $(MODEL_OUT) small-2x2-a3 clean -DNPAGES=2 -DBPP=2 -DALLOCS=3
+	@rc=0; \
+	$(MODEL_CHECK) $(MODEL_OUT) small-2x2-a3 clean -DNPAGES=2 -DBPP=2 -DALLOCS=3 || rc=1; \
+	$(MODEL_CHECK) $(MODEL_OUT) small-2x2-large-a3 clean -DNPAGES=2 -DBPP=2 -DALLOCS=3 -DLARGE=1 || rc=1; \
+	exit $$rc
 
 test-model-bugs: $(MODEL_SRC)
 	@rc=0; for b in $(MODEL_BUGS); do \
 	    $(MODEL_CHECK) $(MODEL_OUT) bug$$b error -DNPAGES=2 -DBPP=2 -DALLOCS=3 -DBUG=$$b || rc=1; \
+	done; \
+	for b in $(MODEL_LARGE_BUGS); do \
+	    $(MODEL_CHECK) $(MODEL_OUT) bug$$b error -DNPAGES=2 -DBPP=2 -DALLOCS=3 -DLARGE=1 -DBUG=$$b || rc=1; \
 	done; exit $$rc
 
 TEST_STEPS += test-model test-model-bugs

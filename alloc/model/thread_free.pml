@@ -28,6 +28,11 @@
  *  mi_heap_collect_all    the out-of-memory path: collect every page, requeue full
  *                         pages that have blocks, retire empty NORMAL pages.
  *
+ * With LARGE=1 the heap also has a large page (mi_heap_park_large,
+ * retire_large, and their cases in take_returned and collect_all): one block,
+ * parked FULL as it is handed out, given back when its block comes home
+ * (after a local free, or through the returned stack after a remote one).
+ *
  * The world: one owner heap (CPU 0) with NPAGES pages of BPP blocks, one size
  * class; the owner allocates (at most ALLOCS times), keeps blocks or hands
  * them to two remote CPUs through mailboxes, frees locally, takes the returned
@@ -61,6 +66,8 @@
  *  BUG=4 take_returned takes the stack with a load and a store, not an exchange
  *  BUG=5 mi_page_collect takes xthread_free with a load and a store
  *  BUG=6 mi_heap_page_emptied retires without looking at the flag
+ *  BUG=7 (LARGE=1) retire_large retires a NOTIFIED large page
+ *  BUG=8 (LARGE=1) take_returned does not retire the large page it took
  *
  * Not modelled: weak memory ordering (spin explores sequentially consistent
  * interleavings; the acquire/release orders of the C code are argued there),
@@ -86,7 +93,15 @@
 #define BUG 0
 #endif
 
+#ifndef LARGE
+#define LARGE 0 /* 1: also one large page (a single block, parked FULL at once) */
+#endif
+
 #define NBLOCKS (NPAGES * BPP)
+#define NPG (NPAGES + LARGE)   /* pages, the large one last                */
+#define NBL (NBLOCKS + LARGE)  /* blocks, the large page's block last      */
+#define LP NPAGES              /* the large page                           */
+#define LB NBLOCKS             /* its block                                */
 #define NREMOTE 2
 #define NIL 255
 
@@ -99,24 +114,24 @@
 #define NOBODY 0
 #define OWNER 1
 
-#define PAGE_OF(b) ((b) / BPP)
+#define PAGE_OF(b) ((b) >= NBLOCKS -> LP : (b) / BPP)
 
-byte next[NBLOCKS];      /* a free block's link (block->next)                  */
-byte holder[NBLOCKS];    /* ghost: who holds the block                         */
-bool listed[NBLOCKS];    /* ghost: on one of its page's lists                  */
+byte next[NBL];      /* a free block's link (block->next)                  */
+byte holder[NBL];    /* ghost: who holds the block                         */
+bool listed[NBL];    /* ghost: on one of its page's lists                  */
 
-local byte free_head[NPAGES] = NIL;  /* owner: page->free                                  */
-local byte local_head[NPAGES] = NIL; /* owner: page->local_free                            */
-local byte used[NPAGES];       /* owner: page->used                                  */
-local bool in_use[NPAGES];     /* owner: page->in_use (false: back in the segment)   */
-local bool in_queue[NPAGES];   /* owner: on the class queue                          */
-local bool in_full[NPAGES];    /* owner: on the full queue (page->in_full)           */
-byte tf_head[NPAGES];    /* page->xthread_free is the pair (tf_head, tf_flag)  */
-byte tf_flag[NPAGES];
-byte ret_next[NPAGES];   /* page->returned_next                                */
+local byte free_head[NPG] = NIL;  /* owner: page->free                                  */
+local byte local_head[NPG] = NIL; /* owner: page->local_free                            */
+local byte used[NPG];       /* owner: page->used                                  */
+local bool in_use[NPG];     /* owner: page->in_use (false: back in the segment)   */
+local bool in_queue[NPG];   /* owner: on the class queue                          */
+local bool in_full[NPG];    /* owner: on the full queue (page->in_full)           */
+byte tf_head[NPG];    /* page->xthread_free is the pair (tf_head, tf_flag)  */
+byte tf_flag[NPG];
+byte ret_next[NPG];   /* page->returned_next                                */
 byte ret_head = NIL;     /* heap->xreturned                                    */
-bool on_stack[NPAGES];   /* ghost: pushed and not yet taken                    */
-bool pending[NPAGES];    /* ghost: won FULL -> NOTIFIED, push not yet done     */
+bool on_stack[NPG];   /* ghost: pushed and not yet taken                    */
+bool pending[NPG];    /* ghost: won FULL -> NOTIFIED, push not yet done     */
 
 chan mbox[NREMOTE] = [1] of { byte };
 bool owner_done;
@@ -245,11 +260,29 @@ inline take_returned()
             assert(tf_flag[p] == NOTIFIED); /* set_full_state(NOTIFIED, NORMAL) */
             tf_flag[p] = NORMAL;
             if
-            :: in_full[p] -> in_full[p] = false; in_queue[p] = true /* requeue */
+            :: p != LP && in_full[p] -> in_full[p] = false; in_queue[p] = true /* requeue */
             :: else -> skip
-            fi;
-            p = 0
-        }
+            fi
+        };
+#if LARGE
+        if
+        :: p == LP -> /* its one block came back: collect, retire */
+            take_thread_free(p);
+            atomic {
+                collect_into_free(p);
+                if
+#if BUG == 8
+                :: used[p] == 0 -> skip
+#else
+                :: used[p] == 0 -> retire_large_page()
+#endif
+                :: else -> assert(tf_flag[p] == NORMAL); tf_flag[p] = FULL
+                fi
+            }
+        :: else -> skip
+        fi;
+#endif
+        p = 0
     :: else -> break
     od
 }
@@ -337,11 +370,86 @@ inline owner_alloc(b)
     fi
 }
 
+/* ---- the large page (LARGE=1): one block; mi_heap_park_large parks it FULL
+ * when it is handed out, so the free of its block, local or remote, is what
+ * brings it back. */
+
+/* Give the large page back (mi_segment_page_free): its block is home. */
+inline retire_large_page()
+{
+    assert(!on_stack[LP] && !pending[LP] && tf_head[LP] == NIL && used[LP] == 0);
+    assert(holder[LB] == NOBODY && listed[LB]);
+    assert(free_head[LP] == LB || local_head[LP] == LB);
+    listed[LB] = false;
+    free_head[LP] = NIL;
+    local_head[LP] = NIL;
+    in_full[LP] = false;
+    in_use[LP] = false
+}
+
+/* ha_alloc of a large block: a fresh large page, parked FULL at once. */
+inline owner_alloc_large(b)
+{
+    atomic {
+        if
+        :: !in_use[LP] ->
+            assert(tf_head[LP] == NIL && used[LP] == 0);
+            in_use[LP] = true;
+            used[LP] = 1;
+            tf_flag[LP] = FULL; /* mi_store_relaxed: nobody else knows the page yet */
+            in_full[LP] = true;
+            b = LB;
+            holder[b] = OWNER
+        :: else -> b = NIL
+        fi
+    }
+}
+
+/* retire_large: FULL -> NORMAL (a CAS), else the flag must already be NORMAL;
+ * a NOTIFIED page is on (or on its way to) the stack: take_returned retires it. */
+inline retire_large()
+{
+    atomic {
+        if
+        :: tf_flag[LP] == FULL -> tf_flag[LP] = NORMAL; ok = true
+        :: else -> ok = false
+        fi
+    };
+    atomic {
+        if
+        :: !ok -> ok = (tf_flag[LP] == NORMAL)
+        :: else -> skip
+        fi;
+#if BUG == 7
+        ok = true
+#endif
+    };
+    atomic {
+        if
+        :: ok -> retire_large_page()
+        :: else -> skip
+        fi;
+        ok = false
+    }
+}
+
 /* mi_free of a block b the owner holds. */
 inline owner_free(b)
 {
+    p = PAGE_OF(b);
+#if LARGE
+    if
+    :: p == LP ->
+        atomic {
+            assert(holder[b] == OWNER);
+            holder[b] = NOBODY;
+            push_list(local_head[p], b);
+            used[p]--
+        };
+        retire_large()
+    :: else ->
+#endif
     atomic {
-        p = PAGE_OF(b);
         assert(holder[b] == OWNER);
         holder[b] = NOBODY;
         push_list(local_head[p], b);
@@ -377,7 +485,11 @@ inline owner_free(b)
 #endif
         }
     :: else -> skip
-    fi;
+    fi
+#if LARGE
+    fi
+#endif
+    ;
     p = 0
 }
 
@@ -426,6 +538,18 @@ inline collect_all()
         r++
     :: else -> break
     od;
+#if LARGE
+    if
+    :: in_use[LP] ->
+        take_thread_free(LP);
+        atomic { collect_into_free(LP) };
+        if
+        :: used[LP] == 0 -> retire_large()
+        :: else -> skip
+        fi
+    :: else -> skip
+    fi;
+#endif
     r = 0
 }
 
@@ -449,7 +573,17 @@ proctype Owner()
         :: b != NIL -> atomic { holder[b] = 3; mbox[1] ! b; b = NIL }
         :: else -> skip
         fi
-    :: atomic { select(b : 0 .. NBLOCKS - 1); ok = (holder[b] == OWNER) };
+#if LARGE
+    :: allocs < ALLOCS -> allocs++; owner_alloc_large(b); b = NIL
+    :: allocs < ALLOCS && nfull(mbox[0]) ->
+        allocs++;
+        owner_alloc_large(b);
+        if
+        :: b != NIL -> atomic { holder[b] = 2; mbox[0] ! b; b = NIL }
+        :: else -> skip
+        fi
+#endif
+    :: atomic { select(b : 0 .. NBL - 1); ok = (holder[b] == OWNER) };
         if
         :: ok -> ok = false; owner_free(b)
         :: else -> skip
@@ -464,7 +598,7 @@ proctype Owner()
     /* Wind down: free what we hold, wait for the remote CPUs, take the stack. */
     b = 0;
     do
-    :: b < NBLOCKS ->
+    :: b < NBL ->
         if
         :: holder[b] == OWNER -> owner_free(b)
         :: else -> skip
@@ -477,6 +611,9 @@ proctype Owner()
 
     /* Quiescent: no page stranded, no block lost. */
     assert(ret_head == NIL);
+#if LARGE
+    assert(!in_use[LP]); /* its block came back: the large page was given back, not stranded */
+#endif
     r = 0;
     do
     :: r < NPAGES ->
@@ -574,14 +711,14 @@ init
     atomic {
         i = 0;
         do
-        :: i < NPAGES ->
+        :: i < NPG ->
             tf_head[i] = NIL; ret_next[i] = NIL;
             i++
         :: else -> break
         od;
         i = 0;
         do
-        :: i < NBLOCKS -> next[i] = NIL; i++
+        :: i < NBL -> next[i] = NIL; i++
         :: else -> break
         od;
         run Owner();
