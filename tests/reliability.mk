@@ -168,7 +168,7 @@ TSAN_FLAGS := -fsanitize=thread
 ASAN_TEST := $(BUILD)/asan/hartalloc-test
 TSAN_TEST := $(BUILD)/tsan/hartalloc-test
 SAN_CPUS ?= 4
-SAN_SUITES ?= smoke alloc
+SAN_SUITES ?= smoke alloc soak
 
 $(BUILD)/asan/obj/alloc/%.o: alloc/%.c
 	@mkdir -p $(@D)
