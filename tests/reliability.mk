@@ -136,7 +136,7 @@ RVC_KERNEL := $(RVC_OUT)/kernel-checked.elf
 RVC_SRCS   := $(filter-out tests/suites.c,$(RV_SRCS)) tests/death/death_cases.c tests/death/death_suites.c
 RVC_OBJS   := $(addprefix $(RVC_OUT)/obj/,$(addsuffix .o,$(basename $(RVC_SRCS))))
 DEATH_CASES := $(shell sed -n 's/^DEATH_SUITE([a-z_]*, "\([a-z-]*\)");$$/\1/p' tests/death/death_suites.c)
-DEATH_KERNEL_ALLOCS ?= mi
+DEATH_KERNEL_ALLOCS ?= mi mi-locked
 
 $(RVC_OUT)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
