@@ -36,8 +36,8 @@ bool mi_page_extend(mi_page *page)
     if (page->capacity >= page->reserved)
         return false;
     size_t n = MI_EXTEND_BYTES / page->block_size;
-    if (n == 0)
-        n = 1;
+    if (n < MI_EXTEND_MIN_BLOCKS)
+        n = MI_EXTEND_MIN_BLOCKS; /* fewer trips to the slow path for big blocks */
     if (n > page->reserved - page->capacity)
         n = page->reserved - page->capacity;
     uint8_t *first = page->area + (size_t)page->capacity * page->block_size;

@@ -75,7 +75,9 @@
 #define MI_MAX_CPUS 64              /* heaps; CPU indices beyond are refused     */
 #define MI_POOL_MAX_SEGMENTS 16384  /* 64 GiB of regions in all                  */
 #define MI_POOL_MAX_REGIONS 16
-#define MI_EXTEND_BYTES 4096        /* carve at most this much of a page at once */
+#define MI_EXTEND_BYTES 4096        /* carve about this much of a page at once   */
+#define MI_EXTEND_MIN_BLOCKS 4      /* ...but at least this many blocks          */
+#define MI_CACHE_LINE 128           /* per-CPU data never shares a line (128: adjacent-line prefetch) */
 
 /* ---- derived, do not modify --------------------------------------------- */
 #define MI_SEGMENT_SHIFT 22
@@ -170,7 +172,7 @@ typedef struct mi_stats {
                                        pointers; in checked builds, the padding   */
     int64_t page4k_in_use;          /* 4 KiB pages handed out by alloc_pages     */
     int64_t page4k_block_bytes;     /* block bytes those pages occupy            */
-} mi_stats;
+} __attribute__((aligned(MI_CACHE_LINE))) mi_stats; /* one CPU's own lines */
 
 /* Requests up to this size find their page in one load (mi_heap.direct). */
 #define MI_DIRECT_MAX 1024u
@@ -184,6 +186,6 @@ typedef struct mi_heap {
     mi_page *xreturned;             /* any CPU: full pages that got a remote free */
     mi_stats *stats;                /* this CPU's (mi-locked: the caller's CPU)  */
     unsigned cpu;
-} mi_heap;
+} __attribute__((aligned(MI_CACHE_LINE))) mi_heap;
 
 #endif /* HA_MI_TYPES_H */
