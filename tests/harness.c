@@ -62,9 +62,14 @@ unsigned th_run_suite(const struct th_suite *suite, unsigned cpu, unsigned ncpu,
             th_embed_timer(true);
         th_embed_barrier();
         c->fn(ctx);
-        if (suite->flags & TH_SUITE_USES_ALLOCATOR)
-            ha_collect(); /* as a kernel's idle loop would: cases start from a settled heap */
         th_embed_barrier();
+        if (suite->flags & TH_SUITE_USES_ALLOCATOR) {
+            /* As a kernel's idle loop would: the next case starts from a
+             * settled heap. Only after every CPU has left the case, so a case
+             * may still check the heap after its own last barrier. */
+            ha_collect();
+            th_embed_barrier();
+        }
         if (cpu == 0) {
             if (suite->flags & TH_SUITE_TIMER)
                 th_embed_timer(false);
