@@ -50,32 +50,11 @@
 
 #include "hartalloc_embed.h"
 #include "host.h"
+#include "host_thread.h"
 
 #define MAX_SLOTS 256 /* the core refuses more CPUs than it has heaps for */
 
-/* initial-exec: this runs inside malloc, and the general-dynamic TLS model
- * may call __tls_get_addr, which may call malloc. A preloaded library always
- * gets static TLS. */
-#define TLS_INITIAL_EXEC __attribute__((tls_model("initial-exec")))
-
-enum role {
-    ROLE_NEW = 0, /* has not entered the allocator yet                        */
-    ROLE_OWNER,   /* holds a slot: uses its heap without a lock               */
-    ROLE_SHARER,  /* found every slot leased: uses the last slot, locked      */
-    ROLE_EXITED,  /* gave its slot back at exit: shares from now on           */
-};
-
-struct host_thread {
-    unsigned slot;                 /* owner: for life; sharer: while masked   */
-    unsigned role;                 /* enum role                               */
-    bool holds_shared;             /* this masked section took shared_lock    */
-    bool forking;                  /* between fork's prepare and its return   */
-    volatile sig_atomic_t masked;  /* "interrupts off": inside the allocator;
-                                    * read by a forking thread                */
-    volatile sig_atomic_t pending; /* a host interrupt arrived while masked   */
-};
-
-static __thread struct host_thread self TLS_INITIAL_EXEC;
+__thread struct host_thread ha_host_self HOST_TLS;
 
 static unsigned nslots;                 /* set once, before any thread enters */
 static unsigned shared_slot;            /* nslots - 1: never leased           */
@@ -89,7 +68,7 @@ static void (*irq_handler)(unsigned cpu);
  * thread's state dies with it) and is held across fork. */
 static struct host_thread *slot_thread[MAX_SLOTS];
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static int fork_pending;   /* owners must not start a section               */
+int ha_host_fork_pending;  /* owners must not start a section               */
 static int fork_unguarded; /* someone stopped waiting: the child may not trust
                             * other slots' heaps                              */
 static bool fork_guarded;  /* membarrier works: fork waits for owners       */
@@ -181,9 +160,9 @@ static bool wait_for_zero(volatile int *flag)
 static void wait_out_fork(struct host_thread *t)
 {
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    while (__atomic_load_n(&fork_pending, __ATOMIC_ACQUIRE)) {
+    while (__atomic_load_n(&ha_host_fork_pending, __ATOMIC_ACQUIRE)) {
         __atomic_store_n(&t->masked, 0, __ATOMIC_RELEASE);
-        bool over = wait_for_zero(&fork_pending);
+        bool over = wait_for_zero(&ha_host_fork_pending);
         __atomic_store_n(&t->masked, 1, __ATOMIC_RELAXED);
         if (!over)
             return; /* go on; the child will not reuse other slots */
@@ -193,7 +172,7 @@ static void wait_out_fork(struct host_thread *t)
 
 /* The outermost irq_save of a thread that owns no slot, or of an owner while
  * a fork is pending. Out of line, so the owner's path needs no stack frame. */
-__attribute__((noinline, cold)) static void enter_slow(struct host_thread *t)
+__attribute__((noinline, cold)) void ha_host_enter_slow(struct host_thread *t)
 {
     if (t->forking) {
         /* fork's prepare step holds both locks and no other thread is inside:
@@ -221,19 +200,9 @@ __attribute__((noinline, cold)) static void enter_slow(struct host_thread *t)
     t->holds_shared = true;
 }
 
-unsigned long ha_embed_irq_save(void)
-{
-    struct host_thread *t = &self;
-    unsigned long was_masked = (unsigned long)t->masked;
-    t->masked = 1;
-    /* masked before the section starts, and before fork_pending is read:
-     * the forking thread's membarrier makes the pair a full fence. */
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    if (!was_masked && __builtin_expect(t->role != ROLE_OWNER ||
-                                        __atomic_load_n(&fork_pending, __ATOMIC_RELAXED), 0))
-        enter_slow(t);
-    return was_masked;
-}
+/* The contract's hooks as functions, for code compiled without
+ * embed_inline.h (the runner, tests); the core inlines the same bodies. */
+unsigned long ha_embed_irq_save(void) { return host_irq_save(); }
 
 __attribute__((noinline)) static void deliver_irq(struct host_thread *t)
 {
@@ -247,15 +216,15 @@ __attribute__((noinline)) static void deliver_irq(struct host_thread *t)
 
 /* A sharer's outermost restore: the section ends, the shared slot is free
  * again, and no interrupt can be pending (only owners get them). */
-__attribute__((noinline, cold)) static void leave_shared(void)
+__attribute__((noinline, cold)) void ha_host_leave_shared(void)
 {
-    self.holds_shared = false;
+    ha_host_self.holds_shared = false;
     pthread_mutex_unlock(&shared_lock);
-    __atomic_store_n(&self.masked, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&ha_host_self.masked, 0, __ATOMIC_RELEASE);
 }
 
 /* Interrupts that arrived while masked, now unmasked: deliver them. */
-__attribute__((noinline)) static void deliver_pending(struct host_thread *t)
+__attribute__((noinline)) void ha_host_deliver_pending(struct host_thread *t)
 {
     while (t->pending) {
         t->pending = 0;
@@ -263,26 +232,9 @@ __attribute__((noinline)) static void deliver_pending(struct host_thread *t)
     }
 }
 
-void ha_embed_irq_restore(unsigned long was_masked)
-{
-    if (was_masked)
-        return; /* nested: the outermost restore ends the section */
-    if (__builtin_expect(self.holds_shared, 0)) {
-        leave_shared();
-        return;
-    }
-    /* The section ends before unmasking (release: a forking thread may be
-     * waiting for this store). */
-    __atomic_store_n(&self.masked, 0, __ATOMIC_RELEASE);
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    if (__builtin_expect(self.pending, 0))
-        deliver_pending(&self);
-}
+void ha_embed_irq_restore(unsigned long was_masked) { host_irq_restore(was_masked); }
 
-unsigned ha_embed_cpu_index(void)
-{
-    return self.slot;
-}
+unsigned ha_embed_cpu_index(void) { return host_cpu_index(); }
 
 void ha_host_set_irq_handler(void (*handler)(unsigned cpu))
 {
@@ -291,7 +243,7 @@ void ha_host_set_irq_handler(void (*handler)(unsigned cpu))
 
 void ha_host_irq_raise(void)
 {
-    struct host_thread *t = &self;
+    struct host_thread *t = &ha_host_self;
     if (!irq_handler || t->role != ROLE_OWNER)
         return; /* only a thread with a CPU of its own has interrupts */
     if (t->masked)
@@ -302,7 +254,7 @@ void ha_host_irq_raise(void)
 
 int ha_host_bind_slot(unsigned slot)
 {
-    struct host_thread *t = &self;
+    struct host_thread *t = &ha_host_self;
     int r = -1;
     pthread_mutex_lock(&registry_lock);
     if (slot < nslots && t->role == ROLE_NEW && claim(slot)) {
@@ -323,27 +275,27 @@ int ha_host_bind_slot(unsigned slot)
  * and wait (the asymmetric fence of userspace RCU). */
 static void quiesce_for_fork(void)
 {
-    self.forking = true;
+    ha_host_self.forking = true;
     pthread_mutex_lock(&registry_lock);
     pthread_mutex_lock(&shared_lock);
     if (!fork_guarded)
         return;
     fork_unguarded = 0;
-    __atomic_store_n(&fork_pending, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&ha_host_fork_pending, 1, __ATOMIC_SEQ_CST);
     syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
     for (unsigned slot = 0; slot < nslots; slot++) {
         struct host_thread *t = slot_thread[slot];
-        if (t && t != &self)
+        if (t && t != &ha_host_self)
             wait_for_zero(&t->masked);
     }
 }
 
 static void resume_after_fork(void)
 {
-    __atomic_store_n(&fork_pending, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&ha_host_fork_pending, 0, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&shared_lock);
     pthread_mutex_unlock(&registry_lock);
-    self.forking = false;
+    ha_host_self.forking = false;
 }
 
 /* In the child only this thread lives on. Its siblings were outside the
@@ -354,7 +306,7 @@ static void reclaim_slots_in_child(void)
     if (fork_guarded && !__atomic_load_n(&fork_unguarded, __ATOMIC_RELAXED)) {
         int32_t free_slots = 0;
         for (unsigned slot = 0; slot < nslots; slot++) {
-            if (slot_thread[slot] == &self)
+            if (slot_thread[slot] == &ha_host_self)
                 continue;
             slot_thread[slot] = NULL;
             slot_owned[slot] = 0;

@@ -15,7 +15,8 @@ HOST_RUNNER_SRCS := arch/host/runner.c arch/host/runner_timer.c
 # Everything is position-independent so one set of objects serves the
 # archive, the shared libraries and the runner. -MMD: header dependencies.
 HOST_CFLAGS      := $(CFLAGS_COMMON) -Iarch/host -fPIC -pthread -MMD -MP
-HOST_CORE_CFLAGS := $(HOST_CFLAGS) $(CFLAGS_CORE)
+# The core gets the per-operation hooks inline (arch/host/embed_inline.h).
+HOST_CORE_CFLAGS := $(HOST_CFLAGS) $(CFLAGS_CORE) -DHA_EMBED_INLINE='"embed_inline.h"'
 # The shim defines malloc itself: keep GCC from rewriting its body into calls
 # to the functions being defined (malloc+memset -> calloc).
 HOST_SHIM_CFLAGS := $(HOST_CFLAGS) -fno-builtin
