@@ -187,12 +187,14 @@ def kernel_section(data, outdir):
     groups = {}
     for r in data["runs"]:
         groups.setdefault((r["workload"], r["alloc"], r["harts"]), []).append(r)
-    skipped = set()
+    skipped, timed_out = set(), set()
     for k, rs in groups.items():
         ok = [r["ops"] / r["ns"] * 1e3 for r in rs if r["ok"] and r["ns"] > 0]
         tput[k] = statistics.median(ok) if ok else None
         if not ok and all(r.get("skipped") for r in rs):
             skipped.add(k)
+        elif not ok and all(r.get("rc") == 124 for r in rs):
+            timed_out.add(k)
     workloads = order({k[0] for k in tput}, meta.get("workloads") or [])
     allocs = order({k[1] for k in tput}, ["mi", "mi-locked", "tlsf", "buddy", "slab",
                                           "first-fit", "best-fit", "worst-fit"])
@@ -210,7 +212,7 @@ def kernel_section(data, outdir):
            f"scale that keeps the 1-hart run near {meta.get('target_ns', 0) / 1e6:.0f} ms of guest "
            f"time (at most {meta.get('max_scales')}), so slow allocators do less work; the scale is "
            f"in the JSON. `slow`: skipped after a boot of the same pair took over "
-           f"{meta.get('slow_s', '?')} s. Under TCG the 2 host cores bound the speed-up: beyond 2 "
+           f"{meta.get('slow_s', '?')} s; `timeout`: the boot passed the {meta.get('timeout_s', '?')} s limit. Under TCG the 2 host cores bound the speed-up: beyond 2 "
            f"harts a perfect allocator keeps throughput flat, not rising.", ""]
     out += meta_lines(meta) + [""]
     for h in harts:
@@ -221,7 +223,8 @@ def kernel_section(data, outdir):
             vals = [tput.get((w, a, h)) for a in allocs]
             best = max((v for v in vals if v), default=None)
             cells = [("**" + fmt(v, 3) + "**" if v == best else fmt(v, 3)) if v else
-                     ("slow" if (w, a, h) in skipped else "FAIL") for v, a in zip(vals, allocs)]
+                     ("slow" if (w, a, h) in skipped else "timeout" if (w, a, h) in timed_out else "FAIL")
+                     for v, a in zip(vals, allocs)]
             mi, ml = tput.get((w, "mi", h)), tput.get((w, "mi-locked", h))
             out.append(f"| {w} | " + " | ".join(cells) + f" | {fmt(mi / ml) if mi and ml else 'n/a'} |")
         out.append("")
@@ -393,6 +396,10 @@ def main():
                 "itself and the two PLT jumps add the same few instructions to every allocator.",
                 "", "```"]
         out += pair_lines + ["```", ""]
+    if os.path.exists(os.path.join(outdir, "profile.txt")):
+        out += ["## Where the time goes", "",
+                "[profile.txt](profile.txt): `make bench-profile W=glibc-thread` (callgrind, self "
+                "instructions per function, hartalloc and mimalloc) and the pair loop under hartalloc.", ""]
     for name, lines in (("report.md", out), ("summary.md", summary(outdir, host, pair_lines))):
         with open(os.path.join(outdir, name), "w") as f:
             f.write("\n".join(lines))

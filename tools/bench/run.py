@@ -40,11 +40,12 @@ HOST_PACKAGES = ["libc6", "libmimalloc2.0", "libjemalloc2", "libgoogle-perftools
                  "gcc-riscv64-unknown-elf", "valgrind"]
 
 # Work multipliers (ctx->scale): a host run takes roughly 0.1-0.5 s with 2
-# threads on this project's 2-core machine. Scale multiplies iterations only,
-# never working sets, so every scale measures the same workload.
-HOST_SCALE = {"glibc-thread": 100, "glibc-simple": 30, "larson": 200, "mstress": 60,
-              "xmalloc": 60, "cache-scratch": 200, "cache-thrash": 200, "mpsc": 20,
-              "malloc-large": 20, "frag": 60}
+# threads on this project's 2-core machine when it is otherwise idle. Scale
+# multiplies iterations only, never working sets, so every scale measures the
+# same workload.
+HOST_SCALE = {"glibc-thread": 800, "glibc-simple": 240, "larson": 1600, "mstress": 480,
+              "xmalloc": 480, "cache-scratch": 1600, "cache-thrash": 1600, "mpsc": 160,
+              "malloc-large": 160, "frag": 480}
 
 KERNEL_ALLOCS = ["mi", "mi-locked", "tlsf", "buddy", "slab", "first-fit", "best-fit", "worst-fit"]
 KERNEL_HARTS = [1, 2, 4, 8]
