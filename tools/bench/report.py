@@ -214,7 +214,24 @@ def kernel_section(data, outdir):
            f"in the JSON. `slow`: skipped after a boot of the same pair took over "
            f"{meta.get('slow_s', '?')} s; `timeout`: the boot passed the {meta.get('timeout_s', '?')} s limit. Under TCG the 2 host cores bound the speed-up: beyond 2 "
            f"harts a perfect allocator keeps throughput flat, not rising.", ""]
-    out += meta_lines(meta) + [""]
+    out += meta_lines(meta)
+    for m in meta.get("merged", []):
+        out.append(f"- Re-measured {m['date_utc']} (commit `{m['git_commit'][:12]}`, load average "
+                   f"{m['loadavg'][0]} .. {m['loadavg'][1]}), median of {m['kernel_reps']} boots "
+                   f"per point: {', '.join(m['workloads'])}.")
+    spread = []  # max/min throughput over the boots of one point
+    for k, rs in groups.items():
+        ok = [r["ops"] / r["ns"] for r in rs if r["ok"] and r["ns"] > 0]
+        if len(ok) > 1:
+            spread.append((max(ok) / min(ok), k))
+    if spread:
+        spread.sort()
+        worst = spread[-1]
+        out.append(f"- Repeatability: over the {len(spread)} points booted more than once, the "
+                   f"fastest boot was at most {worst[0]:.2f}x the slowest ({'/'.join(map(str, worst[1]))} "
+                   f"harts), median spread {statistics.median(x for x, _ in spread):.2f}x; "
+                   f"single-boot points carry the same uncertainty.")
+    out.append("")
     for h in harts:
         out += [f"### {h} hart{'s' if h > 1 else ''}: Mops/s", "",
                 "| workload | " + " | ".join(allocs) + " | mi / mi-locked |",

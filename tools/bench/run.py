@@ -223,18 +223,30 @@ def cmd_qemu(a):
                                        KERNEL_TARGET_NS * a.scale_mul / max(probe["ns"], 1))))
             for h in harts:
                 sh_ = kernel_scale(scale, h)
-                if h == 1 and sh_ == 1:
-                    r = probe
-                else:
-                    r = kernel_record(w, alloc, h, sh_, *qemu_run(
-                        alloc, h, f"bench={w} scale={sh_}", a.accel, a.timeout))
-                runs.append(r)
+                for rep in range(a.kernel_reps):
+                    if h == 1 and sh_ == 1 and rep == 0:
+                        r = probe
+                    else:
+                        r = kernel_record(w, alloc, h, sh_, *qemu_run(
+                            alloc, h, f"bench={w} scale={sh_}", a.accel, a.timeout))
+                    runs.append(r)
                 if r["boot_s"] > KERNEL_SLOW_S or not r["ok"]:
                     for skipped in harts[harts.index(h) + 1:]:
                         runs.append(dict(workload=w, alloc=alloc, harts=skipped, scale=scale,
                                          ok=False, skipped=True, rc=None, boot_s=0))
                     break
     meta["loadavg_at_end"] = sh("cut -d' ' -f1-3 /proc/loadavg")
+    meta["kernel_reps"] = a.kernel_reps
+    if a.merge and os.path.exists(a.out):
+        # Replace the runs of these workloads in an earlier file, keep the rest
+        # (and its metadata, with a note of the merge).
+        with open(a.out) as f:
+            old = json.load(f)
+        runs = [r for r in old["runs"] if r["workload"] not in workloads] + runs
+        old["meta"].setdefault("merged", []).append(
+            {k: meta[k] for k in ("date_utc", "git_commit", "workloads", "kernel_reps")}
+            | {"loadavg": [meta["machine"]["loadavg_at_start"], meta["loadavg_at_end"]]})
+        meta = old["meta"]
     save(a.out, {"meta": meta, "runs": runs})
 
 
@@ -284,6 +296,9 @@ def main():
     ap.add_argument("--accel", default="mt")
     ap.add_argument("--scale-mul", type=int, default=1, help="multiply every kernel scale")
     ap.add_argument("--timeout", type=int, default=KERNEL_TIMEOUT)
+    ap.add_argument("--kernel-reps", type=int, default=1, help="boots per point (median)")
+    ap.add_argument("--merge", action="store_true",
+                    help="qemu: replace only these workloads' runs in an existing --out file")
     ap.add_argument("--out")
     a = ap.parse_args()
     return {"host": cmd_host, "qemu": cmd_qemu, "test-host": cmd_test_host,
