@@ -8,7 +8,6 @@
 #include "spinlock.h"
 
 static ha_spinlock global_lock;
-static size_t managed_bytes;
 static unsigned cpu_count;   /* statistics slots: the ncpu of ha_init */
 
 /* Enter the caller's heap. Per-CPU: mask irqs, then ask which CPU we are
@@ -47,7 +46,6 @@ static int init_common(void *start, size_t size, unsigned ncpu, unsigned heaps, 
         mi_heap_init(&mi_heaps[i], i);
     mi_heap_count = heaps;
     cpu_count = ncpu;
-    managed_bytes = mi_pool_total_segments() << MI_SEGMENT_SHIFT;
     return 0;
 }
 
@@ -63,10 +61,7 @@ static int mi_locked_init(void *start, size_t size, unsigned ncpu, unsigned flag
 
 static int mi_add_memory(void *start, size_t size, unsigned flags)
 {
-    int r = mi_pool_add_region(start, size, (flags & HA_MEMORY_ZEROED) != 0);
-    if (r == 0)
-        __atomic_store_n(&managed_bytes, mi_pool_total_segments() << MI_SEGMENT_SHIFT, __ATOMIC_RELAXED);
-    return r;
+    return mi_pool_add_region(start, size, (flags & HA_MEMORY_ZEROED) != 0);
 }
 
 /* The entry points of one alloc_type: `locked` selects mi-locked. 4 KiB
@@ -160,7 +155,7 @@ static void mi_backend_usage(struct ha_usage *out)
 {
     mi_stats s;
     sum_stats(0, cpu_count, &s);
-    size_t managed = __atomic_load_n(&managed_bytes, __ATOMIC_RELAXED);
+    size_t managed = mi_pool_total_segments() << MI_SEGMENT_SHIFT;
     size_t taken = (size_t)(s.bytes_in_use + s.page4k_block_bytes);
     out->used_bytes = (size_t)(s.bytes_in_use - s.unusable_bytes);
     out->used_pages = (size_t)s.page4k_in_use;

@@ -163,6 +163,15 @@ void ta_churn(struct th_ctx *ctx)
 
 static struct ta_node *published[TA_MAX_CPUS];
 
+/* Free, remotely, the list the next CPU published, checking every block. */
+static void free_next_cpus_list(struct th_ctx *ctx, unsigned n)
+{
+    unsigned next = (ctx->cpu + 1) % n;
+    size_t damaged = ta_list_free(published[next]);
+    if (damaged)
+        th_fail_at(ctx, __FILE__, __LINE__, "cpu %u: %zu blocks of cpu %u damaged", ctx->cpu, damaged, next);
+}
+
 /* Each round every CPU allocates a list of blocks, publishes it, and after a
  * barrier (and a first ha_check with all of them live) checks and frees the
  * list of CPU cpu+1 (its own with one CPU).
@@ -190,10 +199,7 @@ void ta_cross_cpu_free(struct th_ctx *ctx)
         if (ctx->cpu == 0 && r == 0 && ha_check() != 0) /* the validator, with every CPU's blocks live */
             th_fail_at(ctx, __FILE__, __LINE__, "ha_check failed with %u blocks live on each CPU", BLOCKS);
         th_barrier();
-        size_t damaged = ta_list_free(published[(ctx->cpu + 1) % n]);
-        if (damaged)
-            th_fail_at(ctx, __FILE__, __LINE__, "cpu %u: %zu blocks of cpu %u damaged", ctx->cpu, damaged,
-                       (ctx->cpu + 1) % n);
+        free_next_cpus_list(ctx, n);
         th_barrier();
     }
     end_balanced(ctx, true);
@@ -539,10 +545,7 @@ void ta_oom_all_cpus(struct th_ctx *ctx)
             TH_EXPECT(ctx, oom_got[round] >= 16 * TA_MIB);
         }
         th_barrier();
-        size_t damaged = ta_list_free(published[(ctx->cpu + 1) % n]);
-        if (damaged)
-            th_fail_at(ctx, __FILE__, __LINE__, "cpu %u: %zu blocks of cpu %u damaged", ctx->cpu, damaged,
-                       (ctx->cpu + 1) % n);
+        free_next_cpus_list(ctx, n);
         th_barrier();
     }
     if (ctx->cpu == 0 && oom_got[1] < oom_got[0] - oom_got[0] / 8)

@@ -93,6 +93,24 @@ static inline __attribute__((always_inline)) void bench_scribble(volatile char *
         obj[w % size] = (char)(obj[w % size] + 1);
 }
 
+/* Allocate a small object, scribble on it, free it, `iters` times: the body
+ * of cache-thrash, and of cache-scratch once the handed-over objects are
+ * freed. Returns the iterations done (fewer on out of memory). */
+static __attribute__((noipa, unused)) uint64_t bench_scribble_loop(struct th_ctx *ctx, uint64_t iters,
+                                                                   size_t size, unsigned writes)
+{
+    for (uint64_t n = 0; n < iters; n++) {
+        char *p = bench_malloc(size);
+        if (!p) {
+            th_fail_at(ctx, __FILE__, __LINE__, "out of memory");
+            return n;
+        }
+        bench_scribble(p, size, writes);
+        bench_free(p, size);
+    }
+    return iters;
+}
+
 /* A single-producer single-consumer ring of pointers: the hand-off queue of
  * the producer/consumer workloads. head is written by the consumer only,
  * tail by the producer only; each lives on its own cache line. */

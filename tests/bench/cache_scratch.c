@@ -16,20 +16,6 @@
 
 static char *handed[BENCH_MAX_CPUS];
 
-static __attribute__((noipa)) uint64_t scratch(struct th_ctx *ctx, uint64_t iters)
-{
-    for (uint64_t n = 0; n < iters; n++) {
-        char *p = bench_malloc(OBJ_SIZE);
-        if (!p) {
-            th_fail_at(ctx, __FILE__, __LINE__, "out of memory");
-            return n;
-        }
-        bench_scribble(p, OBJ_SIZE, WRITES);
-        bench_free(p, OBJ_SIZE);
-    }
-    return iters;
-}
-
 static uint64_t cache_scratch_run(struct th_ctx *ctx)
 {
     if (ctx->cpu == 0)
@@ -41,7 +27,7 @@ static uint64_t cache_scratch_run(struct th_ctx *ctx)
         bench_scribble(mine, OBJ_SIZE, WRITES);
         bench_free(mine, OBJ_SIZE); /* a remote free for every CPU but 0 */
     }
-    return scratch(ctx, (uint64_t)ITERS_PER_SCALE * ctx->scale);
+    return bench_scribble_loop(ctx, (uint64_t)ITERS_PER_SCALE * ctx->scale, OBJ_SIZE, WRITES);
 }
 
 const struct th_bench th_bench_cache_scratch = {

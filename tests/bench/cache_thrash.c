@@ -14,17 +14,7 @@
 
 static __attribute__((noipa)) uint64_t cache_thrash_run(struct th_ctx *ctx)
 {
-    uint64_t iters = (uint64_t)ITERS_PER_SCALE * ctx->scale;
-    for (uint64_t n = 0; n < iters; n++) {
-        char *p = bench_malloc(OBJ_SIZE);
-        if (!p) {
-            th_fail_at(ctx, __FILE__, __LINE__, "out of memory");
-            return n;
-        }
-        bench_scribble(p, OBJ_SIZE, WRITES);
-        bench_free(p, OBJ_SIZE);
-    }
-    return iters;
+    return bench_scribble_loop(ctx, (uint64_t)ITERS_PER_SCALE * ctx->scale, OBJ_SIZE, WRITES);
 }
 
 const struct th_bench th_bench_cache_thrash = {
