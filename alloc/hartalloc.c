@@ -97,10 +97,14 @@ int ha_add_memory(void *start, size_t size)
     return ha_add_memory_flags(start, size, 0);
 }
 
+/* mi, the default type, is called directly: an indirect call costs more than
+ * the compare, on riscv64 under QEMU most of all. */
 void *ha_alloc(size_t size, size_t align)
 {
     if (!ha_is_pow2(align))
         return 0;
+    if (active == &ha_backend_mi)
+        return mi_alloc_per_cpu(size, align);
     return active->alloc(size, align);
 }
 
@@ -118,13 +122,21 @@ void *ha_alloc_zeroed(size_t size, size_t align)
 
 void ha_dealloc(void *ptr, size_t size, size_t align)
 {
-    if (ptr)
+    if (!ptr)
+        return;
+    if (active == &ha_backend_mi)
+        mi_dealloc_per_cpu(ptr, size, align);
+    else
         active->dealloc(ptr, size, align);
 }
 
 void ha_free(void *ptr)
 {
-    if (ptr)
+    if (!ptr)
+        return;
+    if (active == &ha_backend_mi)
+        mi_dealloc_per_cpu(ptr, 0, 0);
+    else
         active->dealloc(ptr, 0, 0);
 }
 

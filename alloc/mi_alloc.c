@@ -7,12 +7,13 @@
 static void *finish(mi_heap *heap, mi_page *page, mi_block *block, void *user, size_t size,
                     bool zero, bool as_pages)
 {
-    mi_stats *stats = heap->stats;
+    mi_stats *stats = &heap->stats;
     if (as_pages) {
         mi_stat_add(&stats->page4k_block_bytes, (int64_t)page->block_size);
     } else {
         mi_stat_inc(&stats->allocs);
-        mi_stat_bytes(stats, (int64_t)page->block_size);
+        mi_stat_add(&stats->bytes_in_use, (int64_t)page->block_size);
+        mi_stat_note_peak(stats);
 #ifdef HA_CHECKED
         size_t usable = size;
 #else
@@ -55,8 +56,10 @@ static inline void *alloc_bin(mi_heap *heap, unsigned bin, size_t align, size_t 
     void *user = block;
     if (unlikely(align > HA_PAGE_SIZE)) {
         user = (void *)ha_align_up((uintptr_t)block, align);
-        if (!mi_load_relaxed(&page->xhas_aligned))
+        if (!mi_load_relaxed(&page->xhas_aligned)) {
             mi_store_relaxed(&page->xhas_aligned, 1u);
+            mi_page_set_fast(page);
+        }
     }
     return finish(heap, page, block, user, size, zero, as_pages);
 }
@@ -134,7 +137,7 @@ void *mi_heap_realloc(mi_heap *heap, void *p, size_t old_size, size_t align, siz
     if (new_size <= room && (new_size >= room / 2 || page->block_size <= 64)) {
 #ifdef HA_CHECKED
         /* The usable size is the requested one here: move the statistics. */
-        mi_stat_add(&heap->stats->unusable_bytes, (int64_t)mi_block_usable(page, block, p) - (int64_t)new_size);
+        mi_stat_add(&heap->stats.unusable_bytes, (int64_t)mi_block_usable(page, block, p) - (int64_t)new_size);
         mi_checked_on_alloc(page, block, p, new_size);
 #endif
         return p;

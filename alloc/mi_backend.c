@@ -9,6 +9,7 @@
 
 static ha_spinlock global_lock;
 static unsigned cpu_count;   /* statistics slots: the ncpu of ha_init */
+static bool lane_open;       /* per-CPU mi in a release build (mi_lane.h) */
 
 /* Enter the caller's heap. Per-CPU: mask irqs, then ask which CPU we are
  * (the contract's order). Locked: every CPU uses heap 0 under the lock.
@@ -22,7 +23,6 @@ static inline __attribute__((always_inline)) mi_heap *heap_enter(bool locked, un
         ha_embed_panic("hartalloc: ha_embed_cpu_index() returned a CPU index >= ncpu given to ha_init");
     if (!locked)
         return &mi_heaps[cpu];
-    mi_heaps[0].stats = &mi_cpu_stats[cpu]; /* we hold the heap: count for our CPU */
     return &mi_heaps[0];
 }
 
@@ -51,7 +51,11 @@ static int init_common(void *start, size_t size, unsigned ncpu, unsigned heaps, 
 
 static int mi_init(void *start, size_t size, unsigned ncpu, unsigned flags)
 {
-    return init_common(start, size, ncpu, ncpu, flags);
+    int r = init_common(start, size, ncpu, ncpu, flags);
+#ifndef HA_CHECKED
+    lane_open = r == 0; /* checked builds verify every call: no lane */
+#endif
+    return r;
 }
 
 static int mi_locked_init(void *start, size_t size, unsigned ncpu, unsigned flags)
@@ -66,8 +70,8 @@ static int mi_add_memory(void *start, size_t size, unsigned flags)
 
 /* The entry points of one alloc_type: `locked` selects mi-locked. 4 KiB
  * pages are blocks like any other; they are counted in the page figures. */
-#define MI_ENTRY_POINTS(suffix, locked)                                          \
-    static void *alloc_##suffix(size_t size, size_t align)                       \
+#define MI_ENTRY_POINTS(suffix, locked, linkage)                                 \
+    linkage void *alloc_##suffix(size_t size, size_t align)                      \
     {                                                                            \
         unsigned long flags;                                                     \
         mi_heap *heap = heap_enter(locked, &flags);                              \
@@ -83,7 +87,7 @@ static int mi_add_memory(void *start, size_t size, unsigned flags)
         heap_leave(locked, flags);                                               \
         return p;                                                                \
     }                                                                            \
-    static void dealloc_##suffix(void *p, size_t size, size_t align)             \
+    linkage void dealloc_##suffix(void *p, size_t size, size_t align)            \
     {                                                                            \
         unsigned long flags;                                                     \
         mi_heap *heap = heap_enter(locked, &flags);                              \
@@ -104,7 +108,7 @@ static int mi_add_memory(void *start, size_t size, unsigned flags)
         mi_heap *heap = heap_enter(locked, &flags);                              \
         void *p = mi_heap_alloc_generic(heap, num_pages * HA_PAGE_SIZE, align, false, true); \
         if (p)                                                                   \
-            mi_stat_add(&heap->stats->page4k_in_use, (int64_t)num_pages);        \
+            mi_stat_add(&heap->stats.page4k_in_use, (int64_t)num_pages);        \
         heap_leave(locked, flags);                                               \
         return p;                                                                \
     }                                                                            \
@@ -112,7 +116,7 @@ static int mi_add_memory(void *start, size_t size, unsigned flags)
     {                                                                            \
         unsigned long flags;                                                     \
         mi_heap *heap = heap_enter(locked, &flags);                              \
-        mi_stat_add(&heap->stats->page4k_in_use, -(int64_t)num_pages);           \
+        mi_stat_add(&heap->stats.page4k_in_use, -(int64_t)num_pages);           \
         mi_free(heap, p, num_pages * HA_PAGE_SIZE, 0, true);                     \
         heap_leave(locked, flags);                                               \
     }
@@ -125,8 +129,28 @@ static void collect_per_cpu(void)
     heap_leave(false, flags);
 }
 
-MI_ENTRY_POINTS(per_cpu, false)
-MI_ENTRY_POINTS(locked, true)
+/* The per-CPU pair is also called directly by hartalloc.c (backend.h). */
+#define alloc_per_cpu mi_alloc_per_cpu
+#define dealloc_per_cpu mi_dealloc_per_cpu
+MI_ENTRY_POINTS(per_cpu, false, )
+MI_ENTRY_POINTS(locked, true, static)
+
+/* ---- the lane (mi_lane.h) -------------------------------------------------- */
+
+mi_heap mi_lane_closed = {.direct = {[0 ... MI_DIRECT_MAX / 8] = &mi_page_empty}};
+
+mi_heap *mi_lane_heap(unsigned cpu)
+{
+    return lane_open && cpu < cpu_count ? &mi_heaps[cpu] : &mi_lane_closed;
+}
+
+void mi_lane_page_emptied(mi_heap *heap, mi_page *page)
+{
+    unsigned long flags = ha_embed_irq_save();
+    if (page->used == 0 && page->fast_heap == heap)
+        mi_heap_page_freed_slow(heap, page);
+    ha_embed_irq_restore(flags);
+}
 
 static size_t mi_backend_usable_size(const void *p)
 {
@@ -137,7 +161,7 @@ static void sum_stats(unsigned first, unsigned end, mi_stats *sum)
 {
     __builtin_memset(sum, 0, sizeof *sum);
     for (unsigned i = first; i < end; i++) {
-        const mi_stats *s = &mi_cpu_stats[i];
+        const mi_stats *s = &mi_heaps[i].stats;
         sum->allocs += mi_load_relaxed(&s->allocs);
         sum->frees += mi_load_relaxed(&s->frees);
         sum->remote_frees += mi_load_relaxed(&s->remote_frees);

@@ -56,7 +56,7 @@ static int check_page(const mi_heap *heap, const mi_page *page, unsigned queue, 
         return ha_check_fail("page %p: slices %u+%u do not describe it", (const void *)page, page->index,
                              page->slice_count);
     for (unsigned i = page->index; i < page->index + page->slice_count; i++)
-        if (seg->slice_page[i] != page->index || (seg->free_slices & (1ull << i)))
+        if (seg->slice_page[i] != page || (seg->free_slices & (1ull << i)))
             return ha_check_fail("segment %p: slice %u of page %p is free or mapped to another page",
                                  (const void *)seg, i, (const void *)page);
     uintptr_t tf = mi_load_acquire(&page->xthread_free);
@@ -119,9 +119,9 @@ int mi_check_heaps(void)
         if (check_heap(&mi_heaps[i], &t) != 0)
             return -1;
     for (unsigned i = 0; i < MI_MAX_CPUS; i++) {
-        stat_bytes += mi_load_relaxed(&mi_cpu_stats[i].bytes_in_use) +
-                      mi_load_relaxed(&mi_cpu_stats[i].page4k_block_bytes);
-        stat_pages += mi_load_relaxed(&mi_cpu_stats[i].pages_in_use);
+        stat_bytes += mi_load_relaxed(&mi_heaps[i].stats.bytes_in_use) +
+                      mi_load_relaxed(&mi_heaps[i].stats.page4k_block_bytes);
+        stat_pages += mi_load_relaxed(&mi_heaps[i].stats.pages_in_use);
     }
     /* Huge blocks live outside the queues: count them from the pool. */
     int64_t huge_bytes = mi_pool_huge_live_bytes();

@@ -78,12 +78,12 @@ void mi_free_generic(mi_heap *heap, void *p, size_t size, size_t align, bool as_
 #ifdef HA_CHECKED
     mi_checked_on_free(page, block, p, size, align, "free");
 #endif
-    count_free(heap->stats, page, block, p, as_pages);
+    count_free(&heap->stats, page, block, p, as_pages);
 #ifdef HA_CHECKED
     mi_checked_fill_free(page, block);
 #endif
     if (unlikely(page->bin == MI_BIN_HUGE)) {
-        mi_stat_add(&heap->stats->segments_in_use, -(int64_t)mi_segment_of(page)->segment_count);
+        mi_stat_add(&heap->stats.segments_in_use, -(int64_t)mi_segment_of(page)->segment_count);
         mi_segment_huge_free(page);
         return;
     }
@@ -95,7 +95,7 @@ void mi_free_generic(mi_heap *heap, void *p, size_t size, size_t align, bool as_
             mi_heap_page_freed_slow(heap, page);
     } else {
         if (!as_pages)
-            mi_stat_inc(&heap->stats->remote_frees);
+            mi_stat_inc(&heap->stats.remote_frees);
         free_remote_mt(page, block);
     }
 }

@@ -7,14 +7,11 @@
 
 mi_heap mi_heaps[MI_MAX_CPUS];
 unsigned mi_heap_count;
-mi_stats mi_cpu_stats[MI_MAX_CPUS];
 
 void mi_heap_init(mi_heap *heap, unsigned cpu)
 {
     __builtin_memset(heap, 0, sizeof *heap);
-    __builtin_memset(&mi_cpu_stats[cpu], 0, sizeof mi_cpu_stats[cpu]);
     heap->cpu = cpu;
-    heap->stats = &mi_cpu_stats[cpu];
     for (size_t w = 0; w <= MI_DIRECT_MAX / 8; w++)
         heap->direct[w] = &mi_page_empty;
 }
@@ -101,6 +98,7 @@ static bool try_park_full(mi_heap *heap, mi_page *page)
     mi_queue_remove(heap, page->bin, page);
     mi_queue_push_back(heap, MI_BIN_FULL, page);
     page->in_full = 1;
+    mi_page_set_fast(page);
     return true;
 }
 
@@ -108,6 +106,7 @@ static void requeue(mi_heap *heap, mi_page *page)
 {
     mi_queue_remove(heap, MI_BIN_FULL, page);
     page->in_full = 0;
+    mi_page_set_fast(page);
     mi_queue_push_back(heap, page->bin, page);
 }
 

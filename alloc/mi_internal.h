@@ -26,8 +26,15 @@
                                 __ATOMIC_ACQUIRE)
 #define mi_exchange_acquire(p, v) __atomic_exchange_n((p), (v), __ATOMIC_ACQUIRE)
 
-/* ---- statistics (owner CPU only; relaxed so readers on other CPUs are sound) */
-extern mi_stats mi_cpu_stats[MI_MAX_CPUS];
+/* ---- statistics (owner CPU only) -----------------------------------------
+ * One CPU writes its counters and any CPU may read them for a report. A
+ * plain add lets the compiler update memory in one instruction (x86); a
+ * relaxed atomic load and store, which is what makes the readers formally
+ * race-free, compiles to the same stores on riscv64 but to three
+ * instructions on x86, on every malloc and free. Counters are aligned words,
+ * so a reader sees an old or a new value, never a torn one. ThreadSanitizer
+ * builds use the relaxed atomics, so TSan checks everything else. */
+#ifdef __SANITIZE_THREAD__
 static inline void mi_stat_add(int64_t *field, int64_t delta)
 {
     mi_store_relaxed(field, mi_load_relaxed(field) + delta);
@@ -36,10 +43,14 @@ static inline void mi_stat_inc(uint64_t *field)
 {
     mi_store_relaxed(field, mi_load_relaxed(field) + 1);
 }
-static inline void mi_stat_bytes(mi_stats *s, int64_t delta)
+#else
+static inline void mi_stat_add(int64_t *field, int64_t delta) { *field += delta; }
+static inline void mi_stat_inc(uint64_t *field) { *field += 1; }
+#endif
+/* bytes_peak is sampled here, on the slow paths, not on every call. */
+static inline void mi_stat_note_peak(mi_stats *s)
 {
-    int64_t now = mi_load_relaxed(&s->bytes_in_use) + delta;
-    mi_store_relaxed(&s->bytes_in_use, now);
+    int64_t now = mi_load_relaxed(&s->bytes_in_use);
     if (now > mi_load_relaxed(&s->bytes_peak))
         mi_store_relaxed(&s->bytes_peak, now);
 }
@@ -76,11 +87,11 @@ static inline mi_segment *mi_segment_of(const void *p)
 }
 
 /* The page holding p, for p inside a segment's first 4 MiB. (A huge run's
- * slice map is all zero: its one page is pages[0].) */
+ * slice map points every slice at its one page, pages[0].) */
 static inline mi_page *mi_page_of(mi_segment *seg, const void *p)
 {
     size_t slice = ((uintptr_t)p - (uintptr_t)seg) >> MI_SLICE_SHIFT;
-    return &seg->pages[seg->slice_page[slice]];
+    return seg->slice_page[slice];
 }
 
 /* Start of the block holding p (p may point inside a block handed out at an
@@ -204,60 +215,94 @@ void mi_heap_return_page_mt(mi_heap *heap, mi_page *page);
 /* ---- allocation and free on an explicit heap (mi_alloc.c, mi_free.c) ------ */
 /* as_pages: a 4 KiB page run, counted in the page statistics. */
 void *mi_heap_alloc_generic(mi_heap *heap, size_t size, size_t align, bool zero, bool as_pages);
+/* heap: the caller's heap (decides local vs remote). */
+void mi_free_generic(mi_heap *heap, void *p, size_t size, size_t align, bool as_pages);
+
+/* Keep the fast-free flag of a page in step with its state. */
+static inline void mi_page_set_fast(mi_page *page)
+{
+    bool fast = page->in_use && !page->in_full && page->bin != MI_BIN_HUGE && page->bin < MI_BIN_COUNT &&
+                !mi_load_relaxed(&page->xhas_aligned);
+    page->fast_heap = fast ? page->heap : 0;
+}
+
+/* The fast paths, shared by the entry points (mi_backend.c) and embeddings
+ * that cache their heap (the host's malloc, mi_lane_heap). They read and
+ * write only owner-only fields, so they take no atomics. The byte peak is
+ * not updated here but on the slow paths (mi_stat_note_peak). */
+
+/* Pop a block of the class whose direct entry is `index` (request size in
+ * words, rounded up), or NULL when its first page has no free block. */
+static inline __attribute__((always_inline)) mi_block *mi_alloc_direct(mi_heap *heap, size_t index)
+{
+    mi_page *page = heap->direct[index];
+    mi_block *block = page->free;
+    if (unlikely(block == 0))
+        return 0;
+    page->free = mi_decode(page, block->next, block);
+    page->used++;
+    mi_stats *stats = &heap->stats;
+    mi_stat_inc(&stats->allocs);
+    mi_stat_add(&stats->bytes_in_use, (int64_t)page->block_size);
+    return block;
+}
+
+/* Free p into its page's local_free when heap owns the page and the page
+ * takes fast frees; returns that page (the caller calls mi_page_emptied if
+ * its used count fell to 0), or NULL having done nothing. p may be NULL. */
+static inline __attribute__((always_inline)) mi_page *mi_free_local(mi_heap *heap, void *p)
+{
+    mi_segment *seg = mi_segment_of(p);
+    if (unlikely((void *)seg == p))
+        return 0; /* NULL, or a huge block aligned to its segment */
+    mi_page *page = mi_page_of(seg, p);
+    if (unlikely(page->fast_heap != heap))
+        return 0;
+    mi_block *block = (mi_block *)p;
+    mi_stats *stats = &heap->stats;
+    mi_stat_inc(&stats->frees);
+    mi_stat_add(&stats->bytes_in_use, -(int64_t)page->block_size);
+    block->next = mi_encode(page, page->local_free);
+    page->local_free = block;
+    page->used--;
+    return page;
+}
+
+/* A fast free left `page` empty. The common case stays inline: the only
+ * page of its class, in a heap with one segment, is kept (see mi_heap.c). */
+static inline bool mi_page_emptied_keeps(const mi_heap *heap, const mi_page *page)
+{
+    return !page->next && !page->prev && heap->segment_count == 1;
+}
 
 static inline __attribute__((always_inline)) void *mi_heap_alloc(mi_heap *heap, size_t size, size_t align,
                                                                bool zero, bool as_pages)
 {
 #ifndef HA_CHECKED
     /* Fast path: a small request finds its class's first page in the direct
-     * table and pops a block: no size-class arithmetic, no atomics. (Rounding
-     * to a multiple of align lands on a class that keeps the alignment.) */
+     * table. (Rounding to a multiple of align lands on a class that keeps
+     * the alignment.) */
     if (likely(size <= MI_DIRECT_MAX && align <= MI_DIRECT_MAX && !zero && !as_pages)) {
         size_t rounded = ((size ? size : 1) + align - 1) & ~(align - 1);
         if (likely(rounded <= MI_DIRECT_MAX)) {
-            mi_page *page = heap->direct[(rounded + 7) >> 3];
-            mi_block *block = page->free;
-            if (likely(block != 0)) {
-                page->free = mi_decode(page, block->next, block);
-                page->used++;
-                mi_stats *stats = heap->stats;
-                mi_stat_inc(&stats->allocs);
-                mi_stat_bytes(stats, (int64_t)page->block_size);
+            mi_block *block = mi_alloc_direct(heap, (rounded + 7) >> 3);
+            if (likely(block != 0))
                 return block;
-            }
         }
     }
 #endif
     return mi_heap_alloc_generic(heap, size, align, zero, as_pages);
 }
-/* heap: the caller's heap (decides local vs remote). */
-void mi_free_generic(mi_heap *heap, void *p, size_t size, size_t align, bool as_pages);
 
-/* Fast path of a free by the page's owner: mask to the segment, one load to
- * the page, push on local_free. No atomics. Everything else (remote frees,
- * over-aligned blocks, huge blocks, page runs, checked builds) is generic. */
 static inline __attribute__((always_inline)) void mi_free(mi_heap *heap, void *p, size_t size, size_t align,
                                                         bool as_pages)
 {
 #ifndef HA_CHECKED
-    mi_segment *seg = mi_segment_of(p);
-    if (likely((void *)seg != p && !as_pages)) {
-        mi_page *page = mi_page_of(seg, p);
-        if (likely(page->heap == heap && !mi_load_relaxed(&page->xhas_aligned))) {
-            mi_block *block = (mi_block *)p;
-            mi_stats *stats = heap->stats;
-            mi_stat_inc(&stats->frees);
-            mi_stat_add(&stats->bytes_in_use, -(int64_t)page->block_size);
-            block->next = mi_encode(page, page->local_free);
-            page->local_free = block;
-            if (unlikely(--page->used == 0 || page->in_full)) {
-                /* Inline, the common empty case: the only page of its class
-                 * in a heap with one segment stays (see mi_heap.c). */
-                if (!page->in_full && !page->next && !page->prev && heap->segment_count == 1 &&
-                    page->bin < MI_BIN_COUNT)
-                    return;
+    if (likely(!as_pages)) {
+        mi_page *page = mi_free_local(heap, p);
+        if (likely(page != 0)) {
+            if (unlikely(page->used == 0) && !mi_page_emptied_keeps(heap, page))
                 mi_heap_page_freed_slow(heap, page);
-            }
             return;
         }
     }

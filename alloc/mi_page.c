@@ -18,6 +18,7 @@ void mi_page_init(mi_page *page, mi_heap *heap, size_t block_size, size_t area_b
     page->in_use = 1;
     page->in_full = 0;
     mi_store_relaxed(&page->xhas_aligned, 0u);
+    mi_page_set_fast(page); /* bin is set: a class page takes fast frees */
     uintptr_t k = mi_load_relaxed(&key_counter) + 0x9e3779b97f4a7c15ull;
     mi_store_relaxed(&key_counter, k);
     page->key = (k ^ (uintptr_t)page ^ mi_pool_secret()) | 1;

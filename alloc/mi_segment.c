@@ -21,14 +21,15 @@ static void segment_init(mi_segment *seg, mi_heap *heap, enum mi_segment_kind ki
     seg->cookie = (uintptr_t)seg ^ mi_pool_secret();
     seg->kind = (uint8_t)kind;
     seg->on_list = 0;
-    __builtin_memset(seg->slice_page, 0, sizeof seg->slice_page);
     seg->free_slices = ~0ull;
     seg->dirty_slices = zeroed ? 0 : ~0ull;
     seg->segment_count = count;
     seg->heap = heap;
     seg->next = seg->prev = 0;
-    for (unsigned i = 0; i < MI_SLICES; i++)
+    for (unsigned i = 0; i < MI_SLICES; i++) {
         seg->pages[i].in_use = 0;
+        seg->slice_page[i] = &seg->pages[0]; /* a huge run's one page */
+    }
 }
 
 static void list_push(mi_heap *heap, mi_segment *seg)
@@ -80,7 +81,7 @@ static mi_page *take_slices(mi_heap *heap, unsigned count, size_t *area_bytes, b
         segment_init(seg, heap, MI_SEGMENT_SLICED, 1, fresh_zero);
         list_push(heap, seg);
         heap->segment_count++;
-        mi_stat_add(&heap->stats->segments_in_use, 1);
+        mi_stat_add(&heap->stats.segments_in_use, 1);
         first = 0;
     }
     uint64_t mask = run_mask((unsigned)first, count);
@@ -88,7 +89,7 @@ static mi_page *take_slices(mi_heap *heap, unsigned count, size_t *area_bytes, b
     if (seg->free_slices == 0)
         list_remove(heap, seg);
     for (unsigned i = 0; i < count; i++)
-        seg->slice_page[first + i] = (uint8_t)first;
+        seg->slice_page[first + i] = &seg->pages[first];
     *zeroed = (seg->dirty_slices & mask) == 0;
     seg->dirty_slices |= mask;
     mi_page *page = &seg->pages[first];
@@ -100,7 +101,7 @@ static mi_page *take_slices(mi_heap *heap, unsigned count, size_t *area_bytes, b
     page->index = (uint8_t)first;
     page->slice_count = (uint8_t)count;
     *area_bytes = end - start;
-    mi_stat_add(&heap->stats->pages_in_use, 1);
+    mi_stat_add(&heap->stats.pages_in_use, 1);
     return page;
 }
 
@@ -144,13 +145,14 @@ static bool free_slices_of(mi_heap *heap, mi_page *page)
 {
     mi_segment *seg = mi_segment_of(page);
     page->in_use = 0;
+    mi_page_set_fast(page);
     seg->free_slices |= run_mask(page->index, page->slice_count);
-    mi_stat_add(&heap->stats->pages_in_use, -1);
+    mi_stat_add(&heap->stats.pages_in_use, -1);
     if (seg->free_slices == ~0ull) {
         if (seg->on_list)
             list_remove(heap, seg);
         heap->segment_count--;
-        mi_stat_add(&heap->stats->segments_in_use, -1);
+        mi_stat_add(&heap->stats.segments_in_use, -1);
         mi_pool_free(seg, 1); /* from here on seg is not ours to read */
         return true;
     }
@@ -172,7 +174,7 @@ void mi_segment_page_free(mi_heap *heap, mi_page *page)
     mi_page *kept[MI_SLICES];
     unsigned n = 0;
     for (unsigned i = 0; i < MI_SLICES; i++) {
-        if ((seg->free_slices & (1ull << i)) || seg->slice_page[i] != i)
+        if ((seg->free_slices & (1ull << i)) || seg->slice_page[i] != &seg->pages[i])
             continue;
         if (!mi_heap_keeps_empty(heap, &seg->pages[i]))
             return; /* a page with live blocks: the segment stays */
@@ -206,7 +208,7 @@ mi_page *mi_segment_huge_alloc(mi_heap *heap, size_t size, size_t align)
     mi_page_init(page, heap, mi_segment_bytes(seg) - MI_SEGMENT_HEADER,
                  mi_segment_bytes(seg) - MI_SEGMENT_HEADER, zeroed);
     page->heap = 0; /* any CPU frees a huge block straight to the pool */
-    mi_stat_add(&heap->stats->segments_in_use, (int64_t)count);
+    mi_stat_add(&heap->stats.segments_in_use, (int64_t)count);
     return page;
 }
 

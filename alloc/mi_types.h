@@ -135,19 +135,24 @@ typedef struct mi_page {
     size_t block_size;              /* bytes per block (usable size for huge)    */
     uint8_t *area;                  /* first block                               */
     struct mi_heap *heap;           /* owner; constant while in_use              */
+    struct mi_heap *fast_heap;      /* heap, while its owner may free into the page
+                                       on the fast path: in use, in a size-class
+                                       queue, no block at an offset; else NULL
+                                       (mi_page_set_fast keeps it so)            */
     struct mi_page *next, *prev;    /* owner: position in a heap queue           */
     struct mi_page *returned_next;  /* link on the owner's xreturned stack       */
     uintptr_t key;                  /* encodes free-list links                   */
 #ifdef HA_CHECKED
     uint64_t live[(1u << MI_SLICE_SHIFT) / 16 / 64]; /* live block bitmap        */
 #endif
-} mi_page;
+} __attribute__((aligned(128))) mi_page; /* 128: the fast free finds it with a shift */
 
 typedef struct mi_segment {
     uintptr_t cookie;               /* address ^ secret: proves a live header    */
     uint8_t kind;                   /* enum mi_segment_kind                      */
     uint8_t on_list;                /* on its heap's list of segments with room  */
-    uint8_t slice_page[MI_SLICES];  /* used slice -> first slice of its page     */
+    struct mi_page *slice_page[MI_SLICES]; /* used slice -> its page (a pointer, not
+                                       an index: one load on the free fast path) */
     uint64_t free_slices;           /* bit i: slice i belongs to no page         */
     uint64_t dirty_slices;          /* bit i: slice i was used (not known zero)  */
     size_t segment_count;           /* segments in the run (>1 only when huge)   */
@@ -160,9 +165,12 @@ typedef struct mi_page_queue {
     mi_page *first, *last;
 } mi_page_queue;
 
-/* Per-CPU statistics; written only by their CPU (irqs masked), read by
- * anyone with relaxed loads. bytes_in_use may go negative on one CPU when it
- * frees blocks another CPU allocated; the sum over CPUs is exact. */
+/* A heap's statistics, inside the heap (the fast paths reach them with no
+ * extra load); written only by the heap's CPU (irqs masked), read by anyone
+ * with relaxed loads. bytes_in_use may go negative on one CPU when it frees
+ * blocks another CPU allocated; the sum over CPUs is exact. mi-locked has
+ * one heap, so its figures are all CPU 0's. bytes_peak is sampled on the
+ * slow paths (see mi_internal.h). */
 typedef struct mi_stats {
     uint64_t allocs, frees, remote_frees;
     int64_t bytes_in_use, bytes_peak;
@@ -184,7 +192,7 @@ typedef struct mi_heap {
     mi_segment *segments;           /* segments with a free slice                */
     unsigned segment_count;         /* segments held (huge runs excluded)        */
     mi_page *xreturned;             /* any CPU: full pages that got a remote free */
-    mi_stats *stats;                /* this CPU's (mi-locked: the caller's CPU)  */
+    mi_stats stats;                 /* the heap's (mi-locked: of all CPUs)       */
     unsigned cpu;
 } __attribute__((aligned(MI_CACHE_LINE))) mi_heap;
 

@@ -54,7 +54,7 @@
 
 #define MAX_SLOTS 256 /* the core refuses more CPUs than it has heaps for */
 
-__thread struct host_thread ha_host_self HOST_TLS;
+__thread struct host_thread ha_host_self HOST_TLS = {.lane = &mi_lane_closed};
 
 static unsigned nslots;                 /* set once, before any thread enters */
 static unsigned shared_slot;            /* nslots - 1: never leased           */
@@ -109,6 +109,7 @@ static void give_back_at_exit(void *arg)
     if (t->role != ROLE_OWNER)
         return;
     unsigned slot = t->slot;
+    t->lane = &mi_lane_closed; /* from here on this thread's mallocs share the last slot */
     pthread_mutex_lock(&registry_lock);
     t->role = ROLE_EXITED;
     slot_thread[slot] = NULL;
@@ -298,15 +299,19 @@ static void resume_after_fork(void)
     ha_host_self.forking = false;
 }
 
-/* In the child only this thread lives on. Its siblings were outside the
- * allocator, so their heaps are consistent: their slots are free to lease.
- * (Unguarded, they stay leased and the child shares when it runs out.) */
+/* In the child only this thread lives on. Its siblings were outside every
+ * masked section, so the locks and their heaps are consistent: their slots
+ * are free to lease. Except a sibling with a lane: its mallocs run unmasked
+ * and may have stopped halfway through a heap update, so its slot stays
+ * leased and its heap is never used again (the child frees blocks of it as
+ * remote frees, which touch only atomics). (Unguarded, every slot stays
+ * leased and the child shares when it runs out.) */
 static void reclaim_slots_in_child(void)
 {
     if (fork_guarded && !__atomic_load_n(&fork_unguarded, __ATOMIC_RELAXED)) {
         int32_t free_slots = 0;
         for (unsigned slot = 0; slot < nslots; slot++) {
-            if (slot_thread[slot] == &ha_host_self)
+            if (slot_thread[slot] == &ha_host_self || (slot_thread[slot] && slot_thread[slot]->lane != &mi_lane_closed))
                 continue;
             slot_thread[slot] = NULL;
             slot_owned[slot] = 0;

@@ -19,6 +19,10 @@ enum role {
 };
 
 struct host_thread {
+    struct mi_heap *lane;          /* the malloc shim's cached heap (mi_lane.h)
+                                    * for an owner while mi is active, else
+                                    * &mi_lane_closed; the slot stays this
+                                    * thread's while it is open               */
     unsigned slot;                 /* owner: for life; sharer: while masked   */
     unsigned role;                 /* enum role                               */
     bool holds_shared;             /* this masked section took shared_lock    */
@@ -35,6 +39,9 @@ struct host_thread {
 #define HOST_HIDDEN __attribute__((visibility("hidden")))
 
 extern __thread struct host_thread ha_host_self HOST_TLS;
+/* The lane's closed value, from the core (mi_lane.h): an empty heap, so the
+ * shim's fast paths need no NULL test. */
+extern struct mi_heap mi_lane_closed;
 extern int ha_host_fork_pending HOST_HIDDEN; /* owners must not start a section */
 
 /* The rare paths, out of line (cpu_slots.c). */

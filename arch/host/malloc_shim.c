@@ -13,6 +13,11 @@
  *
  * The first call initialises, on whichever thread makes it, without
  * allocating: getenv, mmap and pthread_key_create do not call malloc.
+ *
+ * malloc and free first try the lane (alloc/mi_lane.h): a thread that owns a
+ * slot while mi is active caches its heap and allocates small blocks and
+ * frees its own with no call into the core. Everything else, including the
+ * first call of each thread, takes the ABI (ha_alloc, ha_free).
  */
 #include <errno.h>
 #include <sched.h>
@@ -24,6 +29,8 @@
 
 #include "hartalloc.h"
 #include "host.h"
+#include "host_thread.h"
+#include "mi_lane.h"
 
 #define MALLOC_ALIGN 16 /* glibc's on x86_64 and riscv64: alignof(max_align_t) */
 #define DEFAULT_REGION ((size_t)64 << 30)
@@ -125,18 +132,46 @@ static void *aligned(size_t align, size_t size)
     return or_enomem(ha_alloc(size, align < MALLOC_ALIGN ? MALLOC_ALIGN : align));
 }
 
-void *malloc(size_t size)
+/* After a call through the ABI the thread may own a slot: open its lane. */
+static inline void open_lane(void)
 {
-    ready();
-    return or_enomem(ha_alloc(size, MALLOC_ALIGN));
+    struct host_thread *t = &ha_host_self;
+    if (__builtin_expect(t->lane == &mi_lane_closed, 0) && t->role == ROLE_OWNER)
+        t->lane = mi_lane_heap(t->slot);
 }
 
-void free(void *ptr)
+__attribute__((noinline)) static void *malloc_slow(size_t size)
+{
+    ready();
+    void *p = ha_alloc(size, MALLOC_ALIGN);
+    open_lane();
+    return or_enomem(p);
+}
+
+void *malloc(size_t size)
+{
+    void *p = mi_lane_alloc16(ha_host_self.lane, size);
+    if (__builtin_expect(p != NULL, 1))
+        return p;
+    return malloc_slow(size);
+}
+
+__attribute__((noinline)) static void free_slow(void *ptr)
 {
     if (!ptr)
         return;
     ready();
     ha_free(ptr);
+    open_lane();
+}
+
+void free(void *ptr)
+{
+    /* A closed lane must not look at ptr: it may not be an mi block. */
+    mi_heap *lane = ha_host_self.lane;
+    if (__builtin_expect(lane != &mi_lane_closed, 1) && mi_lane_free(lane, ptr))
+        return;
+    free_slow(ptr);
 }
 
 void *calloc(size_t count, size_t size)
