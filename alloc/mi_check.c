@@ -47,6 +47,10 @@ static int check_page(const mi_heap *heap, const mi_page *page, unsigned queue, 
         (large && queue != MI_BIN_FULL) || page->bin == MI_BIN_HUGE || page->bin > MI_BIN_LARGE)
         return ha_check_fail("page %p (class %u, full %u) is on queue %u", (const void *)page, page->bin,
                              page->in_full, queue);
+    bool fast = queue != MI_BIN_FULL && !mi_load_relaxed(&page->xhas_aligned);
+    if (mi_load_relaxed(&page->fast_heap) != (fast ? heap : 0))
+        return ha_check_fail("page %p (queue %u): fast-free heap %p, expected %p", (const void *)page, queue,
+                             (const void *)mi_load_relaxed(&page->fast_heap), (const void *)(fast ? heap : 0));
     if ((!large && mi_bin_size(page->bin) != page->block_size) || (large && page->reserved != 1) ||
         page->capacity > page->reserved || page->reserved == 0 ||
         (size_t)page->reserved * page->block_size > ((size_t)page->slice_count << MI_SLICE_SHIFT))

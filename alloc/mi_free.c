@@ -67,6 +67,23 @@ static void count_free(mi_stats *stats, const mi_page *page, const mi_block *blo
         mi_stat_add(&stats->unusable_bytes, -unusable);
 }
 
+bool mi_lane_free_remote(mi_heap *heap, void *p)
+{
+    mi_segment *seg = mi_segment_of(p);
+    if ((void *)seg == p)
+        return false;
+    mi_page *page = mi_page_of(seg, p);
+    if (!page->in_use || page->bin == MI_BIN_HUGE || page->heap == heap ||
+        mi_load_relaxed(&page->xhas_aligned))
+        return false;
+    mi_stats *stats = &heap->stats;
+    mi_stat_inc(&stats->frees);
+    mi_stat_inc(&stats->remote_frees);
+    mi_stat_add(&stats->bytes_in_use, -(int64_t)page->block_size);
+    free_remote_mt(page, (mi_block *)p);
+    return true;
+}
+
 void mi_free_generic(mi_heap *heap, void *p, size_t size, size_t align, bool as_pages)
 {
     mi_page *page = mi_page_of_block(p);

@@ -43,9 +43,14 @@ static inline void mi_stat_inc(uint64_t *field)
 {
     mi_store_relaxed(field, mi_load_relaxed(field) + 1);
 }
+#define mi_peek(p) mi_load_relaxed(p)
 #else
 static inline void mi_stat_add(int64_t *field, int64_t delta) { *field += delta; }
 static inline void mi_stat_inc(uint64_t *field) { *field += 1; }
+/* A read of a word another CPU may be writing, where any value it can hold
+ * is safe to act on (page->fast_heap): plain, so the compiler may fold it
+ * into a compare. */
+#define mi_peek(p) (*(p))
 #endif
 /* bytes_peak is sampled here, on the slow paths, not on every call. */
 static inline void mi_stat_note_peak(mi_stats *s)
@@ -223,7 +228,7 @@ static inline void mi_page_set_fast(mi_page *page)
 {
     bool fast = page->in_use && !page->in_full && page->bin != MI_BIN_HUGE && page->bin < MI_BIN_COUNT &&
                 !mi_load_relaxed(&page->xhas_aligned);
-    page->fast_heap = fast ? page->heap : 0;
+    mi_store_relaxed(&page->fast_heap, fast ? page->heap : 0);
 }
 
 /* The fast paths, shared by the entry points (mi_backend.c) and embeddings
@@ -233,9 +238,8 @@ static inline void mi_page_set_fast(mi_page *page)
 
 /* Pop a block of the class whose direct entry is `index` (request size in
  * words, rounded up), or NULL when its first page has no free block. */
-static inline __attribute__((always_inline)) mi_block *mi_alloc_direct(mi_heap *heap, size_t index)
+static inline __attribute__((always_inline)) mi_block *mi_page_pop(mi_heap *heap, mi_page *page)
 {
-    mi_page *page = heap->direct[index];
     mi_block *block = page->free;
     if (unlikely(block == 0))
         return 0;
@@ -247,6 +251,11 @@ static inline __attribute__((always_inline)) mi_block *mi_alloc_direct(mi_heap *
     return block;
 }
 
+static inline __attribute__((always_inline)) mi_block *mi_alloc_direct(mi_heap *heap, size_t index)
+{
+    return mi_page_pop(heap, heap->direct[index]);
+}
+
 /* Free p into its page's local_free when heap owns the page and the page
  * takes fast frees; returns that page (the caller calls mi_page_emptied if
  * its used count fell to 0), or NULL having done nothing. p may be NULL. */
@@ -256,7 +265,8 @@ static inline __attribute__((always_inline)) mi_page *mi_free_local(mi_heap *hea
     if (unlikely((void *)seg == p))
         return 0; /* NULL, or a huge block aligned to its segment */
     mi_page *page = mi_page_of(seg, p);
-    if (unlikely(page->fast_heap != heap))
+    /* Any CPU reads this; only the owner can find its own heap here. */
+    if (unlikely(mi_peek(&page->fast_heap) != heap))
         return 0;
     mi_block *block = (mi_block *)p;
     mi_stats *stats = &heap->stats;

@@ -44,6 +44,21 @@ static inline __attribute__((always_inline)) void *mi_lane_alloc16(mi_heap *heap
     return mi_alloc_direct(heap, (((size - 1) >> 4) << 1) + 2);
 }
 
+/* A block of `size` bytes, 1024 < size <= MI_MEDIUM_MAX, from its class's
+ * first page, or NULL on a miss. These classes are multiples of 16. */
+static inline void *mi_lane_alloc_class(mi_heap *heap, size_t size)
+{
+    if (size > MI_MEDIUM_MAX)
+        return 0;
+    mi_page *page = heap->queues[mi_bin_of(size)].first;
+    return page ? mi_page_pop(heap, page) : 0;
+}
+
+/* Free p, a block of another heap's small, medium or large page, onto that
+ * page's xthread_free (atomics only, as any remote free); false, having done
+ * nothing, for anything else. The lane must be open. */
+bool mi_lane_free_remote(mi_heap *heap, void *p);
+
 /* Free p if it is a block of this heap's that takes fast frees; false, having
  * done nothing, otherwise (NULL included). */
 static inline __attribute__((always_inline)) bool mi_lane_free(mi_heap *heap, void *p)

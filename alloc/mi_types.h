@@ -136,7 +136,9 @@ typedef struct mi_page {
     uint8_t *area;                  /* first block                               */
     struct mi_heap *heap;           /* owner; constant while in_use              */
     struct mi_heap *fast_heap;      /* heap, while its owner may free into the page
-                                       on the fast path: in use, in a size-class
+                                       on the fast path (written by the owner,
+                                       read by any CPU: relaxed atomics)
+                                       in use, in a size-class
                                        queue, no block at an offset; else NULL
                                        (mi_page_set_fast keeps it so)            */
     struct mi_page *next, *prev;    /* owner: position in a heap queue           */

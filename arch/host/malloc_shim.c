@@ -150,8 +150,11 @@ __attribute__((noinline)) static void *malloc_slow(size_t size)
 
 void *malloc(size_t size)
 {
-    void *p = mi_lane_alloc16(ha_host_self.lane, size);
+    mi_heap *lane = ha_host_self.lane;
+    void *p = mi_lane_alloc16(lane, size);
     if (__builtin_expect(p != NULL, 1))
+        return p;
+    if (size > MI_DIRECT_MAX && (p = mi_lane_alloc_class(lane, size)) != NULL)
         return p;
     return malloc_slow(size);
 }
@@ -165,13 +168,21 @@ __attribute__((noinline)) static void free_slow(void *ptr)
     open_lane();
 }
 
+/* The lane is open, but ptr is not a fast local free. */
+__attribute__((noinline)) static void free_lane_miss(mi_heap *lane, void *ptr)
+{
+    if (!mi_lane_free_remote(lane, ptr))
+        free_slow(ptr);
+}
+
 void free(void *ptr)
 {
     /* A closed lane must not look at ptr: it may not be an mi block. */
     mi_heap *lane = ha_host_self.lane;
-    if (__builtin_expect(lane != &mi_lane_closed, 1) && mi_lane_free(lane, ptr))
-        return;
-    free_slow(ptr);
+    if (__builtin_expect(lane == &mi_lane_closed, 0))
+        free_slow(ptr);
+    else if (__builtin_expect(!mi_lane_free(lane, ptr), 0))
+        free_lane_miss(lane, ptr);
 }
 
 void *calloc(size_t count, size_t size)
