@@ -20,6 +20,9 @@
  *   heap     one per CPU index (struct mi_heap). It owns segments, and through
  *            them pages; only its CPU allocates from its pages or carves its
  *            segments.
+ *   lane     the fast paths entered with a cached heap and no irq hooks, by an
+ *            embedding whose caller no allocating interrupt can preempt (the
+ *            host's malloc shim; mi_lane.h).
  *
  * The three free lists of a page (free-list sharding, Leijen et al. 2019)
  *   free         blocks to allocate from. Owner only; no atomics.
@@ -50,7 +53,9 @@
  *   Every operation on a heap runs between ha_embed_irq_save/restore, so an
  *   interrupt handler that allocates on the same CPU runs before or after a
  *   heap operation, never inside one: the owner-only lists need no atomics.
- *   The cost is one csrrci and one csrs per call on riscv64.
+ *   The cost is one csrrci and one csrs per call on riscv64. The lane skips
+ *   the hooks: its callers have no allocating interrupts, and it takes no
+ *   lock (a lane miss goes through the masked entry points).
  *
  * Lock order (outermost first)
  *   1. mi-locked's global lock (only the mi-locked alloc_type)

@@ -19,10 +19,11 @@ $(RV_OUT)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(RV_CC) $(RV_CFLAGS) -c $< -o $@
 
-# The allocator core gets the contract's per-operation hooks inline.
+# The allocator core gets the contract's per-operation hooks inline, and no
+# frame pointer (nothing here walks frames; the fast path saves the set-up).
 $(RV_OUT)/obj/alloc/%.o: alloc/%.c
 	@mkdir -p $(dir $@)
-	$(RV_CC) $(RV_CFLAGS) -DHA_EMBED_INLINE='"embed_inline.h"' -c $< -o $@
+	$(RV_CC) $(RV_CFLAGS) -fomit-frame-pointer -DHA_EMBED_INLINE='"embed_inline.h"' -c $< -o $@
 
 $(RV_OUT)/obj/%.o: %.S
 	@mkdir -p $(dir $@)
