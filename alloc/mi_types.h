@@ -198,9 +198,13 @@ typedef struct mi_heap {
     mi_page_queue queues[MI_BIN_COUNT + 1]; /* per size class, then full      */
     mi_segment *segments;           /* segments with a free slice                */
     unsigned segment_count;         /* segments held (huge runs excluded)        */
+    unsigned cpu;
     mi_page *xreturned;             /* any CPU: full pages that got a remote free */
     mi_stats stats;                 /* the heap's (mi-locked: of all CPUs)       */
-    unsigned cpu;
 } __attribute__((aligned(MI_CACHE_LINE))) mi_heap;
+
+/* A power of two, so &mi_heaps[cpu] is a shift, not a multiply: the entry
+ * points compute it on every call. */
+_Static_assert((sizeof(mi_heap) & (sizeof(mi_heap) - 1)) == 0, "mi_heap size is a power of two");
 
 #endif /* HA_MI_TYPES_H */

@@ -238,13 +238,14 @@ def cmd_qemu(a):
     meta["loadavg_at_end"] = sh("cut -d' ' -f1-3 /proc/loadavg")
     meta["kernel_reps"] = a.kernel_reps
     if a.merge and os.path.exists(a.out):
-        # Replace the runs of these workloads in an earlier file, keep the rest
-        # (and its metadata, with a note of the merge).
+        # Replace the runs of these workloads x alloc_types in an earlier
+        # file, keep the rest (and its metadata, with a note of the merge).
         with open(a.out) as f:
             old = json.load(f)
-        runs = [r for r in old["runs"] if r["workload"] not in workloads] + runs
+        runs = [r for r in old["runs"]
+                if not (r["workload"] in workloads and r["alloc"] in allocs)] + runs
         old["meta"].setdefault("merged", []).append(
-            {k: meta[k] for k in ("date_utc", "git_commit", "workloads", "kernel_reps")}
+            {k: meta[k] for k in ("date_utc", "git_commit", "workloads", "allocs", "kernel_reps")}
             | {"loadavg": [meta["machine"]["loadavg_at_start"], meta["loadavg_at_end"]]})
         meta = old["meta"]
     save(a.out, {"meta": meta, "runs": runs})
