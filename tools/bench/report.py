@@ -218,7 +218,9 @@ def kernel_section(data, outdir):
     for m in meta.get("merged", []):
         out.append(f"- Re-measured {m['date_utc']} (commit `{m['git_commit'][:12]}`, load average "
                    f"{m['loadavg'][0]} .. {m['loadavg'][1]}), median of {m['kernel_reps']} boots "
-                   f"per point: {', '.join(m['workloads'])}.")
+                   f"per point: {', '.join(m['workloads'])}"
+                   + (f" (alloc_types {', '.join(m['allocs'])} only; the others keep their earlier runs)"
+                      if m.get("allocs") else "") + ".")
     spread = []  # max/min throughput over the boots of one point
     for k, rs in groups.items():
         ok = [r["ops"] / r["ns"] for r in rs if r["ok"] and r["ns"] > 0]
