@@ -54,14 +54,20 @@ static void list_remove(mi_heap *heap, mi_segment *seg)
     seg->on_list = 0;
 }
 
-/* First slice of a run of `count` free slices, or -1. */
+/* First slice of a run of `count` (1..64) free slices, or -1. Bit i of m
+ * says slices i .. i+len-1 are all free; and-ing m with itself shifted by
+ * step <= len makes that len+step, so len reaches count in log2(count)
+ * steps instead of a scan of every start (a large block takes a run of up
+ * to 64 slices on every allocation). */
 static int find_run(const mi_segment *seg, unsigned count)
 {
-    uint64_t want = run_mask(0, count);
-    for (unsigned first = 0; first + count <= MI_SLICES; first++)
-        if (((seg->free_slices >> first) & want) == want)
-            return (int)first;
-    return -1;
+    uint64_t m = seg->free_slices;
+    for (unsigned len = 1; len < count && m; ) {
+        unsigned step = len < count - len ? len : count - len;
+        m &= m >> step;
+        len += step;
+    }
+    return m ? __builtin_ctzll(m) : -1;
 }
 
 /* Take `count` slices for a new page, from a segment of the heap or a fresh
