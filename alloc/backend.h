@@ -46,6 +46,11 @@ struct ha_backend {
     void (*usage)(struct ha_usage *out);
     int (*get_stats)(unsigned cpu, struct ha_stats *out);
     int (*check)(void);
+    /* Checked builds hold its freed blocks a while (quarantine.h): it hands
+     * freed memory out again at once. verify_free then runs the checks of a
+     * dealloc without freeing, so a bad free stops where it happens. */
+    bool quarantine;
+    void (*verify_free)(const void *ptr, size_t size, size_t align);
 };
 
 extern const struct ha_backend ha_backend_mi;

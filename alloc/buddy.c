@@ -28,6 +28,7 @@
 #include "hartalloc_embed.h"
 #include "locked_stats.h"
 #include "region_set.h"
+#include "request_record.h"
 #include "spinlock.h"
 
 /* ---- tunable ------------------------------------------------------------- */
@@ -298,16 +299,33 @@ static int buddy_add_memory(void *start, size_t size, unsigned flags)
     return r;
 }
 
+/* Checked builds keep the request in the block (request_record.h): the
+ * order covers it and its record, and the usable size reported and counted
+ * is the request. Release builds report the whole block. */
+#ifdef HA_CHECKED
+#define RECORD_PAD_BYTES RECORD_PAD
+static inline size_t block_request(size_t n) { return record_request(n); }
+static inline size_t reported(const void *ptr, unsigned k) { return record_size(ptr, order_size(k), "buddy"); }
+#else
+#define RECORD_PAD_BYTES 0
+static inline size_t block_request(size_t n) { return n; }
+static inline size_t reported(const void *ptr, unsigned k) { (void)ptr; return order_size(k); }
+#endif
+
 static void *buddy_alloc(size_t size, size_t align)
 {
-    if (size > order_size(BUDDY_MAX_ORDER) || align > order_size(BUDDY_MAX_ORDER))
+    if (size > order_size(BUDDY_MAX_ORDER) - RECORD_PAD_BYTES || align > order_size(BUDDY_MAX_ORDER))
         return 0;
-    unsigned k = order_for(size, align);
+    unsigned k = order_for(block_request(size), align);
     unsigned long irq = ha_spin_lock_irqsave(&buddy.lock);
     unsigned cpu = locked_stats_cpu(&buddy.stats);
     uintptr_t addr = alloc_block(k, STATE_BYTES);
-    if (addr)
-        locked_stats_alloc(&buddy.stats, cpu, order_size(k));
+    if (addr) {
+#ifdef HA_CHECKED
+        record_set((void *)addr, size, order_size(k));
+#endif
+        locked_stats_alloc(&buddy.stats, cpu, reported((void *)addr, k));
+    }
     ha_spin_unlock_irqrestore(&buddy.lock, irq);
     return (void *)addr;
 }
@@ -320,34 +338,45 @@ static void buddy_dealloc(void *ptr, size_t size, size_t align)
     const struct region *r = live_block(ptr, STATE_BYTES, &e);
     unsigned k = entry_order(*e);
 #ifdef HA_CHECKED
-    if (align && k != order_for(size, align)) /* a known layout names the order */
+    record_verify(ptr, order_size(k), "buddy");
+    if (align && (reported(ptr, k) != size || (uintptr_t)ptr % align)) /* a known layout must match */
         ha_fault(ptr, "buddy: dealloc with a size or alignment the block was not allocated with");
+#else
+    (void)size, (void)align;
 #endif
-    locked_stats_free(&buddy.stats, cpu, order_size(k));
+    locked_stats_free(&buddy.stats, cpu, reported(ptr, k));
     free_block(r, (uintptr_t)ptr, k);
     ha_spin_unlock_irqrestore(&buddy.lock, irq);
 }
 
 static void *buddy_realloc(void *ptr, size_t old_size, size_t align, size_t new_size)
 {
-    if (new_size > order_size(BUDDY_MAX_ORDER))
+    if (new_size > order_size(BUDDY_MAX_ORDER) - RECORD_PAD_BYTES)
         return 0;
-    unsigned want = order_for(new_size, align);
+    unsigned want = order_for(block_request(new_size), align);
     unsigned long irq = ha_spin_lock_irqsave(&buddy.lock);
     unsigned cpu = locked_stats_cpu(&buddy.stats);
     uint8_t *e;
     const struct region *r = live_block(ptr, STATE_BYTES, &e);
     unsigned k = entry_order(*e);
+#ifdef HA_CHECKED
+    record_verify(ptr, order_size(k), "buddy");
+#endif
+    size_t old_usable = reported(ptr, k);
     bool in_place = resize_locked(r, (uintptr_t)ptr, k, want);
-    if (in_place)
-        locked_stats_resize(&buddy.stats, cpu, order_size(k), order_size(want));
+    if (in_place) {
+#ifdef HA_CHECKED
+        record_set(ptr, new_size, order_size(want));
+#endif
+        locked_stats_resize(&buddy.stats, cpu, old_usable, reported(ptr, want));
+    }
     ha_spin_unlock_irqrestore(&buddy.lock, irq);
     if (in_place)
         return ptr;
     void *fresh = buddy_alloc(new_size, align); /* copy without the lock held */
     if (!fresh)
         return 0;
-    __builtin_memcpy(fresh, ptr, order_size(k) < new_size ? order_size(k) : new_size);
+    __builtin_memcpy(fresh, ptr, old_usable < new_size ? old_usable : new_size);
     buddy_dealloc(ptr, 0, 0);
     return fresh;
 }
@@ -357,7 +386,7 @@ static size_t buddy_usable_size(const void *ptr)
     unsigned long irq = ha_spin_lock_irqsave(&buddy.lock);
     uint8_t *e;
     live_block(ptr, STATE_BYTES, &e);
-    size_t n = order_size(entry_order(*e));
+    size_t n = reported(ptr, entry_order(*e));
     ha_spin_unlock_irqrestore(&buddy.lock, irq);
     return n;
 }
@@ -465,7 +494,14 @@ static int check_locked(void)
                 counts[k]++;
                 free_bytes += order_size(k);
             } else if (state == STATE_BYTES) {
+#ifdef HA_CHECKED
+                size_t n;
+                if (!record_peek((const void *)a, order_size(k), &n))
+                    return ha_check_fail("buddy: live block %p has a corrupted size record", (void *)a);
+                used_bytes += n;
+#else
                 used_bytes += order_size(k);
+#endif
             } else if (k < BUDDY_PAGE_ORDER) {
                 return ha_check_fail("buddy: page piece %p smaller than a page", (void *)a);
             } else {

@@ -314,18 +314,36 @@ static void *fit_alloc(size_t size, size_t align)
     return b ? payload_of(b) : 0;
 }
 
-static void fit_dealloc(void *ptr, size_t size, size_t align)
+/* The block a free of ptr releases, once the checked build's checks pass.
+ * Call with the lock held. */
+static struct fit_block *block_to_free(const void *ptr, size_t size, size_t align)
 {
-    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
-    unsigned cpu = locked_stats_cpu(&fit.stats);
     struct fit_block *b = live_block(ptr, TAG_BYTES);
 #ifdef HA_CHECKED
     record_verify(ptr, usable(b), "fit");
     if (align && (reported(b) != size || (uintptr_t)ptr % align)) /* a known layout must match */
         ha_fault(ptr, "fit: dealloc with a size or alignment the block was not allocated with");
+#else
+    (void)size, (void)align;
 #endif
+    return b;
+}
+
+static void fit_dealloc(void *ptr, size_t size, size_t align)
+{
+    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
+    unsigned cpu = locked_stats_cpu(&fit.stats);
+    struct fit_block *b = block_to_free(ptr, size, align);
     locked_stats_free(&fit.stats, cpu, reported(b));
     free_locked(b);
+    ha_spin_unlock_irqrestore(&fit.lock, irq);
+}
+
+/* The checks of a free, without it (the quarantine's). */
+static void fit_verify_free(const void *ptr, size_t size, size_t align)
+{
+    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
+    block_to_free(ptr, size, align);
     ha_spin_unlock_irqrestore(&fit.lock, irq);
 }
 
@@ -476,7 +494,7 @@ static int fit_check(void)
         .alloc_zeroed = 0, .dealloc = fit_dealloc, .realloc = fit_realloc,                           \
         .usable_size = fit_usable_size, .alloc_pages = fit_alloc_pages,                              \
         .dealloc_pages = fit_dealloc_pages, .usage = fit_usage, .get_stats = fit_get_stats,          \
-        .check = fit_check,                                                                           \
+        .check = fit_check, .quarantine = true, .verify_free = fit_verify_free,                       \
     }
 
 const struct ha_backend ha_backend_first_fit = FIT_BACKEND("first-fit", first_fit_init);

@@ -9,6 +9,7 @@
 #include "ha_format.h"
 #include "hartalloc.h"
 #include "hartalloc_embed.h"
+#include "quarantine.h"
 
 static const struct ha_backend *const backends[HA_TYPE_COUNT] = {
     [HA_MI] = &ha_backend_mi,
@@ -23,6 +24,48 @@ static const struct ha_backend *const backends[HA_TYPE_COUNT] = {
 
 /* Set once by ha_init, before any other CPU allocates. */
 static const struct ha_backend *active;
+
+/* ---- checked builds: the quarantine (quarantine.h) -------------------------
+ * These wrap what the entry points below do with a block; release builds
+ * compile them to nothing. */
+#ifdef HA_CHECKED
+static inline bool quarantined(void) { return active->quarantine; }
+/* An allocation returned p: age the quarantine, or empty it and retry. */
+#define AFTER_ALLOC(p, retry)                                                    \
+    do {                                                                         \
+        if (quarantined()) {                                                     \
+            if (!(p) && quarantine_flush(active))                                \
+                (p) = (retry);                                                   \
+            quarantine_tick(active);                                             \
+        }                                                                        \
+    } while (0)
+static inline void check_live(const void *ptr, const char *what)
+{
+    if (quarantined())
+        quarantine_check_live(ptr, what);
+}
+static inline void flush_for_readers(void)
+{
+    if (active && quarantined())
+        quarantine_flush(active);
+}
+#else
+#define AFTER_ALLOC(p, retry) ((void)0)
+static inline void check_live(const void *ptr, const char *what) { (void)ptr, (void)what; }
+static inline void flush_for_readers(void) {}
+#endif
+
+/* Free through the quarantine where there is one. */
+static inline void free_block(void *ptr, size_t size, size_t align)
+{
+#ifdef HA_CHECKED
+    if (quarantined()) {
+        quarantine_free(active, ptr, size, align);
+        return;
+    }
+#endif
+    active->dealloc(ptr, size, align);
+}
 
 static bool same_name(const char *a, const char *b)
 {
@@ -105,7 +148,9 @@ void *ha_alloc(size_t size, size_t align)
         return 0;
     if (active == &ha_backend_mi)
         return mi_alloc_per_cpu(size, align);
-    return active->alloc(size, align);
+    void *p = active->alloc(size, align);
+    AFTER_ALLOC(p, active->alloc(size, align));
+    return p;
 }
 
 void *ha_alloc_zeroed(size_t size, size_t align)
@@ -115,6 +160,7 @@ void *ha_alloc_zeroed(size_t size, size_t align)
     if (active->alloc_zeroed)
         return active->alloc_zeroed(size, align);
     void *p = active->alloc(size, align);
+    AFTER_ALLOC(p, active->alloc(size, align));
     if (p)
         __builtin_memset(p, 0, size);
     return p;
@@ -127,7 +173,7 @@ void ha_dealloc(void *ptr, size_t size, size_t align)
     if (active == &ha_backend_mi)
         mi_dealloc_per_cpu(ptr, size, align);
     else
-        active->dealloc(ptr, size, align);
+        free_block(ptr, size, align);
 }
 
 void ha_free(void *ptr)
@@ -137,7 +183,7 @@ void ha_free(void *ptr)
     if (active == &ha_backend_mi)
         mi_dealloc_per_cpu(ptr, 0, 0);
     else
-        active->dealloc(ptr, 0, 0);
+        free_block(ptr, 0, 0);
 }
 
 void *ha_realloc(void *ptr, size_t old_size, size_t align, size_t new_size)
@@ -145,20 +191,27 @@ void *ha_realloc(void *ptr, size_t old_size, size_t align, size_t new_size)
     if (!ha_is_pow2(align))
         return 0;
     if (!ptr)
-        return active->alloc(new_size, align);
-    if (active->realloc)
-        return active->realloc(ptr, old_size, align, new_size);
-    void *fresh = active->alloc(new_size, align);
+        return ha_alloc(new_size, align);
+    check_live(ptr, "realloc");
+    if (active->realloc) {
+        void *q = active->realloc(ptr, old_size, align, new_size);
+        AFTER_ALLOC(q, active->realloc(ptr, old_size, align, new_size));
+        return q;
+    }
+    void *fresh = ha_alloc(new_size, align);
     if (!fresh)
         return 0; /* the old block stays the caller's */
     __builtin_memcpy(fresh, ptr, old_size < new_size ? old_size : new_size);
-    active->dealloc(ptr, old_size, align);
+    free_block(ptr, old_size, align);
     return fresh;
 }
 
 size_t ha_usable_size(const void *ptr)
 {
-    return ptr ? active->usable_size(ptr) : 0;
+    if (!ptr)
+        return 0;
+    check_live(ptr, "usable_size");
+    return active->usable_size(ptr);
 }
 
 void *ha_alloc_pages(size_t num_pages, size_t align_pow2)
@@ -166,7 +219,9 @@ void *ha_alloc_pages(size_t num_pages, size_t align_pow2)
     if (num_pages == 0 || !ha_is_pow2(align_pow2) || align_pow2 < HA_PAGE_SIZE ||
         num_pages > ((size_t)-1) / HA_PAGE_SIZE)
         return 0;
-    return active->alloc_pages(num_pages, align_pow2);
+    void *p = active->alloc_pages(num_pages, align_pow2);
+    AFTER_ALLOC(p, active->alloc_pages(num_pages, align_pow2));
+    return p;
 }
 
 void ha_dealloc_pages(void *addr, size_t num_pages)
@@ -177,6 +232,7 @@ void ha_dealloc_pages(void *addr, size_t num_pages)
 
 void ha_collect(void)
 {
+    flush_for_readers();
     if (active && active->collect)
         active->collect();
 }
@@ -184,6 +240,7 @@ void ha_collect(void)
 static struct ha_usage usage(void)
 {
     struct ha_usage u = { 0, 0, 0, 0 };
+    flush_for_readers();
     if (active)
         active->usage(&u);
     return u;
@@ -198,6 +255,7 @@ int ha_get_stats(unsigned cpu, struct ha_stats *out)
 {
     if (!active || !out)
         return -HA_EINVAL;
+    flush_for_readers();
     return active->get_stats(cpu, out);
 }
 
@@ -222,6 +280,7 @@ void ha_print_stats(void)
 
 int ha_check(void)
 {
+    flush_for_readers();
     return active ? active->check() : ha_check_fail("ha_check before ha_init");
 }
 

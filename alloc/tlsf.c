@@ -373,18 +373,36 @@ static void *tlsf_alloc(size_t size, size_t align)
     return b ? payload_of(b) : 0;
 }
 
-static void tlsf_dealloc(void *ptr, size_t size, size_t align)
+/* The block a free of ptr releases, once the checked build's checks pass.
+ * Call with the lock held. */
+static struct tlsf_block *block_to_free(const void *ptr, size_t size, size_t align)
 {
-    unsigned long irq = ha_spin_lock_irqsave(&tlsf.lock);
-    unsigned cpu = locked_stats_cpu(&tlsf.stats);
     struct tlsf_block *b = live_block(ptr, 0);
 #ifdef HA_CHECKED
     record_verify(ptr, usable(b), "tlsf");
     if (align && (reported(b) != size || (uintptr_t)ptr % align)) /* a known layout must match */
         ha_fault(ptr, "tlsf: dealloc with a size or alignment the block was not allocated with");
+#else
+    (void)size, (void)align;
 #endif
+    return b;
+}
+
+static void tlsf_dealloc(void *ptr, size_t size, size_t align)
+{
+    unsigned long irq = ha_spin_lock_irqsave(&tlsf.lock);
+    unsigned cpu = locked_stats_cpu(&tlsf.stats);
+    struct tlsf_block *b = block_to_free(ptr, size, align);
     locked_stats_free(&tlsf.stats, cpu, reported(b));
     release(b);
+    ha_spin_unlock_irqrestore(&tlsf.lock, irq);
+}
+
+/* The checks of a free, without it (the quarantine's). */
+static void tlsf_verify_free(const void *ptr, size_t size, size_t align)
+{
+    unsigned long irq = ha_spin_lock_irqsave(&tlsf.lock);
+    block_to_free(ptr, size, align);
     ha_spin_unlock_irqrestore(&tlsf.lock, irq);
 }
 
@@ -562,4 +580,6 @@ const struct ha_backend ha_backend_tlsf = {
     .usage = tlsf_usage,
     .get_stats = tlsf_get_stats,
     .check = tlsf_check,
+    .quarantine = true,
+    .verify_free = tlsf_verify_free,
 };

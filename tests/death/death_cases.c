@@ -145,6 +145,6 @@ const struct death_case death_cases[] = {
     { "write-after-free", "a freed block written, found when it is reused",
       "after free|after it was freed", write_after_free },
     { "corrupt-free-link", "a freed block's link overwritten, found before it is followed",
-      "link.*corrupt|corrupt.*link", corrupt_free_link },
+      "link.*corrupt|corrupt.*link|written after it was freed", corrupt_free_link },
 };
 const unsigned death_case_count = sizeof death_cases / sizeof death_cases[0];
