@@ -166,7 +166,10 @@ static void sum_stats(unsigned first, unsigned end, mi_stats *sum)
         sum->frees += mi_load_relaxed(&s->frees);
         sum->remote_frees += mi_load_relaxed(&s->remote_frees);
         sum->bytes_in_use += mi_load_relaxed(&s->bytes_in_use);
-        sum->bytes_peak += mi_load_relaxed(&s->bytes_peak);
+        /* The peak is sampled on slow paths (mi_internal.h); a burst served
+         * by the fast paths since may have gone above it. */
+        int64_t in_use = mi_load_relaxed(&s->bytes_in_use), peak = mi_load_relaxed(&s->bytes_peak);
+        sum->bytes_peak += peak > in_use ? peak : in_use;
         sum->pages_in_use += mi_load_relaxed(&s->pages_in_use);
         sum->segments_in_use += mi_load_relaxed(&s->segments_in_use);
         sum->page4k_in_use += mi_load_relaxed(&s->page4k_in_use);
