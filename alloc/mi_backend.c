@@ -68,16 +68,38 @@ static int mi_add_memory(void *start, size_t size, unsigned flags)
     return mi_pool_add_region(start, size, (flags & HA_MEMORY_ZEROED) != 0);
 }
 
+/* Checked builds verify every call: no fast path skips the checks. */
+#ifdef HA_CHECKED
+#define MI_FAST_PATHS 0
+#else
+#define MI_FAST_PATHS 1
+#endif
+
 /* The entry points of one alloc_type: `locked` selects mi-locked. 4 KiB
  * pages are blocks like any other; they are counted in the page figures. */
 #define MI_ENTRY_POINTS(suffix, locked, linkage)                                 \
+    /* alloc and dealloc: the common case (align <= 8, a direct-table class,  \
+     * a local free that leaves its page in use) runs with no stack frame;   \
+     * everything else, and the irq restore after it, is the _slow function. */ \
+    static __attribute__((noinline)) void *alloc_slow_##suffix(mi_heap *heap, size_t size, \
+                                                               size_t align, unsigned long flags) \
+    {                                                                            \
+        void *p = mi_heap_alloc(heap, size, align, false, false);                \
+        heap_leave(locked, flags);                                               \
+        return p;                                                                \
+    }                                                                            \
     linkage void *alloc_##suffix(size_t size, size_t align)                      \
     {                                                                            \
         unsigned long flags;                                                     \
         mi_heap *heap = heap_enter(locked, &flags);                              \
-        void *p = mi_heap_alloc(heap, size, align, false, false);                \
-        heap_leave(locked, flags);                                               \
-        return p;                                                                \
+        if (MI_FAST_PATHS && likely(size <= MI_DIRECT_MAX && align <= 8)) {      \
+            mi_block *block = mi_alloc_direct(heap, (size + 7) >> 3);            \
+            if (likely(block != 0)) {                                            \
+                heap_leave(locked, flags);                                       \
+                return block;                                                    \
+            }                                                                    \
+        }                                                                        \
+        return alloc_slow_##suffix(heap, size, align, flags);                    \
     }                                                                            \
     static void *alloc_zeroed_##suffix(size_t size, size_t align)                \
     {                                                                            \
@@ -87,12 +109,27 @@ static int mi_add_memory(void *start, size_t size, unsigned flags)
         heap_leave(locked, flags);                                               \
         return p;                                                                \
     }                                                                            \
+    /* emptied: a fast free left that page with no block in use. */          \
+    static __attribute__((noinline)) void dealloc_slow_##suffix(mi_heap *heap, void *p, size_t size, \
+                                                                size_t align, unsigned long flags, \
+                                                                mi_page *emptied) \
+    {                                                                            \
+        if (!emptied)                                                            \
+            mi_free(heap, p, size, align, false);                                \
+        else if (!mi_page_emptied_keeps(heap, emptied))                          \
+            mi_heap_page_freed_slow(heap, emptied);                              \
+        heap_leave(locked, flags);                                               \
+    }                                                                            \
     linkage void dealloc_##suffix(void *p, size_t size, size_t align)            \
     {                                                                            \
         unsigned long flags;                                                     \
         mi_heap *heap = heap_enter(locked, &flags);                              \
-        mi_free(heap, p, size, align, false);                                    \
-        heap_leave(locked, flags);                                               \
+        mi_page *page = MI_FAST_PATHS ? mi_free_local(heap, p) : 0;              \
+        if (likely(page != 0 && page->used != 0)) {                              \
+            heap_leave(locked, flags);                                           \
+            return;                                                              \
+        }                                                                        \
+        dealloc_slow_##suffix(heap, p, size, align, flags, page);                \
     }                                                                            \
     static void *realloc_##suffix(void *p, size_t old_size, size_t align, size_t new_size) \
     {                                                                            \
