@@ -343,7 +343,14 @@ static void check_crowd(void)
 /* ---- fork while other threads allocate ------------------------------------ */
 #define FORKS 40
 
+#define PUBLISHED 8
+#define PUBLISHED_SIZE 100
+
 static int hammering;
+/* Blocks of the hammering threads' heaps, each filled with its index: a
+ * child of fork frees them (remote frees into heaps that no thread of the
+ * child owns). */
+static unsigned char *published[PUBLISHED];
 
 static void *hammer(void *arg)
 {
@@ -354,14 +361,71 @@ static void *hammer(void *arg)
             free(held[i]);
             held[i] = malloc(1 + next_random(&seed) % (i % 8 ? 2000 : 300000));
         }
+        unsigned k = (unsigned)(next_random(&seed) % PUBLISHED);
+        unsigned char *p = malloc(PUBLISHED_SIZE);
+        fill(p, PUBLISHED_SIZE, k);
+        free(__atomic_exchange_n(&published[k], p, __ATOMIC_ACQ_REL));
     }
     for (int i = 0; i < 64; i++)
         free(held[i]);
     return NULL;
 }
 
+/* A thread of the child: allocates, checks and frees with a heap of its own
+ * (never one that a thread of the parent was using at the fork). */
+static void *child_worker(void *arg)
+{
+    uint64_t seed = (uintptr_t)arg * 7 + 3;
+    for (int i = 0; i < 2000; i++) {
+        size_t n = 1 + next_random(&seed) % 3000;
+        unsigned char *p = malloc(n);
+        if (!p)
+            return (void *)1;
+        fill(p, n, n + i);
+        bool ok = intact(p, n, n + i);
+        free(p);
+        if (!ok)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+/* The child's checks: its own allocations, the published blocks freed into
+ * their parent-side heaps, then three new threads. 0 when all is well. */
+static int child_after_fork(void)
+{
+    for (size_t n = 1; n < 400000; n = n * 2 + 1) {
+        unsigned char *p = malloc(n);
+        if (!p)
+            return 2;
+        fill(p, n, n);
+        bool ok = intact(p, n, n);
+        free(p);
+        if (!ok)
+            return 1;
+    }
+    for (unsigned k = 0; k < PUBLISHED; k++) {
+        unsigned char *p = __atomic_exchange_n(&published[k], NULL, __ATOMIC_ACQ_REL);
+        if (p && !intact(p, PUBLISHED_SIZE, k))
+            return 3;
+        free(p);
+    }
+    pthread_t t[3];
+    for (uintptr_t i = 0; i < 3; i++)
+        if (pthread_create(&t[i], NULL, child_worker, (void *)i) != 0)
+            return 4;
+    int bad = 0;
+    for (int i = 0; i < 3; i++) {
+        void *r;
+        pthread_join(t[i], &r);
+        bad |= r != NULL;
+    }
+    return bad ? 5 : 0;
+}
+
 /* The child must find every lock free and its heap whole: it allocates,
- * checks and frees, and exits 0. A lock held across fork hangs it instead
+ * checks and frees, frees blocks its parent's other threads published, runs
+ * threads of its own, and exits 0. A lock held across fork hangs it instead
  * (test-host-preload runs this under a timeout). */
 static void check_fork(void)
 {
@@ -372,18 +436,8 @@ static void check_fork(void)
         pthread_create(&t[i], NULL, hammer, (void *)i);
     for (int k = 0; k < FORKS && !bad; k++) {
         pid_t pid = fork();
-        if (pid == 0) {
-            bool child_bad = false;
-            for (size_t n = 1; n < 400000; n = n * 2 + 1) {
-                unsigned char *p = malloc(n);
-                if (!p)
-                    _exit(2);
-                fill(p, n, n);
-                child_bad |= !intact(p, n, n);
-                free(p);
-            }
-            _exit(child_bad);
-        }
+        if (pid == 0)
+            _exit(child_after_fork());
         int status;
         bad = pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
               WEXITSTATUS(status) != 0;
@@ -391,7 +445,9 @@ static void check_fork(void)
     __atomic_store_n(&hammering, 0, __ATOMIC_RELAXED);
     for (int i = 0; i < 3; i++)
         pthread_join(t[i], NULL);
-    report("fork", !bad, "a child of fork failed to allocate");
+    for (unsigned k = 0; k < PUBLISHED; k++)
+        free(published[k]);
+    report("fork", !bad, "a child of fork failed to allocate, found a block changed, or failed to run threads");
 }
 
 int main(int argc, char **argv)
