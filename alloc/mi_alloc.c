@@ -68,7 +68,9 @@ static inline void *alloc_bin(mi_heap *heap, unsigned bin, size_t align, size_t 
 static void *alloc_single(mi_heap *heap, size_t size, size_t need, size_t align, bool zero,
                           bool as_pages)
 {
-    mi_page *page = need <= MI_LARGE_MAX ? mi_segment_large_alloc(heap, need, align) : 0;
+    mi_page *page = need <= MI_LARGE_MAX ? mi_heap_take_large_cache(heap, need, align) : 0;
+    if (!page && need <= MI_LARGE_MAX)
+        page = mi_segment_large_alloc(heap, need, align);
     if (!page && need <= MI_LARGE_MAX) {
         mi_heap_collect_all(heap); /* give back empty pages, then try again */
         page = mi_segment_large_alloc(heap, need, align);

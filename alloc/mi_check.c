@@ -105,6 +105,11 @@ static int check_heap(const mi_heap *heap, struct totals *t)
     }
     if (heap->queues[0].first)
         return ha_check_fail("heap %u: queue 0 is not a size class but holds pages", heap->cpu);
+    const mi_page *cached = heap->large_cache;
+    if (cached && (!cached->in_use || cached->heap != heap || cached->bin != MI_BIN_LARGE || !cached->in_full ||
+                   cached->used != 0))
+        return ha_check_fail("heap %u: cached large page %p is not an empty one-block page on its full queue",
+                             heap->cpu, (const void *)cached);
     for (const mi_segment *s = heap->segments; s; s = s->next)
         if (s->heap != heap || s->kind != MI_SEGMENT_SLICED || !s->on_list || s->free_slices == 0 ||
             s->free_slices == ~0ull)

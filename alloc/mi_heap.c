@@ -121,6 +121,8 @@ void mi_heap_park_large(mi_heap *heap, mi_page *page)
  * returned stack (then mi_heap_take_returned retires it). */
 static void retire_large(mi_heap *heap, mi_page *page)
 {
+    if (heap->large_cache == page)
+        heap->large_cache = 0;
     if (!set_full_state(page, MI_FULL, MI_NORMAL) &&
         (mi_load_relaxed(&page->xthread_free) & MI_FLAG_MASK) != MI_NORMAL)
         return;
@@ -136,10 +138,43 @@ bool mi_heap_keeps_empty(const mi_heap *heap, const mi_page *page)
            (mi_load_relaxed(&page->xthread_free) & MI_FLAG_MASK) == MI_NORMAL;
 }
 
+/* A large page whose block came back stays as the heap's large_cache if
+ * that is empty (it keeps its place on the full queue and its FULL flag), so
+ * a large block freed and allocated again in turn does not give its slices
+ * back and take them again each time. One page at most: the OOM path
+ * (mi_heap_collect_all) retires it like any empty large page. */
+static bool cache_large(mi_heap *heap, mi_page *page)
+{
+    if (heap->large_cache || page->used != 0 ||
+        (mi_load_relaxed(&page->xthread_free) & MI_FLAG_MASK) != MI_FULL)
+        return false;
+    heap->large_cache = page;
+    return true;
+}
+
+mi_page *mi_heap_take_large_cache(mi_heap *heap, size_t need, size_t align)
+{
+    mi_page *page = heap->large_cache;
+    size_t slack = align > HA_PAGE_SIZE ? align : 0;
+    if (!page || need + slack > page->block_size || 2 * (need + slack) < page->block_size)
+        return 0; /* none, too small, or more than half of it would be slack */
+    heap->large_cache = 0;
+    mi_queue_remove(heap, MI_BIN_FULL, page);
+    page->in_full = 0;
+    page->free = page->local_free; /* its one block */
+    page->local_free = 0;
+    page->free_is_zero = 0;
+#ifdef HA_CHECKED
+    mi_checked_on_pop(page, page->free);
+#endif
+    return page;
+}
+
 void mi_heap_page_freed_slow(mi_heap *heap, mi_page *page)
 {
     if (page->bin == MI_BIN_LARGE) {
-        retire_large(heap, page);
+        if (!cache_large(heap, page))
+            retire_large(heap, page);
         return;
     }
     if (page->in_full) {

@@ -206,6 +206,9 @@ void mi_queue_remove(mi_heap *heap, unsigned queue, mi_page *page);
 mi_block *mi_heap_alloc_slow(mi_heap *heap, unsigned bin);
 /* A local free hit a full page or left a page empty. */
 void mi_heap_page_freed_slow(mi_heap *heap, mi_page *page);
+/* The heap's cached empty large page, taken for a block of `need` bytes at
+ * `align`, ready as a fresh one-block page; or NULL. */
+mi_page *mi_heap_take_large_cache(mi_heap *heap, size_t need, size_t align);
 /* A new one-block page: it is full from the start. */
 void mi_heap_park_large(mi_heap *heap, mi_page *page);
 /* The page may stay cached although empty (see mi_heap.c). */

@@ -187,7 +187,7 @@ typedef struct mi_stats {
                                        pointers; in checked builds, the padding   */
     int64_t page4k_in_use;          /* 4 KiB pages handed out by alloc_pages     */
     int64_t page4k_block_bytes;     /* block bytes those pages occupy            */
-} __attribute__((aligned(MI_CACHE_LINE))) mi_stats; /* one CPU's own lines */
+} mi_stats; /* inside its heap, so on its CPU's own lines */
 
 /* Requests up to this size find their page in one load (mi_heap.direct). */
 #define MI_DIRECT_MAX 1024u
@@ -201,6 +201,8 @@ typedef struct mi_heap {
     unsigned cpu;
     mi_page *xreturned;             /* any CPU: full pages that got a remote free */
     mi_stats stats;                 /* the heap's (mi-locked: of all CPUs)       */
+    mi_page *large_cache;           /* an empty one-block page kept for the next
+                                       large block of about its size (mi_heap.c) */
 } __attribute__((aligned(MI_CACHE_LINE))) mi_heap;
 
 /* A power of two, so &mi_heaps[cpu] is a shift, not a multiply: the entry

@@ -98,6 +98,7 @@ void ta_realloc_within_usable(struct th_ctx *ctx);
 void ta_realloc_aligned(struct th_ctx *ctx);
 void ta_realloc_fail_keeps_block(struct th_ctx *ctx);
 void ta_zeroed_after_reuse(struct th_ctx *ctx);
+void ta_large_reuse(struct th_ctx *ctx);
 void ta_zeroed_after_pages(struct th_ctx *ctx);
 void ta_free_without_layout(struct th_ctx *ctx);
 void ta_pages(struct th_ctx *ctx);

@@ -331,3 +331,45 @@ void ta_free_without_layout(struct th_ctx *ctx)
     TH_CHECK_EQ(ctx, u1.stats.frees - u0.stats.frees, N);
     TH_CHECK_EQ(ctx, u1.stats.bytes_in_use, u0.stats.bytes_in_use);
 }
+
+/* Large blocks freed and asked for again: the same size, a smaller one at a
+ * large alignment, a larger one, a much smaller one (mi keeps one freed large
+ * page for the next request of about its size), beside a block that stays
+ * live across each step. Every block is aligned and keeps what is written to
+ * it, the validator passes after each free, and the used bytes come back to
+ * the start. */
+void ta_large_reuse(struct th_ctx *ctx)
+{
+    if (ctx->cpu != 0)
+        return;
+    static const struct { size_t size, align; } steps[] = {
+        { 300u << 10, 8 },  { 300u << 10, 8 },     { 290u << 10, 65536 }, { 900u << 10, 8 },
+        { 200u << 10, 16 }, { 150u << 10, 4096 }, { 600u << 10, 8 },     { 600u << 10, 1u << 20 },
+    };
+    size_t used0 = ha_used_bytes();
+    void *kept = 0;
+    size_t kept_size = 0;
+    for (unsigned i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        size_t size = steps[i].size, align = steps[i].align;
+        for (unsigned again = 0; again < 2; again++) {
+            uint64_t tag = i * 2 + again + 1;
+            void *p = ha_alloc(size, align);
+            TH_CHECK_MSG(ctx, p && ta_aligned(p, align), "step %u: ha_alloc(%zu, %zu) = %p", i, size, align, p);
+            ta_fill(p, size, tag);
+            TH_CHECK_MSG(ctx, !kept || ta_verify(kept, kept_size, 0) == kept_size,
+                         "step %u: the live block %p changed", i, kept);
+            TH_CHECK_MSG(ctx, ta_verify(p, size, tag) == size, "step %u: block %p does not hold what was written", i, p);
+            ha_dealloc(p, size, align);
+            TH_CHECK_EQ(ctx, ha_check(), 0);
+        }
+        if (kept)
+            ha_dealloc(kept, kept_size, 8);
+        kept_size = size / 2;
+        kept = ha_alloc(kept_size, 8);
+        TH_CHECK(ctx, kept != 0);
+        ta_fill(kept, kept_size, 0);
+    }
+    ha_dealloc(kept, kept_size, 8);
+    TH_CHECK_EQ(ctx, ha_check(), 0);
+    TH_CHECK_EQ(ctx, ha_used_bytes(), used0);
+}

@@ -26,6 +26,7 @@ static const struct th_case alloc_cases[] = {
     { "realloc_aligned", ta_realloc_aligned },
     { "realloc_fail_keeps_block", ta_realloc_fail_keeps_block },
     { "zeroed_after_reuse", ta_zeroed_after_reuse },
+    { "large_reuse", ta_large_reuse },
     { "zeroed_after_pages", ta_zeroed_after_pages },
     { "free_without_layout", ta_free_without_layout },
     /* pages, usage, statistics, out of memory (alloc_accounting.c) */

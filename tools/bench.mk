@@ -3,6 +3,7 @@
 #   make bench        host: every workload under hartalloc (LD_PRELOAD), glibc,
 #                     mimalloc, jemalloc and tcmalloc; writes docs/bench/
 #   make bench-qemu   kernel: every workload x alloc_type x harts 1,2,4,8
+#   make bench-icount kernel: guest instructions per op at 1 hart (-icount)
 #   make bench-report regenerate docs/bench/report.md and the plots
 #   make bench-pair   callgrind instructions per malloc(32)+free pair
 #   make bench-profile W=<workload>  callgrind top functions, hartalloc vs mimalloc
@@ -35,7 +36,7 @@ $(BENCH_PAIR): tools/bench/pair.c
 	@mkdir -p $(dir $@)
 	$(HOST_CC) -O2 -g -fno-builtin-malloc -fno-builtin-free $< -o $@
 
-.PHONY: bench bench-qemu bench-report bench-pair bench-profile test-bench-host test-bench-qemu
+.PHONY: bench bench-qemu bench-icount bench-report bench-pair bench-profile test-bench-host test-bench-qemu
 
 bench: $(BENCH_HOST) $(HA_PRELOAD)
 	python3 tools/bench/run.py host --bin $(BENCH_HOST) --preload $(HA_PRELOAD) \
@@ -46,6 +47,13 @@ bench: $(BENCH_HOST) $(HA_PRELOAD)
 bench-qemu: $(KERNEL_ELF)
 	python3 tools/bench/run.py qemu --accel $(BENCH_ACCEL) --only "$(BENCH_ONLY)" \
 	    --out $(BENCH_DOCS)/kernel.json
+	python3 tools/bench/report.py $(BENCH_DOCS)
+
+# Guest instructions per operation, every workload x alloc_type at 1 hart
+# under -icount: deterministic, the kernel path's cost without host noise.
+bench-icount: $(KERNEL_ELF)
+	python3 tools/bench/run.py qemu --accel icount --harts 1 --only "$(BENCH_ONLY)" \
+	    --out $(BENCH_DOCS)/kernel-icount.json
 	python3 tools/bench/report.py $(BENCH_DOCS)
 
 bench-report:

@@ -5,7 +5,8 @@
 #   ALLOC=mi      alloc_type, becomes alloc=<type> on the kernel command line
 #   SMP=4         harts          MEM=256M   guest RAM
 #   ARGS=         more boot arguments (test=<suite> bench=<name> harts= seed= scale=)
-#   ACCEL=mt      TCG mode: mt (-accel tcg,thread=multi) or single (thread=single)
+#   ACCEL=mt      TCG mode: mt (-accel tcg,thread=multi), single (thread=single) or
+#                 icount (single, guest time = guest instructions)
 #   TIMEOUT=60    wall-clock limit in seconds (0: none); a hang exits 124
 #   KERNEL=build/riscv64/kernel.elf
 #   LOG=build/qemu-run.log   the console output is also written here (\r stripped)
@@ -29,13 +30,17 @@ GDBPORT=${GDBPORT:-}
 case "$ACCEL" in
 mt) accel=tcg,thread=multi ;;
 single) accel=tcg,thread=single ;;
-*) echo "qemu-run: ACCEL must be mt or single, not '$ACCEL'" >&2; exit 2 ;;
+# Guest time counts guest instructions (1 ns each, -icount shift=0): a
+# benchmark's ns is then its instruction count, the same on every run.
+icount) accel=tcg,thread=single ;;
+*) echo "qemu-run: ACCEL must be mt, single or icount, not '$ACCEL'" >&2; exit 2 ;;
 esac
 [ -f "$KERNEL" ] || { echo "qemu-run: no $KERNEL (run make kernel)" >&2; exit 2; }
 
 cmdline="${ALLOC:+alloc=$ALLOC }$ARGS"
 cmd=(qemu-system-riscv64 -machine virt -bios default -nographic -monitor none
      -accel "$accel" -smp "$SMP" -m "$MEM" -kernel "$KERNEL" -append "$cmdline")
+[ "$ACCEL" = icount ] && cmd+=(-icount shift=0)
 [ -n "$GDBPORT" ] && cmd+=(-gdb "tcp::$GDBPORT" -S)
 
 limit=()

@@ -350,6 +350,27 @@ def tcg_section(modes):
     return out
 
 
+def icount_section(data):
+    """Guest instructions per op at 1 hart under -icount (make bench-icount):
+    the kernel path's cost with no host noise in it."""
+    runs = [r for r in data["runs"] if r.get("ok") and r.get("ns") and r.get("harts") == 1]
+    workloads = order({r["workload"] for r in runs}, data["meta"]["workloads"])
+    allocs = order({r["alloc"] for r in runs}, data["meta"]["allocs"])
+    per_op = {(r["workload"], r["alloc"]): r["ns"] / r["ops"] for r in runs}
+    out = ["## Kernel: guest instructions per operation (1 hart, `-icount`, `make bench-icount`)", "",
+           "QEMU's `-icount shift=0` makes guest time count guest instructions, so `ns / ops` below is "
+           "the riscv64 instructions one operation of the workload takes, allocator and workload "
+           "together, identical on every run. It measures the code path, not parallelism or the "
+           "memory system.", ""]
+    out += meta_lines(data["meta"])
+    out += ["", "| workload | " + " | ".join(allocs) + " |", "|---|" + "---|" * len(allocs)]
+    for w in workloads:
+        out.append(f"| {w} | " + " | ".join(fmt(per_op.get((w, a)), 0) if (w, a) in per_op else "-"
+                                           for a in allocs) + " |")
+    out.append("")
+    return out
+
+
 def summary(outdir, host, pair_lines):
     """The README's Benchmarks section: the headline tables, linking the rest."""
     rel = outdir.rstrip("/")
@@ -406,6 +427,9 @@ def main():
     modes = {m: load(os.path.join(outdir, f"tcg-{m}.json")) for m in ("mt", "single")}
     if all(modes.values()):
         out += tcg_section(modes)
+    icount = load(os.path.join(outdir, "kernel-icount.json"))
+    if icount:
+        out += icount_section(icount)
     pair = os.path.join(outdir, "callgrind-pair.txt")
     pair_lines = open(pair).read().rstrip().splitlines() if os.path.exists(pair) else []
     if pair_lines:

@@ -2,7 +2,7 @@
 """run.py - run the benchmark workloads (tests/bench/) and record the results.
 
   run.py host      --bin B --preload L [--reps N] [--threads "2"] [--only "w .."] --out F.json
-  run.py qemu      [--accel mt|single] [--only "w .."] [--allocs "mi .."] [--harts "1 2 4 8"] --out F.json
+  run.py qemu      [--accel mt|single|icount] [--only "w .."] [--allocs "mi .."] [--harts "1 2 4 8"] --out F.json
   run.py test-host --bin B --preload L     (make test: each workload once, tiny)
   run.py test-qemu                         (make test: each workload once in the kernel, SMP=2)
 
