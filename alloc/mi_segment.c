@@ -179,12 +179,13 @@ void mi_segment_page_free(mi_heap *heap, mi_page *page)
         return;
     mi_page *kept[MI_SLICES];
     unsigned n = 0;
-    for (unsigned i = 0; i < MI_SLICES; i++) {
-        if ((seg->free_slices & (1ull << i)) || seg->slice_page[i] != &seg->pages[i])
-            continue;
-        if (!mi_heap_keeps_empty(heap, &seg->pages[i]))
+    /* Page by page: the lowest used slice starts a page; skip its run. */
+    for (uint64_t used = ~seg->free_slices; used;) {
+        mi_page *p = &seg->pages[__builtin_ctzll(used)];
+        if (!mi_heap_keeps_empty(heap, p))
             return; /* a page with live blocks: the segment stays */
-        kept[n++] = &seg->pages[i];
+        kept[n++] = p;
+        used &= ~run_mask(p->index, p->slice_count);
     }
     for (unsigned k = 0; k < n; k++) {
         mi_queue_remove(heap, kept[k]->bin, kept[k]);
