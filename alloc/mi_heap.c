@@ -161,7 +161,8 @@ mi_page *mi_heap_take_large_cache(mi_heap *heap, size_t need, size_t align)
     heap->large_cache = 0;
     mi_queue_remove(heap, MI_BIN_FULL, page);
     page->in_full = 0;
-    page->free = page->local_free; /* its one block */
+    if (!page->free) /* its one block: on local_free, unless a collect moved it */
+        page->free = page->local_free;
     page->local_free = 0;
     page->free_is_zero = 0;
 #ifdef HA_CHECKED
