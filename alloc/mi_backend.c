@@ -194,6 +194,22 @@ static size_t mi_backend_usable_size(const void *p)
     return mi_usable_size(p);
 }
 
+/* The peak is sampled on the owner's slow paths (mi_internal.h), and a burst
+ * served by the fast paths since may have gone above it: a report gives at
+ * least the bytes in use now, and never less than an earlier report did
+ * (xpeak_reported, raised by the readers with a CAS). */
+static int64_t reported_peak(mi_heap *heap)
+{
+    int64_t in_use = mi_load_relaxed(&heap->stats.bytes_in_use);
+    int64_t peak = mi_load_relaxed(&heap->stats.bytes_peak);
+    int64_t best = peak > in_use ? peak : in_use;
+    int64_t shown = mi_load_relaxed(&heap->xpeak_reported);
+    while (shown < best && !__atomic_compare_exchange_n(&heap->xpeak_reported, &shown, best, true,
+                                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+    return shown > best ? shown : best;
+}
+
 static void sum_stats(unsigned first, unsigned end, mi_stats *sum)
 {
     __builtin_memset(sum, 0, sizeof *sum);
@@ -203,10 +219,7 @@ static void sum_stats(unsigned first, unsigned end, mi_stats *sum)
         sum->frees += mi_load_relaxed(&s->frees);
         sum->remote_frees += mi_load_relaxed(&s->remote_frees);
         sum->bytes_in_use += mi_load_relaxed(&s->bytes_in_use);
-        /* The peak is sampled on slow paths (mi_internal.h); a burst served
-         * by the fast paths since may have gone above it. */
-        int64_t in_use = mi_load_relaxed(&s->bytes_in_use), peak = mi_load_relaxed(&s->bytes_peak);
-        sum->bytes_peak += peak > in_use ? peak : in_use;
+        sum->bytes_peak += reported_peak(&mi_heaps[i]);
         sum->pages_in_use += mi_load_relaxed(&s->pages_in_use);
         sum->segments_in_use += mi_load_relaxed(&s->segments_in_use);
         sum->page4k_in_use += mi_load_relaxed(&s->page4k_in_use);

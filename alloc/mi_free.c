@@ -76,11 +76,21 @@ bool mi_lane_free_remote(mi_heap *heap, void *p)
     if (!page->in_use || page->bin == MI_BIN_HUGE || page->heap == heap ||
         mi_load_relaxed(&page->xhas_aligned))
         return false;
+    /* Push unless the page is FULL: handing a full page back to its owner
+     * takes two steps (the flag, then the owner's stack), and a fork between
+     * them, which does not wait for the unmasked lane, would leave the page
+     * NOTIFIED on nobody's stack in the child. The masked path does it. */
+    mi_block *block = (mi_block *)p;
+    uintptr_t tf = mi_load_relaxed(&page->xthread_free);
+    do {
+        if ((tf & MI_FLAG_MASK) == MI_FULL)
+            return false;
+        block->next = mi_encode(page, (mi_block *)(tf & ~MI_FLAG_MASK));
+    } while (!mi_cas_weak_release(&page->xthread_free, &tf, (uintptr_t)block | (tf & MI_FLAG_MASK)));
     mi_stats *stats = &heap->stats;
     mi_stat_inc(&stats->frees);
     mi_stat_inc(&stats->remote_frees);
     mi_stat_add(&stats->bytes_in_use, -(int64_t)page->block_size);
-    free_remote_mt(page, (mi_block *)p);
     return true;
 }
 

@@ -133,7 +133,8 @@ static void retire_large(mi_heap *heap, mi_page *page)
 
 bool mi_heap_keeps_empty(const mi_heap *heap, const mi_page *page)
 {
-    (void)heap;
+    if (page == heap->large_cache)
+        return true;
     return page->in_use && page->used == 0 && !page->in_full && page->bin < MI_BIN_COUNT &&
            (mi_load_relaxed(&page->xthread_free) & MI_FLAG_MASK) == MI_NORMAL;
 }
@@ -141,12 +142,14 @@ bool mi_heap_keeps_empty(const mi_heap *heap, const mi_page *page)
 /* A large page whose block came back stays as the heap's large_cache if
  * that is empty (it keeps its place on the full queue and its FULL flag), so
  * a large block freed and allocated again in turn does not give its slices
- * back and take them again each time. One page at most: the OOM path
- * (mi_heap_collect_all) retires it like any empty large page. */
+ * back and take them again each time. One page at most, never alone in its
+ * segment; the sweep of a segment (mi_segment_page_free) and the OOM path
+ * (mi_heap_collect_all) retire it like any empty page. */
 static bool cache_large(mi_heap *heap, mi_page *page)
 {
+    /* Alone in its segment, it would keep the segment from the pool. */
     if (heap->large_cache || page->used != 0 ||
-        (mi_load_relaxed(&page->xthread_free) & MI_FLAG_MASK) != MI_FULL)
+        (mi_load_relaxed(&page->xthread_free) & MI_FLAG_MASK) != MI_FULL || mi_segment_page_is_alone(page))
         return false;
     heap->large_cache = page;
     return true;
@@ -169,6 +172,18 @@ mi_page *mi_heap_take_large_cache(mi_heap *heap, size_t need, size_t align)
     mi_checked_on_pop(page, page->free);
 #endif
     return page;
+}
+
+void mi_heap_unqueue_empty(mi_heap *heap, mi_page *page)
+{
+    if (page != heap->large_cache) {
+        mi_queue_remove(heap, page->bin, page);
+        return;
+    }
+    heap->large_cache = 0;
+    set_full_state(page, MI_FULL, MI_NORMAL); /* no block is live: no remote CPU races */
+    mi_queue_remove(heap, MI_BIN_FULL, page);
+    page->in_full = 0;
 }
 
 void mi_heap_page_freed_slow(mi_heap *heap, mi_page *page)

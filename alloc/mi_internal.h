@@ -213,6 +213,8 @@ mi_page *mi_heap_take_large_cache(mi_heap *heap, size_t need, size_t align);
 void mi_heap_park_large(mi_heap *heap, mi_page *page);
 /* The page may stay cached although empty (see mi_heap.c). */
 bool mi_heap_keeps_empty(const mi_heap *heap, const mi_page *page);
+/* Take such a page off its queue before its slices go back. */
+void mi_heap_unqueue_empty(mi_heap *heap, mi_page *page);
 /* Owner: requeue the full pages remote CPUs have handed back. */
 void mi_heap_take_returned(mi_heap *heap);
 /* Owner: collect every page and retire the empty ones (before OOM). */

@@ -54,9 +54,9 @@ static inline void *mi_lane_alloc_class(mi_heap *heap, size_t size)
     return page ? mi_page_pop(heap, page) : 0;
 }
 
-/* Free p, a block of another heap's small, medium or large page, onto that
- * page's xthread_free (atomics only, as any remote free); false, having done
- * nothing, for anything else. The lane must be open. */
+/* Free p, a block of another heap's small, medium or large page that is not
+ * FULL, onto that page's xthread_free (one CAS, as any remote free); false,
+ * having done nothing, for anything else. The lane must be open. */
 bool mi_lane_free_remote(mi_heap *heap, void *p);
 
 /* Free p if it is a block of this heap's that takes fast frees; false, having

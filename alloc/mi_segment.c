@@ -188,7 +188,7 @@ void mi_segment_page_free(mi_heap *heap, mi_page *page)
         used &= ~run_mask(p->index, p->slice_count);
     }
     for (unsigned k = 0; k < n; k++) {
-        mi_queue_remove(heap, kept[k]->bin, kept[k]);
+        mi_heap_unqueue_empty(heap, kept[k]);
         if (free_slices_of(heap, kept[k]))
             return;
     }

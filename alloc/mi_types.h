@@ -203,6 +203,7 @@ typedef struct mi_heap {
     mi_stats stats;                 /* the heap's (mi-locked: of all CPUs)       */
     mi_page *large_cache;           /* an empty one-block page kept for the next
                                        large block of about its size (mi_heap.c) */
+    int64_t xpeak_reported;         /* any CPU: the highest peak a report gave   */
 } __attribute__((aligned(MI_CACHE_LINE))) mi_heap;
 
 /* A power of two, so &mi_heaps[cpu] is a shift, not a multiply: the entry

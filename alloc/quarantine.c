@@ -37,7 +37,9 @@ static bool pop_oldest(struct held *out, bool all)
     return true;
 }
 
-/* Outside the lock: verify the fill, then free for real. */
+/* Verify the fill, then free for real. Called with the lock held, so a
+ * second free of the block, racing on another CPU, finds it still held
+ * (lock order: the quarantine's, then the backend's). */
 static void release(const struct ha_backend *b, const struct held *h)
 {
     free_fill_verify(h->ptr, h->ptr, h->fill, b->name);
@@ -73,12 +75,11 @@ void quarantine_free(const struct ha_backend *b, void *ptr, size_t size, size_t 
         ha_fault(ptr, "double free (the block waits in the checked build's quarantine since its first free)");
     }
     free_fill(ptr, fill);
-    bool full = q.count == QUARANTINE_SLOTS && pop_oldest(&out, true);
+    if (q.count == QUARANTINE_SLOTS && pop_oldest(&out, true))
+        release(b, &out);
     q.slot[(q.head + q.count) % QUARANTINE_SLOTS] = (struct held){ ptr, size, align, fill, q.allocs };
     q.count++;
     ha_spin_unlock_irqrestore(&q.lock, irq);
-    if (full)
-        release(b, &out);
 }
 
 void quarantine_tick(const struct ha_backend *b)
@@ -86,24 +87,21 @@ void quarantine_tick(const struct ha_backend *b)
     struct held out;
     unsigned long irq = ha_spin_lock_irqsave(&q.lock);
     q.allocs++;
-    bool aged = pop_oldest(&out, false);
-    ha_spin_unlock_irqrestore(&q.lock, irq);
-    if (aged)
+    if (pop_oldest(&out, false))
         release(b, &out);
+    ha_spin_unlock_irqrestore(&q.lock, irq);
 }
 
 bool quarantine_flush(const struct ha_backend *b)
 {
     bool any = false;
-    for (;;) {
-        struct held out;
-        unsigned long irq = ha_spin_lock_irqsave(&q.lock);
-        bool got = pop_oldest(&out, true);
-        ha_spin_unlock_irqrestore(&q.lock, irq);
-        if (!got)
-            return any;
+    struct held out;
+    unsigned long irq = ha_spin_lock_irqsave(&q.lock);
+    while (pop_oldest(&out, true)) {
         release(b, &out);
         any = true;
     }
+    ha_spin_unlock_irqrestore(&q.lock, irq);
+    return any;
 }
 #endif

@@ -14,7 +14,8 @@
  * Statistics and usage count a quarantined block as in use, so the readers
  * that must be exact (ha_get_stats, the ha_used_* family, ha_check,
  * ha_collect) empty the quarantine first; so does an allocation that finds
- * no memory. Its lock is a leaf: nothing else is taken while it is held.
+ * no memory. Lock order: the quarantine's lock, then the backend's (a block
+ * leaving the quarantine is freed through its backend under both).
  */
 #ifndef HA_QUARANTINE_H
 #define HA_QUARANTINE_H

@@ -272,3 +272,27 @@ void ta_oom_recovers(struct th_ctx *ctx)
                  got[0], got[1]);
     TH_CHECK_EQ(ctx, ha_used_bytes(), u0.used_bytes);
 }
+
+/* A block nearly a segment large, allocated and freed alone, leaves the CPU
+ * holding no more segments than before: an idle CPU must not keep memory
+ * that only it could give back (mi keeps one empty large page for reuse,
+ * but never one alone in its segment). One CPU, so mi-locked's one heap
+ * sees nobody else. */
+void ta_lone_large_gives_back(struct th_ctx *ctx)
+{
+    if (ctx->cpu != 0)
+        return;
+    size_t size = 4 * TA_MIB - 64 * 1024;
+    struct ha_stats s0, s1;
+    TH_CHECK_EQ(ctx, ha_get_stats(0, &s0), 0);
+    for (unsigned round = 0; round < 2; round++) {
+        char *p = ha_alloc(size, 8);
+        TH_CHECK_MSG(ctx, p != 0, "ha_alloc(%zu) failed", size);
+        p[0] = p[size - 1] = 1;
+        ha_dealloc(p, size, 8);
+        TH_CHECK_EQ(ctx, ha_get_stats(0, &s1), 0);
+        TH_CHECK_MSG(ctx, s1.segments_in_use <= s0.segments_in_use,
+                     "round %u: CPU 0 holds %lld segments after freeing its lone large block, %lld before", round,
+                     (long long)s1.segments_in_use, (long long)s0.segments_in_use);
+    }
+}

@@ -106,6 +106,7 @@ void ta_pages_bad_args(struct th_ctx *ctx);
 void ta_pages_and_bytes_share(struct th_ctx *ctx);
 void ta_used_bytes_exact(struct th_ctx *ctx);
 void ta_stats_counts(struct th_ctx *ctx);
+void ta_lone_large_gives_back(struct th_ctx *ctx);
 void ta_oom_recovers(struct th_ctx *ctx);
 
 void ta_churn(struct th_ctx *ctx);

@@ -35,6 +35,7 @@ static const struct th_case alloc_cases[] = {
     { "pages_and_bytes_share", ta_pages_and_bytes_share },
     { "used_bytes_exact", ta_used_bytes_exact },
     { "stats_counts", ta_stats_counts },
+    { "lone_large_gives_back", ta_lone_large_gives_back },
     { "oom_recovers", ta_oom_recovers },
     /* every CPU at once (alloc_stress.c) */
     { "churn", ta_churn },

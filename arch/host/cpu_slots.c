@@ -59,6 +59,8 @@ __thread struct host_thread ha_host_self HOST_TLS = {.lane = &mi_lane_closed};
 static unsigned nslots;                 /* set once, before any thread enters */
 static unsigned shared_slot;            /* nslots - 1: never leased           */
 static uint32_t slot_owned[MAX_SLOTS];  /* 1 while a thread leases or binds it */
+static bool slot_abandoned[MAX_SLOTS];  /* in a child of fork: leased for good, its
+                                         * heap possibly half-updated (below)    */
 static int32_t leasable_free;           /* hint for sharers; may lag briefly  */
 static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_key_t exit_key;
@@ -304,21 +306,28 @@ static void resume_after_fork(void)
  * are free to lease. Except a sibling with a lane: its mallocs run unmasked
  * and may have stopped halfway through a heap update, so its slot stays
  * leased and its heap is never used again (the child frees blocks of it as
- * remote frees, which touch only atomics). (Unguarded, every slot stays
- * leased and the child shares when it runs out.) */
+ * remote frees, which touch only atomics); so is a slot abandoned by an
+ * earlier fork. (Unguarded, every slot a thread held stays leased, and the
+ * child shares when it runs out.) */
 static void reclaim_slots_in_child(void)
 {
-    if (fork_guarded && !__atomic_load_n(&fork_unguarded, __ATOMIC_RELAXED)) {
-        int32_t free_slots = 0;
-        for (unsigned slot = 0; slot < nslots; slot++) {
-            if (slot_thread[slot] == &ha_host_self || (slot_thread[slot] && slot_thread[slot]->lane != &mi_lane_closed))
-                continue;
-            slot_thread[slot] = NULL;
+    bool guarded = fork_guarded && !__atomic_load_n(&fork_unguarded, __ATOMIC_RELAXED);
+    int32_t free_slots = 0;
+    for (unsigned slot = 0; slot < nslots; slot++) {
+        struct host_thread *t = slot_thread[slot];
+        if (t == &ha_host_self)
+            continue;
+        /* t is a thread of the parent: its memory is still the copy made at
+         * fork now, but its stack may be reused or unmapped later, so it is
+         * read here once and forgotten. */
+        slot_thread[slot] = NULL;
+        if (t && (!guarded || t->lane != &mi_lane_closed))
+            slot_abandoned[slot] = true;
+        if (!slot_abandoned[slot])
             slot_owned[slot] = 0;
-            free_slots += slot < shared_slot;
-        }
-        leasable_free = free_slots;
+        free_slots += slot < shared_slot && !slot_owned[slot];
     }
+    leasable_free = free_slots;
     resume_after_fork();
 }
 

@@ -390,8 +390,20 @@ static void *child_worker(void *arg)
     return NULL;
 }
 
+/* A thread with a stack large enough that glibc trims its stack cache when
+ * it exits, unmapping the stacks of the parent's threads that the child
+ * inherited (where their per-thread allocator state was). */
+static void *big_stack_worker(void *arg)
+{
+    (void)arg;
+    free(malloc(100));
+    return NULL;
+}
+
 /* The child's checks: its own allocations, the published blocks freed into
- * their parent-side heaps, then three new threads. 0 when all is well. */
+ * their parent-side heaps, three new threads, then a fork of its own after
+ * its inherited threads' stacks are gone (the grandchild allocates). 0 when
+ * all is well. */
 static int child_after_fork(void)
 {
     for (size_t n = 1; n < 400000; n = n * 2 + 1) {
@@ -420,7 +432,33 @@ static int child_after_fork(void)
         pthread_join(t[i], &r);
         bad |= r != NULL;
     }
-    return bad ? 5 : 0;
+    if (bad)
+        return 5;
+    pthread_attr_t big;
+    pthread_t b;
+    pthread_attr_init(&big);
+    pthread_attr_setstacksize(&big, (size_t)64 << 20);
+    if (pthread_create(&b, &big, big_stack_worker, NULL) != 0)
+        return 6;
+    pthread_join(b, NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        for (size_t n = 1; n < 100000; n = n * 3 + 1) {
+            unsigned char *p = malloc(n);
+            if (!p)
+                _exit(2);
+            fill(p, n, n);
+            bool ok = intact(p, n, n);
+            free(p);
+            if (!ok)
+                _exit(1);
+        }
+        _exit(0);
+    }
+    int status;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return 7;
+    return 0;
 }
 
 /* The child must find every lock free and its heap whole: it allocates,
