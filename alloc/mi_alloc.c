@@ -69,6 +69,7 @@ static void *alloc_single(mi_heap *heap, size_t size, size_t need, size_t align,
                           bool as_pages)
 {
     mi_page *page = need <= MI_LARGE_MAX ? mi_heap_take_large_cache(heap, need, align) : 0;
+    bool parked = page != 0;
     if (!page && need <= MI_LARGE_MAX)
         page = mi_segment_large_alloc(heap, need, align);
     if (!page && need <= MI_LARGE_MAX) {
@@ -87,7 +88,7 @@ static void *alloc_single(mi_heap *heap, size_t size, size_t need, size_t align,
     mi_block *block = page->free;
     page->free = 0;
     page->used = 1;
-    if (page->bin == MI_BIN_LARGE)
+    if (page->bin == MI_BIN_LARGE && !parked)
         mi_heap_park_large(heap, page);
     void *user = block;
     if (align > HA_PAGE_SIZE) {

@@ -142,7 +142,7 @@ bool mi_heap_keeps_empty(const mi_heap *heap, const mi_page *page)
 /* A large page whose block came back stays as the heap's large_cache if
  * that is empty (it keeps its place on the full queue and its FULL flag), so
  * a large block freed and allocated again in turn does not give its slices
- * back and take them again each time. One page at most, never alone in its
+ * back and take them again each time (the next one resizes it in place). One page at most, never alone in its
  * segment; the sweep of a segment (mi_segment_page_free) and the OOM path
  * (mi_heap_collect_all) retire it like any empty page. */
 static bool cache_large(mi_heap *heap, mi_page *page)
@@ -158,12 +158,17 @@ static bool cache_large(mi_heap *heap, mi_page *page)
 mi_page *mi_heap_take_large_cache(mi_heap *heap, size_t need, size_t align)
 {
     mi_page *page = heap->large_cache;
-    size_t slack = align > HA_PAGE_SIZE ? align : 0;
-    if (!page || need + slack > page->block_size || 2 * (need + slack) < page->block_size)
-        return 0; /* none, too small, or more than half of it would be slack */
-    heap->large_cache = 0;
-    mi_queue_remove(heap, MI_BIN_FULL, page);
-    page->in_full = 0;
+    if (!page)
+        return 0;
+    /* Sized to the request: the tail goes back to the segment, or the free
+     * slices after it are added. If it cannot grow, it is retired, so its
+     * slices may serve the request from take_slices. */
+    size_t count = mi_segment_large_slices(need, align);
+    if (!count || !mi_segment_large_resize(heap, page, count)) {
+        retire_large(heap, page);
+        return 0;
+    }
+    heap->large_cache = 0; /* it stays parked on the full queue, FULL */
     if (!page->free) /* its one block: on local_free, unless a collect moved it */
         page->free = page->local_free;
     page->local_free = 0;

@@ -173,11 +173,20 @@ mi_page *mi_segment_page_alloc(mi_heap *heap, unsigned bin);
 /* A fresh one-block page able to hold `size` bytes at alignment `align`
  * (MI_BIN_LARGE), or NULL when no segment can hold it. Owner only. */
 mi_page *mi_segment_large_alloc(mi_heap *heap, size_t size, size_t align);
+/* Slices a large page needs for `size` bytes at `align`; 0 if too large. */
+size_t mi_segment_large_slices(size_t size, size_t align);
+/* Give an empty large page `count` slices: its tail back to its segment, or
+ * the free slices right after it. False, with nothing changed, when those
+ * are not free. Owner only. */
+bool mi_segment_large_resize(mi_heap *heap, mi_page *page, size_t count);
 /* The largest block a large page can hold. */
 #define MI_LARGE_MAX (MI_SLICES * MI_SLICE_SIZE - MI_SEGMENT_HEADER)
 /* Give an empty page back to its segment (and the segment to the pool when
  * nothing else holds it). Owner only. */
 void mi_segment_page_free(mi_heap *heap, mi_page *page);
+/* ha_check: the used slices of a sliced segment are exactly its pages in
+ * use, each a run starting where its descriptor is. */
+int mi_segment_check_slices(const mi_segment *seg);
 /* No other page of its segment is in use. */
 bool mi_segment_page_is_alone(const mi_page *page);
 /* A segment run for one huge block of at least `size` bytes whose start can
@@ -207,7 +216,7 @@ mi_block *mi_heap_alloc_slow(mi_heap *heap, unsigned bin);
 /* A local free hit a full page or left a page empty. */
 void mi_heap_page_freed_slow(mi_heap *heap, mi_page *page);
 /* The heap's cached empty large page, taken for a block of `need` bytes at
- * `align`, ready as a fresh one-block page; or NULL. */
+ * `align`: its block on `free`, still parked on the full queue; or NULL. */
 mi_page *mi_heap_take_large_cache(mi_heap *heap, size_t need, size_t align);
 /* A new one-block page: it is full from the start. */
 void mi_heap_park_large(mi_heap *heap, mi_page *page);

@@ -123,14 +123,45 @@ mi_page *mi_segment_page_alloc(mi_heap *heap, unsigned bin)
     return page;
 }
 
-mi_page *mi_segment_large_alloc(mi_heap *heap, size_t size, size_t align)
+size_t mi_segment_large_slices(size_t size, size_t align)
 {
-    /* Reserve room for the header too, wherever the run lands: at most 8 KiB
-     * lost, and the block size never depends on the position. */
+    /* Reserve room for the header too, wherever the run lands: at most 12 KiB
+     * lost, and the slices needed never depend on the position. */
     size_t slack = align > HA_PAGE_SIZE ? align : 0;
     if (size > MI_LARGE_MAX || slack > MI_LARGE_MAX || size + slack > MI_LARGE_MAX)
         return 0;
-    size_t count = (size + slack + MI_SEGMENT_HEADER + MI_SLICE_SIZE - 1) >> MI_SLICE_SHIFT;
+    return (size + slack + MI_SEGMENT_HEADER + MI_SLICE_SIZE - 1) >> MI_SLICE_SHIFT;
+}
+
+bool mi_segment_large_resize(mi_heap *heap, mi_page *page, size_t count)
+{
+    mi_segment *seg = mi_segment_of(page);
+    unsigned first = page->index, have = page->slice_count;
+    if (count > have) {
+        uint64_t more = first + count <= MI_SLICES ? run_mask(first + have, (unsigned)(count - have)) : 0;
+        if (!more || (seg->free_slices & more) != more)
+            return false;
+        seg->free_slices &= ~more;
+        seg->dirty_slices |= more;
+        for (unsigned i = first + have; i < first + count; i++)
+            seg->slice_page[i] = page;
+        if (seg->free_slices == 0 && seg->on_list)
+            list_remove(heap, seg);
+    } else if (count < have) {
+        seg->free_slices |= run_mask(first + (unsigned)count, have - (unsigned)count);
+        if (!seg->on_list)
+            list_push(heap, seg);
+    }
+    page->slice_count = (uint8_t)count;
+    page->block_size = (uintptr_t)seg + ((uintptr_t)(first + count) << MI_SLICE_SHIFT) - (uintptr_t)page->area;
+    return true;
+}
+
+mi_page *mi_segment_large_alloc(mi_heap *heap, size_t size, size_t align)
+{
+    size_t count = mi_segment_large_slices(size, align);
+    if (!count)
+        return 0;
     size_t bytes;
     bool zeroed;
     mi_page *page = take_slices(heap, (unsigned)count, &bytes, &zeroed);
@@ -139,6 +170,30 @@ mi_page *mi_segment_large_alloc(mi_heap *heap, size_t size, size_t align)
     page->bin = MI_BIN_LARGE;
     mi_page_init(page, heap, bytes, bytes, zeroed);
     return page;
+}
+
+int mi_segment_check_slices(const mi_segment *seg)
+{
+    unsigned starts = 0;
+    for (uint64_t used = ~seg->free_slices; used;) {
+        unsigned i = (unsigned)__builtin_ctzll(used);
+        const mi_page *p = &seg->pages[i];
+        if (!p->in_use || p->index != i || p->slice_count == 0 || i + p->slice_count > MI_SLICES)
+            return ha_check_fail("segment %p: used slice %u starts no page in use (slices lost?)",
+                                 (const void *)seg, i);
+        uint64_t run = run_mask(i, p->slice_count);
+        if ((used & run) != run)
+            return ha_check_fail("segment %p: page %p covers free slices", (const void *)seg, (const void *)p);
+        used &= ~run;
+        starts++;
+    }
+    unsigned in_use = 0;
+    for (unsigned i = 0; i < MI_SLICES; i++)
+        in_use += seg->pages[i].in_use;
+    if (in_use != starts)
+        return ha_check_fail("segment %p: %u pages in use but %u start a run of used slices", (const void *)seg,
+                             in_use, starts);
+    return 0;
 }
 
 bool mi_segment_page_is_alone(const mi_page *page)

@@ -176,6 +176,8 @@ int mi_pool_check(void)
             for (size_t k = 1; k < STATE_COUNT(s); k++)
                 if (state[reg->first + i + k] != STATE(SEG_TAIL, k))
                     return ha_check_fail("pool: run at %p has a broken tail %zu", (void *)addr, k);
+            if (seg->kind == MI_SEGMENT_SLICED && mi_segment_check_slices(seg) != 0)
+                return -1;
             i += STATE_COUNT(s);
         }
     }
