@@ -62,11 +62,6 @@ extern const struct ha_backend ha_backend_first_fit;
 extern const struct ha_backend ha_backend_best_fit;
 extern const struct ha_backend ha_backend_worst_fit;
 
-/* mi's per-CPU entry points, which hartalloc.c calls without the table when
- * mi is the active type (ha_backend_mi.alloc and .dealloc are these). */
-void *mi_alloc_per_cpu(size_t size, size_t align);
-void mi_dealloc_per_cpu(void *ptr, size_t size, size_t align);
-
 /* Report the first broken invariant found by a check function and return -1.
  * Formats like ha_format (see format.h). */
 int ha_check_fail(const char *fmt, ...);

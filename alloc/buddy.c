@@ -330,15 +330,26 @@ static void *buddy_alloc(size_t size, size_t align)
     return (void *)addr;
 }
 
+/* The order of the live block of bytes at ptr, whose region goes to *r;
+ * checked builds verify its record and canary. Call with the lock held. */
+static unsigned live_bytes_order(const void *ptr, const struct region **r)
+{
+    uint8_t *e;
+    *r = live_block(ptr, STATE_BYTES, &e);
+    unsigned k = entry_order(*e);
+#ifdef HA_CHECKED
+    record_verify(ptr, order_size(k), "buddy");
+#endif
+    return k;
+}
+
 static void buddy_dealloc(void *ptr, size_t size, size_t align)
 {
     unsigned long irq = ha_spin_lock_irqsave(&buddy.lock);
     unsigned cpu = locked_stats_cpu(&buddy.stats);
-    uint8_t *e;
-    const struct region *r = live_block(ptr, STATE_BYTES, &e);
-    unsigned k = entry_order(*e);
+    const struct region *r;
+    unsigned k = live_bytes_order(ptr, &r);
 #ifdef HA_CHECKED
-    record_verify(ptr, order_size(k), "buddy");
     if (align && (reported(ptr, k) != size || (uintptr_t)ptr % align)) /* a known layout must match */
         ha_fault(ptr, "buddy: dealloc with a size or alignment the block was not allocated with");
 #else
@@ -356,12 +367,8 @@ static void *buddy_realloc(void *ptr, size_t old_size, size_t align, size_t new_
     unsigned want = order_for(block_request(new_size), align);
     unsigned long irq = ha_spin_lock_irqsave(&buddy.lock);
     unsigned cpu = locked_stats_cpu(&buddy.stats);
-    uint8_t *e;
-    const struct region *r = live_block(ptr, STATE_BYTES, &e);
-    unsigned k = entry_order(*e);
-#ifdef HA_CHECKED
-    record_verify(ptr, order_size(k), "buddy");
-#endif
+    const struct region *r;
+    unsigned k = live_bytes_order(ptr, &r);
     size_t old_usable = reported(ptr, k);
     bool in_place = resize_locked(r, (uintptr_t)ptr, k, want);
     if (in_place) {

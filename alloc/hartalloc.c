@@ -140,14 +140,10 @@ int ha_add_memory(void *start, size_t size)
     return ha_add_memory_flags(start, size, 0);
 }
 
-/* mi, the default type, is called directly: an indirect call costs more than
- * the compare, on riscv64 under QEMU most of all. */
 void *ha_alloc(size_t size, size_t align)
 {
     if (!ha_is_pow2(align))
         return 0;
-    if (active == &ha_backend_mi)
-        return mi_alloc_per_cpu(size, align);
     void *p = active->alloc(size, align);
     AFTER_ALLOC(p, active->alloc(size, align));
     return p;
@@ -170,20 +166,14 @@ void ha_dealloc(void *ptr, size_t size, size_t align)
 {
     if (!ptr)
         return;
-    if (active == &ha_backend_mi)
-        mi_dealloc_per_cpu(ptr, size, align);
-    else
-        free_block(ptr, size, align);
+    free_block(ptr, size, align);
 }
 
 void ha_free(void *ptr)
 {
     if (!ptr)
         return;
-    if (active == &ha_backend_mi)
-        mi_dealloc_per_cpu(ptr, 0, 0);
-    else
-        free_block(ptr, 0, 0);
+    free_block(ptr, 0, 0);
 }
 
 void *ha_realloc(void *ptr, size_t old_size, size_t align, size_t new_size)

@@ -77,7 +77,7 @@ static int mi_add_memory(void *start, size_t size, unsigned flags)
 
 /* The entry points of one alloc_type: `locked` selects mi-locked. 4 KiB
  * pages are blocks like any other; they are counted in the page figures. */
-#define MI_ENTRY_POINTS(suffix, locked, linkage)                                 \
+#define MI_ENTRY_POINTS(suffix, locked)                                 \
     /* alloc and dealloc: the common case (align <= 8, a direct-table class,  \
      * a local free that leaves its page in use) runs with no stack frame;   \
      * everything else, and the irq restore after it, is the _slow function. */ \
@@ -88,7 +88,7 @@ static int mi_add_memory(void *start, size_t size, unsigned flags)
         heap_leave(locked, flags);                                               \
         return p;                                                                \
     }                                                                            \
-    linkage void *alloc_##suffix(size_t size, size_t align)                      \
+    static void *alloc_##suffix(size_t size, size_t align)                      \
     {                                                                            \
         unsigned long flags;                                                     \
         mi_heap *heap = heap_enter(locked, &flags);                              \
@@ -114,13 +114,13 @@ static int mi_add_memory(void *start, size_t size, unsigned flags)
                                                                 size_t align, unsigned long flags, \
                                                                 mi_page *emptied) \
     {                                                                            \
-        if (!emptied)                                                            \
-            mi_free(heap, p, size, align, false);                                \
+        if (!emptied) /* the caller's fast free did not take it */               \
+            mi_free_generic(heap, p, size, align, false);                        \
         else if (!mi_page_emptied_keeps(heap, emptied))                          \
             mi_heap_page_freed_slow(heap, emptied);                              \
         heap_leave(locked, flags);                                               \
     }                                                                            \
-    linkage void dealloc_##suffix(void *p, size_t size, size_t align)            \
+    static void dealloc_##suffix(void *p, size_t size, size_t align)            \
     {                                                                            \
         unsigned long flags;                                                     \
         mi_heap *heap = heap_enter(locked, &flags);                              \
@@ -154,7 +154,7 @@ static int mi_add_memory(void *start, size_t size, unsigned flags)
         unsigned long flags;                                                     \
         mi_heap *heap = heap_enter(locked, &flags);                              \
         mi_stat_add(&heap->stats.page4k_in_use, -(int64_t)num_pages);           \
-        mi_free(heap, p, num_pages * HA_PAGE_SIZE, 0, true);                     \
+        mi_free_generic(heap, p, num_pages * HA_PAGE_SIZE, 0, true);             \
         heap_leave(locked, flags);                                               \
     }
 
@@ -166,11 +166,8 @@ static void collect_per_cpu(void)
     heap_leave(false, flags);
 }
 
-/* The per-CPU pair is also called directly by hartalloc.c (backend.h). */
-#define alloc_per_cpu mi_alloc_per_cpu
-#define dealloc_per_cpu mi_dealloc_per_cpu
-MI_ENTRY_POINTS(per_cpu, false, )
-MI_ENTRY_POINTS(locked, true, static)
+MI_ENTRY_POINTS(per_cpu, false)
+MI_ENTRY_POINTS(locked, true)
 
 /* ---- the lane (mi_lane.h) -------------------------------------------------- */
 

@@ -40,17 +40,24 @@ mi_page *mi_page_of_block(const void *p)
 #endif
 }
 
-static void free_remote_mt(mi_page *page, mi_block *block)
+/* Push block on its page's xthread_free. The first remote free into a FULL
+ * page also hands the page back to its owner (FULL -> NOTIFIED, then the
+ * owner's stack); with may_hand_back false it leaves such a page alone and
+ * returns false, having done nothing. */
+static bool free_remote_mt(mi_page *page, mi_block *block, bool may_hand_back)
 {
     uintptr_t tf = mi_load_relaxed(&page->xthread_free);
     uintptr_t flag;
     do {
         flag = tf & MI_FLAG_MASK;
+        if (flag == MI_FULL && !may_hand_back)
+            return false;
         block->next = mi_encode(page, (mi_block *)(tf & ~MI_FLAG_MASK));
     } while (!mi_cas_weak_release(&page->xthread_free, &tf,
                                   (uintptr_t)block | (flag == MI_FULL ? MI_NOTIFIED : flag)));
     if (flag == MI_FULL)
         mi_heap_return_page_mt(page->heap, page); /* we made it NOTIFIED: we push */
+    return true;
 }
 
 static void count_free(mi_stats *stats, const mi_page *page, const mi_block *block, const void *p,
@@ -76,17 +83,12 @@ bool mi_lane_free_remote(mi_heap *heap, void *p)
     if (!page->in_use || page->bin == MI_BIN_HUGE || page->heap == heap ||
         mi_load_relaxed(&page->xhas_aligned))
         return false;
-    /* Push unless the page is FULL: handing a full page back to its owner
-     * takes two steps (the flag, then the owner's stack), and a fork between
-     * them, which does not wait for the unmasked lane, would leave the page
-     * NOTIFIED on nobody's stack in the child. The masked path does it. */
-    mi_block *block = (mi_block *)p;
-    uintptr_t tf = mi_load_relaxed(&page->xthread_free);
-    do {
-        if ((tf & MI_FLAG_MASK) == MI_FULL)
-            return false;
-        block->next = mi_encode(page, (mi_block *)(tf & ~MI_FLAG_MASK));
-    } while (!mi_cas_weak_release(&page->xthread_free, &tf, (uintptr_t)block | (tf & MI_FLAG_MASK)));
+    /* Not into a FULL page: handing it back to its owner takes two steps (the
+     * flag, then the owner's stack), and a fork between them, which does not
+     * wait for the unmasked lane, would leave the page NOTIFIED on nobody's
+     * stack in the child. The masked path does it. */
+    if (!free_remote_mt(page, (mi_block *)p, false))
+        return false;
     mi_stats *stats = &heap->stats;
     mi_stat_inc(&stats->frees);
     mi_stat_inc(&stats->remote_frees);
@@ -123,6 +125,6 @@ void mi_free_generic(mi_heap *heap, void *p, size_t size, size_t align, bool as_
     } else {
         if (!as_pages)
             mi_stat_inc(&heap->stats.remote_frees);
-        free_remote_mt(page, block);
+        free_remote_mt(page, block, true);
     }
 }
