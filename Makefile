@@ -29,15 +29,22 @@ TIMEOUT ?= 60
 # Heap region of the test kernel (bytes, a multiple of 4 MiB).
 HEAP_SIZE ?= 0x4000000
 
+# Everything sees the public headers (alloc/include) and the shared test
+# headers; only the allocator core sees its own internal headers (alloc/).
 CFLAGS_COMMON := -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter -fno-strict-aliasing \
-                 -Ialloc/include -Ialloc -Itests
+                 -Ialloc/include -Itests
 # The allocator core is freestanding on every target.
 CFLAGS_CORE   := -ffreestanding -fno-builtin-malloc -fno-builtin-free
+# Only the core's own compile rules add this.
+CORE_INC      := -Ialloc
 
 HOST_CC ?= gcc
 RV_CC   ?= riscv64-unknown-elf-gcc
 
-ALLOC_SRCS := $(sort $(wildcard alloc/*.c))
+# The core: the ABI and dispatch (alloc/), mi (alloc/mi), the classic
+# backends (alloc/classic) and the checked-build pieces (alloc/checked).
+ALLOC_SRCS := $(sort $(wildcard alloc/*.c alloc/mi/*.c alloc/classic/*.c alloc/checked/*.c))
+ALLOC_HDRS := $(wildcard alloc/include/*.h alloc/*.h alloc/mi/*.h alloc/classic/*.h alloc/checked/*.h)
 TEST_SRCS  := $(sort $(wildcard tests/*.c))
 BENCH_SRCS := $(sort $(wildcard tests/bench/*.c))
 

@@ -9,7 +9,7 @@
 #include "ha_format.h"
 #include "hartalloc.h"
 #include "hartalloc_embed.h"
-#include "quarantine.h"
+#include "checked/quarantine.h"
 
 static const struct ha_backend *const backends[HA_TYPE_COUNT] = {
     [HA_MI] = &ha_backend_mi,

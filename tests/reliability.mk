@@ -1,7 +1,7 @@
 # tests/reliability.mk - reliability checks (issue 7): the model of the
 # cross-CPU free protocol, the fuzzer, sanitizer builds, death tests, soak.
 #
-#   make model           model-check alloc/model/thread_free.pml exhaustively (larger bounds)
+#   make model           model-check alloc/mi/model/thread_free.pml exhaustively (larger bounds)
 #   make fuzz            the libFuzzer harness, FUZZ_TIME seconds per alloc_type
 #   make kernel-checked  build/riscv64/checked/kernel-checked.elf (test=death-<case>)
 #   make soak            the kernel soak: SOAK_HARTS harts, scale SOAK_SCALE, every alloc_type
@@ -18,8 +18,8 @@
 #   test-soak-qemu    the soak suite in the kernel at 4 harts (SOAK_TEST_ALLOCS)
 
 MODEL_OUT := $(BUILD)/model
-MODEL_CHECK := alloc/model/check.sh
-MODEL_SRC := alloc/model/thread_free.pml $(MODEL_CHECK)
+MODEL_CHECK := alloc/mi/model/check.sh
+MODEL_SRC := alloc/mi/model/thread_free.pml $(MODEL_CHECK)
 # Seeded bugs of the model (see the list at the top of thread_free.pml);
 # 7 and 8 are in the large-page part (LARGE=1).
 MODEL_BUGS := 1 2 3 4 5 6
@@ -65,16 +65,16 @@ FUZZ_BIN   := $(FUZZ_OUT)/fuzz_alloc
 FUZZ_SAN   := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
               -fsanitize-coverage-ignorelist=tests/fuzz/coverage-ignore.txt
 FUZZ_FLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Wno-unused-parameter -fno-strict-aliasing \
-              -Ialloc/include -Ialloc $(FUZZ_SAN)
+              -Ialloc/include $(FUZZ_SAN)
 FUZZ_CORE_OBJS := $(patsubst alloc/%.c,$(FUZZ_OUT)/alloc/%.o,$(ALLOC_SRCS))
 FUZZ_TIME  ?= 60
 FUZZ_SMOKE_RUNS ?= 400
 # Every alloc_type, as the host runner lists them.
 FUZZ_ALLOCS = $(shell $(HOST_TEST) --list-allocs)
 
-$(FUZZ_OUT)/alloc/%.o: alloc/%.c $(wildcard alloc/*.h alloc/include/*.h) tests/fuzz/coverage-ignore.txt
+$(FUZZ_OUT)/alloc/%.o: alloc/%.c $(ALLOC_HDRS) tests/fuzz/coverage-ignore.txt
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) $(CFLAGS_CORE) -c $< -o $@
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(CFLAGS_CORE) $(CORE_INC) -c $< -o $@
 
 $(FUZZ_BIN): tests/fuzz/fuzz_alloc.c $(FUZZ_CORE_OBJS)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
@@ -171,13 +171,13 @@ SAN_SUITES ?= smoke alloc soak
 
 $(BUILD)/asan/obj/alloc/%.o: alloc/%.c
 	@mkdir -p $(@D)
-	$(HOST_CC) $(SAN_CFLAGS) $(CFLAGS_CORE) $(ASAN_FLAGS) -MMD -MP -c $< -o $@
+	$(HOST_CC) $(SAN_CFLAGS) $(CFLAGS_CORE) $(CORE_INC) $(ASAN_FLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/asan/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(HOST_CC) $(SAN_CFLAGS) $(ASAN_FLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/tsan/obj/alloc/%.o: alloc/%.c
 	@mkdir -p $(@D)
-	$(HOST_CC) $(SAN_CFLAGS) $(CFLAGS_CORE) $(TSAN_FLAGS) -MMD -MP -c $< -o $@
+	$(HOST_CC) $(SAN_CFLAGS) $(CFLAGS_CORE) $(CORE_INC) $(TSAN_FLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/tsan/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(HOST_CC) $(SAN_CFLAGS) $(TSAN_FLAGS) -MMD -MP -c $< -o $@

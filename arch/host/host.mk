@@ -16,10 +16,10 @@ HOST_RUNNER_SRCS := arch/host/runner.c arch/host/runner_timer.c
 # archive, the shared libraries and the runner. -MMD: header dependencies.
 HOST_CFLAGS      := $(CFLAGS_COMMON) -Iarch/host -fPIC -pthread -MMD -MP
 # The core gets the per-operation hooks inline (arch/host/embed_inline.h).
-HOST_CORE_CFLAGS := $(HOST_CFLAGS) $(CFLAGS_CORE) -DHA_EMBED_INLINE='"embed_inline.h"'
+HOST_CORE_CFLAGS := $(HOST_CFLAGS) $(CFLAGS_CORE) $(CORE_INC) -DHA_EMBED_INLINE='"embed_inline.h"'
 # The shim defines malloc itself: keep GCC from rewriting its body into calls
 # to the functions being defined (malloc+memset -> calloc).
-HOST_SHIM_CFLAGS := $(HOST_CFLAGS) -fno-builtin
+HOST_SHIM_CFLAGS := $(HOST_CFLAGS) $(CORE_INC) -fno-builtin
 
 HOST_OBJ         := $(HOST_OUT)/obj
 HOST_OBJ_CHECKED := $(HOST_OUT)/obj-checked

@@ -14,7 +14,7 @@
  * The first call initialises, on whichever thread makes it, without
  * allocating: getenv, mmap and pthread_key_create do not call malloc.
  *
- * malloc and free first try the lane (alloc/mi_lane.h): a thread that owns a
+ * malloc and free first try the lane (alloc/mi/lane.h): a thread that owns a
  * slot while mi is active caches its heap and allocates small blocks and
  * frees its own with no call into the core. Everything else, including the
  * first call of each thread, takes the ABI (ha_alloc, ha_free).
@@ -30,7 +30,7 @@
 #include "hartalloc.h"
 #include "host.h"
 #include "host_thread.h"
-#include "mi_lane.h"
+#include "mi/lane.h"
 
 #define MALLOC_ALIGN 16 /* glibc's on x86_64 and riscv64: alignof(max_align_t) */
 #define DEFAULT_REGION ((size_t)64 << 30)

@@ -23,7 +23,7 @@ $(RV_OUT)/obj/%.o: %.c
 # frame pointer (nothing here walks frames; the fast path saves the set-up).
 $(RV_OUT)/obj/alloc/%.o: alloc/%.c
 	@mkdir -p $(dir $@)
-	$(RV_CC) $(RV_CFLAGS) -fomit-frame-pointer -DHA_EMBED_INLINE='"embed_inline.h"' -c $< -o $@
+	$(RV_CC) $(RV_CFLAGS) $(CORE_INC) -fomit-frame-pointer -DHA_EMBED_INLINE='"embed_inline.h"' -c $< -o $@
 
 $(RV_OUT)/obj/%.o: %.S
 	@mkdir -p $(dir $@)

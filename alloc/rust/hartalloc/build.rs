@@ -1,4 +1,5 @@
-//! Compile the C allocator core (alloc/*.c, two directories up) into
+//! Compile the C allocator core (alloc/*.c and its part folders mi/, classic/,
+//! checked/; two directories up) into
 //! libhartalloc_core.a for the target being built, and link it.
 //!
 //! Only the core: the embedding hooks (ha_embed_*) come from the Rust side,
@@ -19,6 +20,9 @@ fn run(cmd: &mut Command) {
     }
 }
 
+/// The folders of alloc/ that hold the core's sources (the Makefile's ALLOC_SRCS).
+const CORE_DIRS: [&str; 4] = ["", "mi", "classic", "checked"];
+
 fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let core_dir = manifest.join("../..").canonicalize().expect("alloc/ directory");
@@ -36,8 +40,9 @@ fn main() {
     let ar = env::var("HA_AR").unwrap_or_else(|_| ar.to_string());
     let extra = env::var("HA_CFLAGS").unwrap_or_default();
 
-    let mut sources: Vec<PathBuf> = fs::read_dir(&core_dir)
-        .unwrap()
+    let mut sources: Vec<PathBuf> = CORE_DIRS
+        .iter()
+        .flat_map(|d| fs::read_dir(core_dir.join(d)).unwrap())
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().map_or(false, |x| x == "c"))
         .collect();
@@ -45,7 +50,9 @@ fn main() {
 
     let mut objects = Vec::new();
     for src in &sources {
-        let obj = out.join(src.file_name().unwrap()).with_extension("o");
+        // mi/alloc.c -> mi_alloc.o: the part folder keeps object names apart.
+        let rel = src.strip_prefix(&core_dir).unwrap().to_string_lossy().replace('/', "_");
+        let obj = out.join(rel).with_extension("o");
         let mut cmd = Command::new(&cc);
         cmd.args(&["-std=gnu11", "-O2", "-g", "-Wall", "-Wextra", "-Wno-unused-parameter"])
             .args(&["-fno-strict-aliasing", "-ffreestanding", "-fno-builtin-malloc", "-fno-builtin-free"])
@@ -80,8 +87,8 @@ fn main() {
         println!("cargo:rustc-link-search=native={}", libgcc.parent().unwrap().display());
         println!("cargo:rustc-link-lib=static=gcc");
     }
-    for dir in [core_dir.clone(), core_dir.join("include")].iter() {
-        watch(dir);
+    for d in CORE_DIRS.iter().chain(["include"].iter()) {
+        watch(&core_dir.join(d));
     }
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=HA_CC");

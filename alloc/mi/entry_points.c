@@ -4,7 +4,7 @@
  * the one heap behind one global spinlock (mi-locked: the baseline that
  * reproduces ArceOS's Mutex<MiAllocator>).
  */
-#include "mi_internal.h"
+#include "internal.h"
 #include "spinlock.h"
 
 static ha_spinlock global_lock;

@@ -2,7 +2,7 @@
  * mi_alloc.c - allocation on a given heap: the fast path, alignment, zeroing
  * and realloc. Callers hold the heap (irqs masked; see mi_backend.c).
  */
-#include "mi_internal.h"
+#include "internal.h"
 
 static void *finish(mi_heap *heap, mi_page *page, mi_block *block, void *user, size_t size,
                     bool zero, bool as_pages)

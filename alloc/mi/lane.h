@@ -20,7 +20,7 @@
 #ifndef HA_MI_LANE_H
 #define HA_MI_LANE_H
 
-#include "mi_internal.h"
+#include "internal.h"
 
 /* The heap of `cpu` for the lane, or &mi_lane_closed when the active type is
  * not per-CPU mi or the build is checked (every call is verified there). */

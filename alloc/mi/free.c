@@ -3,7 +3,7 @@
  * heap owns the page, to its xthread_free (one CAS) when it does not, and
  * straight to the pool for huge blocks.
  */
-#include "mi_internal.h"
+#include "internal.h"
 
 mi_page *mi_page_of_block(const void *p)
 {

@@ -4,7 +4,7 @@
  * start; slice 0's page begins after it. Owner CPU only, except the huge
  * functions, which any CPU may call.
  */
-#include "mi_internal.h"
+#include "internal.h"
 
 _Static_assert(sizeof(mi_segment) <= MI_SLICE_SIZE * 3 / 4, "the segment header must leave room in slice 0");
 _Static_assert(MI_SLICES * MI_SLICE_SIZE == MI_SEGMENT_SIZE, "slices tile a segment");

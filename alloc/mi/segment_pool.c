@@ -8,7 +8,7 @@
  * its head). The tail entries let a pointer at a segment boundary inside a
  * huge run (alignments >= 4 MiB) find its header.
  */
-#include "mi_internal.h"
+#include "internal.h"
 #include "spinlock.h"
 
 enum { SEG_FREE_ZERO = 0, SEG_FREE_DIRTY = 1, SEG_HEAD = 2, SEG_TAIL = 3 };

@@ -17,11 +17,11 @@
  * magics, which are odd, so no free-list link (16-aligned or NULL) equals one.
  */
 #include "backend.h"
-#include "free_fill.h"
+#include "checked/free_fill.h"
 #include "hartalloc_embed.h"
 #include "locked_stats.h"
 #include "region_set.h"
-#include "request_record.h"
+#include "checked/request_record.h"
 #include "spinlock.h"
 
 /* ---- derived, do not modify --------------------------------------------- */

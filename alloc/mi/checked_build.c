@@ -12,7 +12,7 @@
  *    reused, and a corrupted link is reported instead of followed.
  */
 #ifdef HA_CHECKED
-#include "mi_internal.h"
+#include "internal.h"
 
 #define FREE_FILL 0xdfu
 #define FILL_CHECK_MAX 256u /* bytes of a freed block that carry the fill */

@@ -23,11 +23,11 @@
  * it is the class's spare iff inuse == 0; free objects + inuse == carved.
  */
 #include "backend.h"
-#include "free_fill.h"
+#include "checked/free_fill.h"
 #include "hartalloc_embed.h"
 #include "locked_stats.h"
 #include "page_frames.h"
-#include "request_record.h"
+#include "checked/request_record.h"
 #include "spinlock.h"
 
 /* ---- tunable ------------------------------------------------------------- */

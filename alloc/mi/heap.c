@@ -3,7 +3,7 @@
  * full-page hand-off (protocol in mi_types.h). Owner CPU only, with irqs
  * masked, except mi_heap_return_page_mt.
  */
-#include "mi_internal.h"
+#include "internal.h"
 
 mi_heap mi_heaps[MI_MAX_CPUS];
 unsigned mi_heap_count;

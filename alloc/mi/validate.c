@@ -3,7 +3,7 @@
  * every queued page and its three lists, and reports the first broken
  * invariant of mi_types.h. Needs a quiescent heap (no CPU allocating).
  */
-#include "mi_internal.h"
+#include "internal.h"
 
 #define MAX_BLOCKS_PER_PAGE ((1u << MI_SLICE_SHIFT) / 8) /* small pages are the densest */
 

@@ -7,7 +7,7 @@
 
 #include "backend.h"
 #include "hartalloc_embed.h"
-#include "mi_types.h"
+#include "types.h"
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)

@@ -25,11 +25,11 @@
  * use. One spinlock, taken with interrupts masked, serialises every call.
  */
 #include "backend.h"
-#include "free_fill.h"
+#include "checked/free_fill.h"
 #include "hartalloc_embed.h"
 #include "locked_stats.h"
 #include "region_set.h"
-#include "request_record.h"
+#include "checked/request_record.h"
 #include "spinlock.h"
 
 /* ---- tunable ------------------------------------------------------------- */

@@ -2,7 +2,7 @@
  * mi_page.c - one page's blocks: lazy carving and collecting the three free
  * lists (invariants in mi_types.h). Owner CPU only, except where noted.
  */
-#include "mi_internal.h"
+#include "internal.h"
 
 void mi_page_init(mi_page *page, mi_heap *heap, size_t block_size, size_t area_bytes, bool zeroed)
 {
