@@ -8,10 +8,12 @@
  *   harts=<n>      use at most n harts (default: every hart in the device tree)
  *   seed=<n>       seed of the cases' random streams, default 1
  *   scale=<n>      work multiplier of the cases, default 1
+ *   latency=<0|1>  measure every allocator call (kernel-latency.elf only; latency.h)
  */
 #ifndef K_BOOTARGS_H
 #define K_BOOTARGS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "hartalloc.h"
@@ -24,6 +26,7 @@ struct boot_args {
     unsigned harts;               /* 0: all */
     uint64_t seed;
     unsigned scale;
+    bool latency;
 };
 
 /* Parse `cmdline` (NULL means empty). A bad word stops the boot with an error

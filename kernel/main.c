@@ -11,6 +11,7 @@
 #include "finisher.h"
 #include "harness.h"
 #include "hartalloc.h"
+#include "latency.h"
 #include "memory.h"
 #include "panic.h"
 #include "smp.h"
@@ -25,10 +26,20 @@ static unsigned failed_cases; /* written by CPU 0 */
 static void run(unsigned cpu)
 {
     unsigned failed = 0;
-    if (args.suite)
+    /* Each phase ends with every CPU past a barrier and the next begins with
+     * one, so CPU 0 reads and clears the latency figures alone in between. */
+    if (args.suite) {
         failed = th_run_suite(args.suite, cpu, ncpu, args.seed, args.scale, true);
-    if (args.bench)
+        if (cpu == 0) {
+            latency_report(args.suite->name, ncpu);
+            latency_reset();
+        }
+    }
+    if (args.bench) {
         th_run_bench(args.bench, cpu, ncpu, args.seed, args.scale);
+        if (cpu == 0)
+            latency_report(args.bench->name, ncpu);
+    }
     if (cpu == 0)
         failed_cases = failed;
 }
@@ -50,6 +61,12 @@ void kmain(unsigned long hartid, const void *fdt, unsigned index)
 
     ncpu = smp_bring_up(&boot_fdt, args.harts);
     memory_init(args.alloc, ncpu, &boot_fdt);
+    if (args.latency) {
+        if (!latency_built())
+            die(EXIT_BAD_BOOT, "latency=1 needs the measuring image: make kernel-latency, then "
+                               "boot build/riscv64/kernel-latency.elf (KERNEL=...)");
+        latency_enable();
+    }
     barrier_init(ncpu);
     console_printf("run: alloc=%s test=%s bench=%s cpus=%u seed=%llu scale=%u (booted in %llu ms)\n",
                    ha_name(), args.suite ? args.suite->name : "-",

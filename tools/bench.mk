@@ -4,6 +4,8 @@
 #                     mimalloc, jemalloc and tcmalloc; writes docs/bench/
 #   make bench-qemu   kernel: every workload x alloc_type x harts 1,2,4,8
 #   make bench-icount kernel: guest instructions per op at 1 hart (-icount)
+#   make bench-latency kernel: every call's cost, per alloc_type x workload
+#                     at 1 and 4 harts (-icount, kernel-latency.elf)
 #   make bench-report regenerate docs/bench/report.md and the plots
 #   make bench-pair   callgrind instructions per malloc(32)+free pair
 #   make bench-profile W=<workload>  callgrind top functions, hartalloc vs mimalloc
@@ -36,7 +38,8 @@ $(BENCH_PAIR): tools/bench/pair.c
 	@mkdir -p $(dir $@)
 	$(HOST_CC) -O2 -g -fno-builtin-malloc -fno-builtin-free $< -o $@
 
-.PHONY: bench bench-qemu bench-icount bench-report bench-pair bench-profile test-bench-host test-bench-qemu
+.PHONY: bench bench-qemu bench-icount bench-latency bench-report bench-pair bench-profile \
+        test-bench-host test-bench-qemu test-latency
 
 bench: $(BENCH_HOST) $(HA_PRELOAD)
 	python3 tools/bench/run.py host --bin $(BENCH_HOST) --preload $(HA_PRELOAD) \
@@ -54,6 +57,12 @@ bench-qemu: $(KERNEL_ELF)
 bench-icount: $(KERNEL_ELF)
 	python3 tools/bench/run.py qemu --accel icount --harts 1 --only "$(BENCH_ONLY)" \
 	    --out $(BENCH_DOCS)/kernel-icount.json
+	python3 tools/bench/report.py $(BENCH_DOCS)
+
+# Per-call cost (kernel/latency.h): p50..max of every alloc_type on every
+# workload and the alloc suite, lock waits, bytes zeroed/copied; CCDF plot.
+bench-latency: $(RV_LAT_KERNEL) $(KERNEL_ELF)
+	python3 tools/bench/run.py latency --only "$(BENCH_ONLY)" --out $(BENCH_DOCS)/kernel-latency.json
 	python3 tools/bench/report.py $(BENCH_DOCS)
 
 bench-report:
@@ -76,4 +85,8 @@ test-bench-host: $(BENCH_HOST) $(HA_PRELOAD)
 test-bench-qemu: $(KERNEL_ELF)
 	python3 tools/bench/run.py test-qemu
 
-TEST_STEPS += test-bench-host test-bench-qemu
+# make test: the measuring image's figures add up and repeat (run.py).
+test-latency: $(RV_LAT_KERNEL) $(KERNEL_ELF)
+	python3 tools/bench/run.py test-latency
+
+TEST_STEPS += test-bench-host test-bench-qemu test-latency

@@ -5,6 +5,8 @@
   run.py qemu      [--accel mt|single|icount] [--only "w .."] [--allocs "mi .."] [--harts "1 2 4 8"] --out F.json
   run.py test-host --bin B --preload L     (make test: each workload once, tiny)
   run.py test-qemu                         (make test: each workload once in the kernel, SMP=2)
+  run.py latency   [--only "w .."] [--allocs "mi .."] [--harts "1 4"] --out F.json
+  run.py test-latency                      (make test: the latency image's figures hold together)
 
 Host: each workload is run by the plain driver (tools/bench/host_main.c) under
 every allocator: hartalloc through LD_PRELOAD of build/host/libhartalloc.so,
@@ -14,6 +16,10 @@ allocator, then rep 2, ...) so a change in the machine's load hits all alike.
 Kernel: one QEMU boot per workload x alloc_type x harts, through
 tools/qemu-run.sh, with bench=<workload> scale=<n> on the command line.
 Every run keeps the BENCH line (ops, ns) and, for frag, the MEM line.
+Latency: one boot of build/riscv64/kernel-latency.elf with latency=1 under
+-icount per workload (and the alloc suite) x alloc_type x harts; every run
+keeps the LAT* lines (kernel/latency.h): per operation the call count, sum,
+max, lock waits and the histogram, and the slowest calls.
 """
 import argparse
 import json
@@ -172,14 +178,14 @@ def cmd_host(a):
     save(a.out, {"meta": meta, "runs": runs})
 
 
-def qemu_run(alloc, harts, args, accel, timeout):
+def qemu_run(alloc, harts, args, accel, timeout, log="qemu-last.log", kernel=None):
     """Boot the kernel once through tools/qemu-run.sh; (output, exit status, wall s)."""
-    log = os.path.join("build", "bench", "qemu-last.log")
+    log = os.path.join("build", "bench", log)
     os.makedirs(os.path.dirname(log), exist_ok=True)
     env = dict(os.environ, ALLOC=alloc, SMP=str(harts), MEM=KERNEL_MEM, ARGS=args, ACCEL=accel,
                TIMEOUT=str(timeout), LOG=log, QUIET="0")
-    if KERNEL:
-        env["KERNEL"] = KERNEL
+    if kernel or KERNEL:
+        env["KERNEL"] = kernel or KERNEL
     start = time.monotonic()
     try:
         p = subprocess.run(["tools/qemu-run.sh"], env=env, stdin=subprocess.DEVNULL,
@@ -200,6 +206,141 @@ def kernel_record(w, alloc, h, scale, out, rc, boot_s):
           + (f"{r['ops'] / r['ns'] * 1e3:9.3f} Mops/s ({boot_s:5.2f} s boot)"
              if r["ok"] else f"FAILED rc={rc} ({boot_s:.1f} s)"), flush=True)
     return r
+
+
+# ---- latency (kernel/latency.c) ------------------------------------------------
+
+LAT_KERNEL = os.path.join("build", "riscv64", "kernel-latency.elf")
+LAT_PHASES = WORKLOADS + ["alloc"]  # "alloc": the alloc suite (test=alloc)
+LAT_SCALE = 1
+LAT_TIMEOUT = 120
+LAT_HEAD_RE = re.compile(r"^LAT phase=(\S+) alloc=(\S*) cpus=(\d+) calibration=(\d+)$")
+LAT_OP_RE = re.compile(r"^LATOP op=(\S+) calls=(\d+) sum=(\d+) max=(\d+) waited=(\d+) "
+                       r"spins=(\d+) max_spins=(\d+) bytes=(\d+)$")
+LAT_HIST_RE = re.compile(r"^LATH op=(\S+) hist=(\S+)$")
+LAT_WORST_RE = re.compile(r"^LATW op=(\S+) cost=(\d+) spins=(\d+) size=(\d+) align=(\d+) "
+                          r"old=(\d+) cpu=(\d+) pages=(-?\d+) segments=(-?\d+)$")
+
+
+def parse_latency(out):
+    """The LAT blocks of one boot: {phase: {cpus, calibration, ops, worst}}."""
+    phases, cur = {}, None
+    for line in out.splitlines():
+        if m := LAT_HEAD_RE.match(line):
+            cur = phases[m.group(1)] = {"alloc": m.group(2), "cpus": int(m.group(3)),
+                                         "calibration": int(m.group(4)), "ops": {}, "worst": []}
+        elif cur is None:
+            continue
+        elif m := LAT_OP_RE.match(line):
+            keys = ["calls", "sum", "max", "waited", "spins", "max_spins", "bytes"]
+            cur["ops"][m.group(1)] = dict(zip(keys, map(int, m.groups()[1:])), hist={})
+        elif m := LAT_HIST_RE.match(line):
+            h = cur["ops"][m.group(1)]["hist"]
+            for pair in m.group(2).split(","):
+                b, c = pair.split(":")
+                h[b] = h.get(b, 0) + int(c)
+        elif m := LAT_WORST_RE.match(line):
+            keys = ["cost", "spins", "size", "align", "old", "cpu", "pages", "segments"]
+            cur["worst"].append(dict(zip(keys, map(int, m.groups()[1:])), op=m.group(1)))
+        elif line.startswith("LATEND"):
+            cur = None
+    return phases
+
+
+def latency_boot(phase, alloc, harts, timeout=LAT_TIMEOUT):
+    what = "test=alloc" if phase == "alloc" else f"bench={phase} scale={LAT_SCALE}"
+    out, rc, wall = qemu_run(alloc, harts, f"{what} latency=1", "icount", timeout,
+                             log=f"latency-{phase}-{alloc}-{harts}.log", kernel=LAT_KERNEL)
+    lat = parse_latency(out).get(phase)
+    r = {"phase": phase, "alloc": alloc, "harts": harts, "rc": rc, "boot_s": round(wall, 2),
+         "scale": LAT_SCALE if phase != "alloc" else 1}
+    b = parse(out)
+    r.update({k: b[k] for k in ("ops", "ns") if k in b})
+    r["failed"] = b["failed"]
+    r["ok"] = rc == 0 and lat is not None and not b["failed"]
+    if lat:
+        r.update(lat)
+    if not r["ok"]:
+        r["output"] = out[-1500:]
+    return r
+
+
+def cmd_latency(a):
+    from concurrent.futures import ThreadPoolExecutor
+    phases = a.only.split() or LAT_PHASES
+    allocs = a.allocs.split() or KERNEL_ALLOCS
+    harts = [int(h) for h in a.harts.split()] if a.harts else [1, 4]
+    meta = machine_meta()
+    meta.update(kind="latency", phases=phases, allocs=allocs, harts=harts, accel="icount",
+                mem=KERNEL_MEM, scale=LAT_SCALE)
+    jobs = [(p, al, h) for h in harts for p in phases for al in allocs]
+    # Guest instructions do not depend on the host's load: boots run two at once.
+    with ThreadPoolExecutor(max_workers=a.jobs) as pool:
+        runs = list(pool.map(lambda j: latency_boot(*j), jobs))
+    for r in runs:
+        ops = r.get("ops", {}) if isinstance(r.get("ops"), dict) else {}
+        worst = max((o["max"] for o in ops.values()), default=0)
+        print(f"latency {r['phase']:14} {r['alloc']:10} harts={r['harts']}: "
+              + (f"max {worst:8} ({r['boot_s']:5.1f} s boot)" if r["ok"] else
+                 f"FAILED rc={r['rc']} ({r['boot_s']:.1f} s)"), flush=True)
+    meta["loadavg_at_end"] = sh("cut -d' ' -f1-3 /proc/loadavg")
+    save(a.out, {"meta": meta, "runs": runs})
+
+
+def bucket_low(b):
+    """Smallest cost in histogram bucket b (kernel/latency.c's bucket_of)."""
+    b = int(b)
+    if b < 8:
+        return b
+    e, sub = (b - 8) // 8 + 3, (b - 8) % 8
+    return (8 + sub) << (e - 3)
+
+
+def cmd_test_latency(a):
+    """The measuring image's figures hold together: each operation's histogram
+    counts its calls, its max falls in its last bucket, the mean lies between
+    the smallest bucket and the max; the same boot twice gives the same
+    figures (-icount); the alloc suite still passes with every call wrapped;
+    a 4-hart boot reports lock waits only for calls that spun; kernel.elf
+    refuses latency=1."""
+    failed = 0
+    runs = {}
+    for phase, alloc, harts in [("glibc-simple", "mi", 1), ("glibc-simple", "mi", 1),
+                                ("larson", "tlsf", 4), ("alloc", "mi", 1)]:
+        r = latency_boot(phase, alloc, harts)
+        name = f"latency.{phase}-{alloc}-{harts}"
+        failed += report_test(name + ".boots", r["ok"], r.get("output", "")[-300:])
+        if not r["ok"]:
+            continue
+        problems = []
+        for op, o in r["ops"].items():
+            counted = sum(o["hist"].values())
+            top = max(int(b) for b in o["hist"])
+            if counted != o["calls"]:
+                problems.append(f"{op}: histogram counts {counted} calls of {o['calls']}")
+            if not bucket_low(top) <= o["max"] < bucket_low(top + 1):
+                problems.append(f"{op}: max {o['max']} outside its last bucket {top}")
+            lo = bucket_low(min(int(b) for b in o["hist"]))
+            if not lo * o["calls"] <= o["sum"] <= o["max"] * o["calls"]:
+                problems.append(f"{op}: sum {o['sum']} impossible for {o['calls']} calls")
+            if (o["waited"] == 0) != (o["spins"] == 0) or o["max_spins"] > o["spins"]:
+                problems.append(f"{op}: lock waits {o['waited']} calls, {o['spins']} spins")
+        for w in r["worst"]:
+            if w["cost"] > r["ops"][w["op"]]["max"]:
+                problems.append(f"worst call {w} above its operation's max")
+        if phase == "glibc-simple" and r["ops"]["alloc"]["calls"] != r["ops"]["dealloc"]["calls"]:
+            problems.append("glibc-simple frees every block it allocates: alloc and dealloc "
+                            "calls differ")
+        failed += report_test(name + ".consistent", not problems, "; ".join(problems[:3]))
+        key = (phase, alloc, harts)
+        if key in runs:
+            same = {k: runs[key][k] for k in ("ops", "worst")} == {k: r[k] for k in ("ops", "worst")}
+            failed += report_test(name + ".deterministic", same, "two boots under -icount differ")
+        runs[key] = r
+    out, rc, _ = qemu_run("mi", 1, "bench=glibc-simple latency=1", "icount", 30)
+    failed += report_test("latency.kernel-elf-refuses", rc == 4 and "needs the measuring image" in out,
+                          f"rc={rc}: " + out.strip().splitlines()[-1] if out.strip() else "")
+    return 1 if failed else 0
 
 
 def cmd_qemu(a):
@@ -286,7 +427,8 @@ def cmd_test_qemu(a):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("mode", choices=["host", "qemu", "test-host", "test-qemu"])
+    ap.add_argument("mode", choices=["host", "qemu", "test-host", "test-qemu", "latency",
+                                     "test-latency"])
     ap.add_argument("--bin")
     ap.add_argument("--preload")
     ap.add_argument("--reps", type=int, default=5)
@@ -300,10 +442,12 @@ def main():
     ap.add_argument("--kernel-reps", type=int, default=1, help="boots per point (median)")
     ap.add_argument("--merge", action="store_true",
                     help="qemu: replace only these workloads' runs in an existing --out file")
+    ap.add_argument("--jobs", type=int, default=2, help="latency: boots at once")
     ap.add_argument("--out")
     a = ap.parse_args()
     return {"host": cmd_host, "qemu": cmd_qemu, "test-host": cmd_test_host,
-            "test-qemu": cmd_test_qemu}[a.mode](a) or 0
+            "test-qemu": cmd_test_qemu, "latency": cmd_latency,
+            "test-latency": cmd_test_latency}[a.mode](a) or 0
 
 
 if __name__ == "__main__":
