@@ -21,7 +21,7 @@ static const char *const op_names[OP_COUNT] = { "alloc", "alloc_zeroed", "deallo
  * leading one), so a bucket is at most 12.5% wide. tools/bench/run.py
  * inverts this (bucket_low). */
 #define LAT_BUCKETS (8 + 61 * 8)
-#define LAT_WORST 8 /* slowest calls kept per CPU */
+#define LAT_WORST 4 /* slowest calls kept per CPU and operation */
 
 struct lat_call {
     uint64_t cost;     /* guest instructions in the call (calibration subtracted) */
@@ -38,9 +38,10 @@ struct lat_cpu {
     uint64_t spins[OP_COUNT];   /* their spin-loop iterations                  */
     uint64_t max_spins[OP_COUNT];
     uint64_t bytes[OP_COUNT];   /* zeroed (alloc_zeroed) / copied (realloc) for the caller */
-    struct lat_call worst[LAT_WORST];
-    uint64_t worst_min;         /* cost of the cheapest kept call              */
+    struct lat_call worst[OP_COUNT][LAT_WORST];
+    uint64_t worst_min[OP_COUNT]; /* cost of the cheapest kept call            */
     uint64_t lock_spins;        /* written by ha_embed_lock_spun               */
+    int64_t pages, segments;    /* this CPU's ha_stats after its last call     */
 } __attribute__((aligned(64)));
 
 static struct lat_cpu lat[MAX_HARTS];
@@ -60,11 +61,6 @@ static inline uint64_t rdinstret(void)
     uint64_t v;
     __asm__ volatile("csrr %0, instret" : "=r"(v)::"memory");
     return v;
-}
-
-void latency_reset(void)
-{
-    __builtin_memset(lat, 0, sizeof lat);
 }
 
 /* The bucket printout: "b:count" pairs, several lines per operation so a
@@ -120,8 +116,8 @@ void latency_report(const char *phase, unsigned ncpu)
         print_hist("LATH", op_names[op], merged);
     }
     for (unsigned c = 0; c < ncpu; c++)
-        for (unsigned i = 0; i < LAT_WORST; i++) {
-            const struct lat_call *w = &lat[c].worst[i];
+        for (unsigned i = 0; i < OP_COUNT * LAT_WORST; i++) {
+            const struct lat_call *w = &lat[c].worst[i / LAT_WORST][i % LAT_WORST];
             if (!w->cost)
                 continue;
             console_printf("LATW op=%s cost=%llu spins=%llu size=%llu align=%llu old=%llu cpu=%u "
@@ -151,21 +147,42 @@ void *__real_ha_realloc(void *ptr, size_t old_size, size_t align, size_t new_siz
 void *__real_ha_alloc_pages(size_t num_pages, size_t align_pow2);
 void __real_ha_dealloc_pages(void *addr, size_t num_pages);
 
+void __real_ha_collect(void);
+
 /* What a wrapper knows before the call, and the counters it reads around it.
  * Everything outside the two instret reads is not counted. */
 struct probe {
     struct lat_cpu *l;
-    struct ha_stats before;
     uint64_t spins, t0;
 };
 
 static inline __attribute__((always_inline)) void probe_start(struct probe *p)
 {
-    unsigned cpu = this_cpu()->index; /* callers never migrate in this kernel */
-    p->l = &lat[cpu];
-    ha_get_stats(cpu, &p->before);
+    p->l = &lat[this_cpu()->index]; /* callers never migrate in this kernel */
     p->spins = p->l->lock_spins;
     p->t0 = rdinstret();
+}
+
+/* A CPU's page and segment counts change only in its own calls into the
+ * allocator, all of which come through here (ha_collect included), so the
+ * figures after one call are those before the next. */
+static void note_held(struct lat_cpu *l, int64_t *pages, int64_t *segments)
+{
+    struct ha_stats now;
+    ha_get_stats(this_cpu()->index, &now);
+    *pages = now.pages_in_use - l->pages;
+    *segments = now.segments_in_use - l->segments;
+    l->pages = now.pages_in_use;
+    l->segments = now.segments_in_use;
+}
+
+void __wrap_ha_collect(void)
+{
+    __real_ha_collect();
+    if (enabled) {
+        int64_t pages, segments;
+        note_held(&lat[this_cpu()->index], &pages, &segments);
+    }
 }
 
 static void record(struct probe *p, uint64_t t1, enum lat_op op, size_t size, size_t align,
@@ -186,24 +203,23 @@ static void record(struct probe *p, uint64_t t1, enum lat_op op, size_t size, si
         if (spins > l->max_spins[op])
             l->max_spins[op] = spins;
     }
-    if (cost <= l->worst_min)
+    int64_t pages, segments;
+    note_held(l, &pages, &segments);
+    if (cost <= l->worst_min[op])
         return;
-    struct ha_stats after;
-    ha_get_stats(this_cpu()->index, &after);
+    struct lat_call *w = l->worst[op];
     unsigned slot = 0;
     for (unsigned i = 1; i < LAT_WORST; i++)
-        if (l->worst[i].cost < l->worst[slot].cost)
+        if (w[i].cost < w[slot].cost)
             slot = i;
-    l->worst[slot] = (struct lat_call){ .cost = cost, .spins = spins, .size = size, .align = align,
-                                        .old_size = old_size,
-                                        .pages = after.pages_in_use - p->before.pages_in_use,
-                                        .segments = after.segments_in_use - p->before.segments_in_use,
-                                        .op = (uint8_t)op };
-    uint64_t min = l->worst[0].cost;
+    w[slot] = (struct lat_call){ .cost = cost, .spins = spins, .size = size, .align = align,
+                                 .old_size = old_size, .pages = pages, .segments = segments,
+                                 .op = (uint8_t)op };
+    uint64_t min = w[0].cost;
     for (unsigned i = 1; i < LAT_WORST; i++)
-        if (l->worst[i].cost < min)
-            min = l->worst[i].cost;
-    l->worst_min = min;
+        if (w[i].cost < min)
+            min = w[i].cost;
+    l->worst_min[op] = min;
 }
 
 /* The empty call the calibration measures: what a wrapped call costs around
@@ -224,6 +240,16 @@ void latency_enable(void)
     calibration = best;
     latency_reset();
     enabled = true;
+}
+
+void latency_reset(void)
+{
+    __builtin_memset(lat, 0, sizeof lat);
+    struct ha_stats now;
+    for (unsigned c = 0; c < MAX_HARTS && ha_get_stats(c, &now) == 0; c++) {
+        lat[c].pages = now.pages_in_use;
+        lat[c].segments = now.segments_in_use;
+    }
 }
 
 void *__wrap_ha_alloc(size_t size, size_t align)

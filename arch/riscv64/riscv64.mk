@@ -57,7 +57,8 @@ $(RV_OUT)/kernel-%-fdt.elf: $(RV_OUT)/hooks/%.o $(RV_OBJS) linker/kernel.ld $(RV
 # kernel.elf stays free of all of it.
 RV_LAT_KERNEL := $(RV_OUT)/kernel-latency.elf
 RV_LAT_OBJS := $(addprefix $(RV_OUT)/latency/,$(addsuffix .o,$(basename $(RV_SRCS))))
-RV_LAT_WRAP := ha_alloc ha_alloc_zeroed ha_dealloc ha_free ha_realloc ha_alloc_pages ha_dealloc_pages
+RV_LAT_WRAP := ha_alloc ha_alloc_zeroed ha_dealloc ha_free ha_realloc ha_alloc_pages ha_dealloc_pages \
+               ha_collect
 
 $(RV_OUT)/latency/%.o: %.c
 	@mkdir -p $(dir $@)

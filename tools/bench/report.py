@@ -430,6 +430,10 @@ def main():
     icount = load(os.path.join(outdir, "kernel-icount.json"))
     if icount:
         out += icount_section(icount)
+    latency = load(os.path.join(outdir, "kernel-latency.json"))
+    if latency:
+        from latency_report import latency_section
+        out += latency_section(latency, outdir, meta_lines, order)
     pair = os.path.join(outdir, "callgrind-pair.txt")
     pair_lines = open(pair).read().rstrip().splitlines() if os.path.exists(pair) else []
     if pair_lines:
