@@ -226,12 +226,14 @@ void mi_heap_return_page_mt(mi_heap *heap, mi_page *page)
     } while (!mi_cas_weak_release(&heap->xreturned, &top, page));
 }
 
-void mi_heap_take_returned(mi_heap *heap)
+/* Requeue at most `max` handed-back pages; the rest wait on the heap's
+ * returned_backlog (still NOTIFIED, so nothing retires them meanwhile). */
+static __attribute__((noinline)) void take_returned(mi_heap *heap, unsigned max)
 {
-    if (!mi_load_relaxed(&heap->xreturned))
-        return;
-    mi_page *page = mi_exchange_acquire(&heap->xreturned, (mi_page *)0);
-    while (page) {
+    if (!heap->returned_backlog)
+        heap->returned_backlog = mi_exchange_acquire(&heap->xreturned, (mi_page *)0);
+    mi_page *page = heap->returned_backlog;
+    for (unsigned n = 0; page && n < max; n++) {
         mi_page *next = page->returned_next;
         page->returned_next = 0;
         set_full_state(page, MI_NOTIFIED, MI_NORMAL);
@@ -249,6 +251,14 @@ void mi_heap_take_returned(mi_heap *heap)
         }
         page = next;
     }
+    heap->returned_backlog = page;
+}
+
+void mi_heap_take_returned(mi_heap *heap)
+{
+    /* The common case, nothing handed back, costs two loads. */
+    if (heap->returned_backlog || mi_load_relaxed(&heap->xreturned))
+        take_returned(heap, MI_RETURNED_MAX);
 }
 
 static mi_block *pop(mi_heap *heap, mi_page_queue *q, mi_page *page)
@@ -263,12 +273,16 @@ static mi_block *pop(mi_heap *heap, mi_page_queue *q, mi_page *page)
     return block;
 }
 
-/* Find a page of `bin` with a free block, parking full pages on the way. */
+/* Find a page of `bin` with a free block among the first MI_SEARCH_MAX of
+ * its queue, parking full pages on the way. A page that can be neither used
+ * nor parked (still on the returned stack) moves to the back, so the next
+ * search looks at other pages. */
 static mi_block *alloc_from_queue(mi_heap *heap, unsigned bin)
 {
     mi_page_queue *q = &heap->queues[bin];
     mi_page *next;
-    for (mi_page *page = q->first; page; page = next) {
+    unsigned seen = 0;
+    for (mi_page *page = q->first; page && seen < MI_SEARCH_MAX; page = next, seen++) {
         next = page->next;
         mi_page_collect(page);
         if (page->free || mi_page_extend(page))
@@ -277,6 +291,10 @@ static mi_block *alloc_from_queue(mi_heap *heap, unsigned bin)
             mi_page_collect(page); /* remote frees raced with us: use them */
             if (page->free)
                 return pop(heap, q, page);
+            if (page->next) {
+                mi_queue_remove(heap, bin, page);
+                mi_queue_push_back(heap, bin, page);
+            }
         }
     }
     return 0;
@@ -285,6 +303,8 @@ static mi_block *alloc_from_queue(mi_heap *heap, unsigned bin)
 mi_block *mi_heap_alloc_slow(mi_heap *heap, unsigned bin)
 {
     mi_heap_take_returned(heap);
+    if (unlikely(heap->sweeping != 0))
+        mi_segment_sweep_some(heap);
     mi_block *block = alloc_from_queue(heap, bin);
     if (block)
         return block;
@@ -308,13 +328,17 @@ mi_block *mi_heap_alloc_slow(mi_heap *heap, unsigned bin)
  * starts over after each one. */
 void mi_heap_collect_all(mi_heap *heap)
 {
-    mi_heap_take_returned(heap);
+    while (heap->sweeping)
+        mi_segment_sweep_some(heap);
+    for (int i = 0; i < 2; i++) /* the backlog, then the stack */
+        if (heap->returned_backlog || mi_load_relaxed(&heap->xreturned))
+            take_returned(heap, ~0u);
     for (unsigned bin = 0; bin <= MI_BIN_FULL; bin++) {
         mi_page *next;
     restart:
         for (mi_page *page = heap->queues[bin].first; page; page = next) {
             next = page->next;
-            mi_page_collect(page);
+            mi_page_collect_all(page);
             if (page->bin == MI_BIN_LARGE) {
                 if (page->used == 0 && page->in_use) {
                     retire_large(heap, page);

@@ -184,6 +184,8 @@ bool mi_segment_large_resize(mi_heap *heap, mi_page *page, size_t count);
 /* Give an empty page back to its segment (and the segment to the pool when
  * nothing else holds it). Owner only. */
 void mi_segment_page_free(mi_heap *heap, mi_page *page);
+/* Go on giving back heap->sweeping: at most MI_SWEEP_MAX pages. Owner only. */
+void mi_segment_sweep_some(mi_heap *heap);
 /* ha_check: the used slices of a sliced segment are exactly its pages in
  * use, each a run starting where its descriptor is. */
 int mi_segment_check_slices(const mi_segment *seg);
@@ -198,8 +200,11 @@ static inline size_t mi_segment_bytes(const mi_segment *seg) { return seg->segme
 void mi_page_init(mi_page *page, mi_heap *heap, size_t block_size, size_t area_bytes, bool zeroed);
 /* Carve more blocks into `free`; false if the page is completely carved. */
 bool mi_page_extend(mi_page *page);
-/* Move xthread_free and local_free blocks to free. Owner only. */
+/* Move xthread_free (at most MI_COLLECT_MAX blocks of it per call: the rest
+ * wait on the page's remote_backlog) and local_free blocks to free. Owner only. */
 void mi_page_collect(mi_page *page);
+/* The same, every block: the out-of-memory path and ha_collect. */
+void mi_page_collect_all(mi_page *page);
 
 /* ---- heaps (mi_heap.c) --------------------------------------------------- */
 extern mi_heap mi_heaps[MI_MAX_CPUS];

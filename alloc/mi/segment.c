@@ -212,6 +212,8 @@ static bool free_slices_of(mi_heap *heap, mi_page *page)
     if (seg->free_slices == ~0ull) {
         if (seg->on_list)
             list_remove(heap, seg);
+        if (heap->sweeping == seg)
+            heap->sweeping = 0;
         heap->segment_count--;
         mi_stat_add(&heap->stats.segments_in_use, -1);
         mi_pool_free(seg, 1); /* from here on seg is not ours to read */
@@ -222,6 +224,39 @@ static bool free_slices_of(mi_heap *heap, mi_page *page)
     return false;
 }
 
+void mi_segment_sweep_some(mi_heap *heap)
+{
+    mi_segment *seg = heap->sweeping;
+    /* First check that every page of the segment is kept empty, a few pages
+     * per call (sweep_cursor: the first slice not checked yet)... */
+    for (unsigned n = 0; heap->sweep_cursor < MI_SLICES && n < MI_SWEEP_MAX * 4; n++) {
+        uint64_t used = ~seg->free_slices & (~0ull << heap->sweep_cursor);
+        if (!used) {
+            heap->sweep_cursor = MI_SLICES;
+            break;
+        }
+        mi_page *p = &seg->pages[__builtin_ctzll(used)];
+        if (!mi_heap_keeps_empty(heap, p)) {
+            heap->sweeping = 0; /* a page with live blocks: the segment stays */
+            return;
+        }
+        heap->sweep_cursor = p->index + p->slice_count;
+    }
+    if (heap->sweep_cursor < MI_SLICES)
+        return;
+    /* ...then retire them, a few per call. */
+    for (unsigned n = 0; n < MI_SWEEP_MAX; n++) {
+        mi_page *p = &seg->pages[__builtin_ctzll(~seg->free_slices)];
+        if (!mi_heap_keeps_empty(heap, p)) {
+            heap->sweeping = 0; /* in use again: the segment stays */
+            return;
+        }
+        mi_heap_unqueue_empty(heap, p);
+        if (free_slices_of(heap, p))
+            return; /* the segment went back to the pool */
+    }
+}
+
 void mi_segment_page_free(mi_heap *heap, mi_page *page)
 {
     mi_segment *seg = mi_segment_of(page);
@@ -229,24 +264,13 @@ void mi_segment_page_free(mi_heap *heap, mi_page *page)
         return;
     /* Pages the heap keeps although empty pin at most one segment by
      * themselves (the heap's last): elsewhere, if nothing else in their
-     * segment is in use, retire them too. */
-    if (heap->segment_count <= 1)
+     * segment is in use, retire them too. A bounded part of that work per
+     * slow path: mi_heap_alloc_slow goes on with it. */
+    if (heap->segment_count <= 1 || heap->sweeping)
         return;
-    mi_page *kept[MI_SLICES];
-    unsigned n = 0;
-    /* Page by page: the lowest used slice starts a page; skip its run. */
-    for (uint64_t used = ~seg->free_slices; used;) {
-        mi_page *p = &seg->pages[__builtin_ctzll(used)];
-        if (!mi_heap_keeps_empty(heap, p))
-            return; /* a page with live blocks: the segment stays */
-        kept[n++] = p;
-        used &= ~run_mask(p->index, p->slice_count);
-    }
-    for (unsigned k = 0; k < n; k++) {
-        mi_heap_unqueue_empty(heap, kept[k]);
-        if (free_slices_of(heap, kept[k]))
-            return;
-    }
+    heap->sweeping = seg;
+    heap->sweep_cursor = 0;
+    mi_segment_sweep_some(heap);
 }
 
 mi_page *mi_segment_huge_alloc(mi_heap *heap, size_t size, size_t align)

@@ -28,6 +28,18 @@ static unsigned region_count;       /* written under the lock, read acquire   */
 static size_t segment_total;        /* entries of `state` in use              */
 static size_t segment_free;
 static uint32_t state[MI_POOL_MAX_SEGMENTS];
+static uint64_t free_map[MI_POOL_MAX_SEGMENTS / 64]; /* bit i: state[i] is free */
+
+static void map_set(size_t i, size_t n, bool free)
+{
+    for (size_t k = i; k < i + n; k++) {
+        uint64_t bit = 1ull << (k % 64);
+        if (free)
+            free_map[k / 64] |= bit;
+        else
+            free_map[k / 64] &= ~bit;
+    }
+}
 
 uintptr_t mi_pool_secret(void)
 {
@@ -40,6 +52,7 @@ void mi_pool_reset(void)
 {
     region_count = 0;
     segment_total = segment_free = 0;
+    __builtin_memset(free_map, 0, sizeof free_map);
 }
 
 int mi_pool_add_region(void *start, size_t size, bool zeroed)
@@ -61,6 +74,7 @@ int mi_pool_add_region(void *start, size_t size, bool zeroed)
             n = MI_POOL_MAX_SEGMENTS - segment_total; /* use what we can track */
         for (size_t i = 0; i < n; i++)
             state[segment_total + i] = STATE(zeroed ? SEG_FREE_ZERO : SEG_FREE_DIRTY, 0);
+        map_set(segment_total, n, true);
         regions[region_count] = (struct region){ lo, n, segment_total };
         segment_total += n;
         segment_free += n;
@@ -70,28 +84,51 @@ int mi_pool_add_region(void *start, size_t size, bool zeroed)
     return result;
 }
 
+/* Take the run of n segments at state index `head` of region `reg`. */
+static mi_segment *take_run(const struct region *reg, size_t head, size_t n, bool *zeroed)
+{
+    bool all_zero = true;
+    for (size_t k = 0; k < n; k++) {
+        all_zero &= STATE_KIND(state[reg->first + head + k]) == SEG_FREE_ZERO;
+        state[reg->first + head + k] = k == 0 ? STATE(SEG_HEAD, n) : STATE(SEG_TAIL, k);
+    }
+    map_set(reg->first + head, n, false);
+    segment_free -= n;
+    *zeroed = all_zero;
+    return (mi_segment *)(reg->base + (head << MI_SEGMENT_SHIFT));
+}
+
+/* One segment: the lowest free one, found in the bitmap. */
+static mi_segment *alloc_one(bool *zeroed)
+{
+    for (size_t w = 0; w < (segment_total + 63) / 64; w++) {
+        if (!free_map[w])
+            continue;
+        size_t i = w * 64 + (size_t)__builtin_ctzll(free_map[w]);
+        for (unsigned r = 0; r < region_count; r++)
+            if (i - regions[r].first < regions[r].count)
+                return take_run(&regions[r], i - regions[r].first, 1, zeroed);
+    }
+    return 0;
+}
+
 mi_segment *mi_pool_alloc(size_t n, bool *zeroed)
 {
     mi_segment *found = 0;
     unsigned long flags = ha_spin_lock_irqsave(&pool_lock);
-    for (unsigned r = 0; r < region_count && !found && n <= segment_free; r++) {
+    if (n == 1 && segment_free)
+        found = alloc_one(zeroed);
+    /* A run for a huge block: a first-fit scan of the states (its cost grows
+     * with the pool, like the block's own size). */
+    for (unsigned r = 0; r < region_count && !found && n > 1 && n <= segment_free; r++) {
         const struct region *reg = &regions[r];
         size_t run = 0;
         for (size_t i = 0; i < reg->count; i++) {
-            uint32_t s = state[reg->first + i];
-            run = STATE_KIND(s) <= SEG_FREE_DIRTY ? run + 1 : 0;
-            if (run < n)
-                continue;
-            size_t head = i + 1 - n;
-            bool all_zero = true;
-            for (size_t k = 0; k < n; k++) {
-                all_zero &= STATE_KIND(state[reg->first + head + k]) == SEG_FREE_ZERO;
-                state[reg->first + head + k] = k == 0 ? STATE(SEG_HEAD, n) : STATE(SEG_TAIL, k);
+            run = STATE_KIND(state[reg->first + i]) <= SEG_FREE_DIRTY ? run + 1 : 0;
+            if (run == n) {
+                found = take_run(reg, i + 1 - n, n, zeroed);
+                break;
             }
-            segment_free -= n;
-            *zeroed = all_zero;
-            found = (mi_segment *)(reg->base + (head << MI_SEGMENT_SHIFT));
-            break;
         }
     }
     ha_spin_unlock_irqrestore(&pool_lock, flags);
@@ -126,6 +163,7 @@ void mi_pool_free(mi_segment *seg, size_t n)
     }
     for (size_t k = 0; k < n; k++)
         state[reg->first + head + k] = STATE(SEG_FREE_DIRTY, 0);
+    map_set(reg->first + head, n, true);
     segment_free += n;
     ha_spin_unlock_irqrestore(&pool_lock, flags);
 }
@@ -159,6 +197,10 @@ int mi_pool_check(void)
         for (size_t i = 0; i < reg->count;) {
             uint32_t s = state[reg->first + i];
             uintptr_t addr = reg->base + (i << MI_SEGMENT_SHIFT);
+            bool mapped_free = (free_map[(reg->first + i) / 64] >> ((reg->first + i) % 64)) & 1;
+            if (mapped_free != (STATE_KIND(s) <= SEG_FREE_DIRTY))
+                return ha_check_fail("pool: segment %p is %s but the free map says %s", (void *)addr,
+                                     mapped_free ? "in use" : "free", mapped_free ? "free" : "in use");
             if (STATE_KIND(s) <= SEG_FREE_DIRTY) {
                 free_seen++;
                 i++;
@@ -174,7 +216,8 @@ int mi_pool_check(void)
                 return ha_check_fail("pool: segment %p header says %zu segments, pool says %u",
                                      (void *)addr, seg->segment_count, STATE_COUNT(s));
             for (size_t k = 1; k < STATE_COUNT(s); k++)
-                if (state[reg->first + i + k] != STATE(SEG_TAIL, k))
+                if (state[reg->first + i + k] != STATE(SEG_TAIL, k) ||
+                    ((free_map[(reg->first + i + k) / 64] >> ((reg->first + i + k) % 64)) & 1))
                     return ha_check_fail("pool: run at %p has a broken tail %zu", (void *)addr, k);
             if (seg->kind == MI_SEGMENT_SLICED && mi_segment_check_slices(seg) != 0)
                 return -1;

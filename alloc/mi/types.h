@@ -32,8 +32,13 @@
  *   xthread_free blocks freed by other CPUs, pushed with a CAS; the owner takes
  *                the whole list with one atomic exchange. Its two low bits hold
  *                the page's full-state (below).
+ *   remote_backlog  what the owner took off xthread_free but has not counted
+ *                yet: a collect moves at most MI_COLLECT_MAX of them to
+ *                local_free, so no call walks a whole page's worth of blocks.
+ *                Owner only.
  *   Invariant: capacity == used + |free| + |local_free|, and
- *              |xthread_free| <= used; blocks alive == used - |xthread_free|.
+ *              |xthread_free| + |remote_backlog| <= used;
+ *              blocks alive == used - |xthread_free| - |remote_backlog|.
  *   Every block of [0, capacity) is on at most one list; blocks in
  *   [capacity, reserved) are not carved yet (lazy extension: memory the
  *   allocator never touched stays untouched).
@@ -82,7 +87,16 @@
 #define MI_POOL_MAX_REGIONS 16
 #define MI_EXTEND_BYTES 4096        /* carve about this much of a page at once   */
 #define MI_EXTEND_MIN_BLOCKS 4      /* ...but at least this many blocks          */
+#define MI_EXTEND_MAX_BLOCKS 128    /* ...and at most this many (worst-case bound) */
 #define MI_CACHE_LINE 128           /* per-CPU data never shares a line (128: adjacent-line prefetch) */
+/* Work one slow-path call does at most, so every call has a bound
+ * (alloc/mi/README.md, "Worst-case bound"); what is left waits for later calls. */
+#define MI_COLLECT_MAX 64           /* remote frees one page collect counts in   */
+#define MI_RETURNED_MAX 8           /* handed-back pages one slow path requeues  */
+#define MI_SEARCH_MAX 4             /* class-queue pages one slow path examines  */
+#define MI_SWEEP_MAX 4              /* empty pages one slow path retires from a
+                                       segment being given back (and 4x as many
+                                       it checks first)                         */
 
 /* ---- derived, do not modify --------------------------------------------- */
 #define MI_SEGMENT_SHIFT 22
@@ -149,6 +163,7 @@ typedef struct mi_page {
     struct mi_page *next, *prev;    /* owner: position in a heap queue           */
     struct mi_page *returned_next;  /* link on the owner's xreturned stack       */
     uintptr_t key;                  /* encodes free-list links                   */
+    mi_block *remote_backlog;       /* owner: remote frees taken, not yet counted */
 #ifdef HA_CHECKED
     uint64_t live[(1u << MI_SLICE_SHIFT) / 16 / 64]; /* live block bitmap        */
 #endif
@@ -200,9 +215,15 @@ typedef struct mi_heap {
     unsigned segment_count;         /* segments held (huge runs excluded)        */
     unsigned cpu;
     mi_page *xreturned;             /* any CPU: full pages that got a remote free */
+    mi_page *returned_backlog;      /* owner: pages taken off xreturned, not yet
+                                       requeued (MI_RETURNED_MAX per slow path)  */
     mi_stats stats;                 /* the heap's (mi-locked: of all CPUs)       */
     mi_page *large_cache;           /* an empty one-block page kept for the next
                                        large block of about its size (mi_heap.c) */
+    mi_segment *sweeping;           /* a segment that may hold only kept empty
+                                       pages: checked, then given back, a few
+                                       pages per slow path (mi_segment.c)        */
+    unsigned sweep_cursor;          /* its first slice not checked yet (64: all) */
     int64_t xpeak_reported;         /* any CPU: the highest peak a report gave   */
 } __attribute__((aligned(MI_CACHE_LINE))) mi_heap;
 

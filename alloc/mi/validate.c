@@ -72,8 +72,10 @@ static int check_page(const mi_heap *heap, const mi_page *page, unsigned queue, 
     long nfree = walk_list(page, page->free, seen, "free");
     long nlocal = nfree < 0 ? -1 : walk_list(page, page->local_free, seen, "local_free");
     long nthread = nlocal < 0 ? -1 : walk_list(page, (const mi_block *)(tf & ~MI_FLAG_MASK), seen, "thread_free");
-    if (nthread < 0)
+    long nbacklog = nthread < 0 ? -1 : walk_list(page, page->remote_backlog, seen, "remote_backlog");
+    if (nbacklog < 0)
         return -1;
+    nthread += nbacklog;
     if ((long)page->capacity != (long)page->used + nfree + nlocal)
         return ha_check_fail("page %p: capacity %u != used %u + free %ld + local_free %ld", (const void *)page,
                              page->capacity, page->used, nfree, nlocal);
@@ -90,6 +92,10 @@ static int check_heap(const mi_heap *heap, struct totals *t)
     for (const mi_page *p = mi_load_acquire(&heap->xreturned); p; p = p->returned_next)
         if ((mi_load_relaxed(&p->xthread_free) & MI_FLAG_MASK) != MI_NOTIFIED)
             return ha_check_fail("page %p is on heap %u's returned stack but not NOTIFIED", (const void *)p,
+                                 heap->cpu);
+    for (const mi_page *p = heap->returned_backlog; p; p = p->returned_next)
+        if ((mi_load_relaxed(&p->xthread_free) & MI_FLAG_MASK) != MI_NOTIFIED)
+            return ha_check_fail("page %p is on heap %u's returned backlog but not NOTIFIED", (const void *)p,
                                  heap->cpu);
     for (unsigned q = 1; q <= MI_BIN_FULL; q++) {
         const mi_page *prev = 0;
@@ -110,6 +116,10 @@ static int check_heap(const mi_heap *heap, struct totals *t)
                    cached->used != 0))
         return ha_check_fail("heap %u: cached large page %p is not an empty one-block page on its full queue",
                              heap->cpu, (const void *)cached);
+    const mi_segment *sw = heap->sweeping;
+    if (sw && (sw->cookie != ((uintptr_t)sw ^ mi_pool_secret()) || sw->heap != heap || sw->kind != MI_SEGMENT_SLICED))
+        return ha_check_fail("heap %u: the segment it is giving back (%p) is not a live segment of its own",
+                             heap->cpu, (const void *)sw);
     for (const mi_segment *s = heap->segments; s; s = s->next)
         if (s->heap != heap || s->kind != MI_SEGMENT_SLICED || !s->on_list || s->free_slices == 0 ||
             s->free_slices == ~0ull)

@@ -178,11 +178,11 @@ def cmd_host(a):
     save(a.out, {"meta": meta, "runs": runs})
 
 
-def qemu_run(alloc, harts, args, accel, timeout, log="qemu-last.log", kernel=None):
+def qemu_run(alloc, harts, args, accel, timeout, log="qemu-last.log", kernel=None, mem=None):
     """Boot the kernel once through tools/qemu-run.sh; (output, exit status, wall s)."""
     log = os.path.join("build", "bench", log)
     os.makedirs(os.path.dirname(log), exist_ok=True)
-    env = dict(os.environ, ALLOC=alloc, SMP=str(harts), MEM=KERNEL_MEM, ARGS=args, ACCEL=accel,
+    env = dict(os.environ, ALLOC=alloc, SMP=str(harts), MEM=mem or KERNEL_MEM, ARGS=args, ACCEL=accel,
                TIMEOUT=str(timeout), LOG=log, QUIET="0")
     if kernel or KERNEL:
         env["KERNEL"] = kernel or KERNEL
@@ -252,11 +252,12 @@ def parse_latency(out):
     return phases
 
 
-def latency_boot(phase, alloc, harts, timeout=LAT_TIMEOUT):
-    scale = 1 if phase == "alloc" else LAT_SCALE[phase]
+def latency_boot(phase, alloc, harts, timeout=LAT_TIMEOUT, scale=None, mem=None):
+    if scale is None:
+        scale = 1 if phase == "alloc" else LAT_SCALE[phase]
     what = "test=alloc" if phase == "alloc" else f"bench={phase} scale={scale}"
     out, rc, wall = qemu_run(alloc, harts, f"{what} latency=1", "icount", timeout,
-                             log=f"latency-{phase}-{alloc}-{harts}.log", kernel=LAT_KERNEL)
+                             log=f"latency-{phase}-{alloc}-{harts}.log", kernel=LAT_KERNEL, mem=mem)
     lat = parse_latency(out).get(phase)
     r = {"phase": phase, "alloc": alloc, "harts": harts, "rc": rc, "boot_s": round(wall, 2),
          "scale": scale}
@@ -305,6 +306,71 @@ def bucket_low(b):
     return (8 + sub) << (e - 3)
 
 
+# mi's worst-case bound (alloc/mi/README.md, "Worst-case bound"): guest
+# instructions per call, the constants of the formula there.
+MI_BOUND = {
+    "A": 1300,   # longest fixed path: a fresh segment's page for a large block
+    "k": 4, "K": 64,     # per remote free counted in; MI_COLLECT_MAX
+    "r": 61, "R": 8,     # per handed-back page requeued; MI_RETURNED_MAX
+    "q": 345, "Q": 4,    # per class-queue page examined; MI_SEARCH_MAX
+    "e": 4, "E": 128,    # per block carved; MI_EXTEND_MAX_BLOCKS
+    "v": 74, "V": 16,    # per kept page checked by a sweep; 4 x MI_SWEEP_MAX
+    "d": 100, "D": 4,    # per kept page retired by a sweep; MI_SWEEP_MAX
+    "h": 50,             # per heap segment searched for a run of slices
+    "w": 8,              # per 64 pool segments searched for a free one
+    "F": 400,            # a free's fixed path that retires a page
+}
+MI_WORST = ["worst-remote", "worst-returned", "worst-queue", "worst-pool", "worst-sweep"]
+
+
+def mi_bound(heap_segments, pool_segments):
+    """The bound of any mi call but a huge block's or an out-of-memory retry."""
+    b = MI_BOUND
+    return (b["A"] + b["k"] * b["K"] + b["r"] * b["R"] + b["q"] * b["Q"] + 2 * b["e"] * b["E"]
+            + b["v"] * b["V"] + b["d"] * b["D"] + b["h"] * heap_segments
+            + b["w"] * -(-pool_segments // 64))
+
+
+def test_mi_bound():
+    """mi's worst cases (tests/bench/worst_case.c) at 2 harts (the remote
+    ones need a second CPU): the slowest call stays under the bound, and does
+    not grow with the size of the worst case (scale 2 vs 4: twice the remote
+    frees on a page, twice the pages handed back; the pool at 256 MiB vs
+    1 GiB). The unbounded code fails these: its slowest call doubles."""
+    failed = 0
+    b = MI_BOUND
+    def slowest(r, op, limit=None):
+        ws = [w["cost"] for w in r.get("worst", []) if w["op"] == op and (not limit or w["size"] <= limit)]
+        return max(ws, default=0)
+    for w in ["worst-remote", "worst-returned", "worst-queue"]:
+        runs = [latency_boot(w, "mi", 2, scale=s) for s in (2, 4)]
+        if not all(r["ok"] for r in runs):
+            failed += report_test(f"latency.mi-bound.{w}", False, runs[-1].get("output", "")[-300:])
+            continue
+        small, big = (max(slowest(r, "alloc"), slowest(r, "dealloc")) for r in runs)
+        bound = mi_bound(59, 59)
+        failed += report_test(f"latency.mi-bound.{w}", small == big and 0 < big <= bound,
+                              f"slowest call {small} at scale 2, {big} at scale 4 (bound {bound})")
+    # A free that gives back a segment of kept empty pages.
+    r = latency_boot("worst-sweep", "mi", 1, scale=1)
+    bound = b["F"] + b["v"] * b["V"] + b["d"] * b["D"]
+    got = slowest(r, "dealloc")
+    failed += report_test("latency.mi-bound.worst-sweep", r["ok"] and 0 < got <= bound,
+                          f"slowest free {got} > {bound}" if r["ok"] else r.get("output", "")[-300:])
+    # A fragmented pool: the search for one segment grows by w per 64 segments.
+    one_segment = (4 << 20) - (12 << 10)
+    runs = [latency_boot("worst-pool", "mi", 1, scale=1, mem=m) for m in ("256M", "1G")]
+    if all(r["ok"] for r in runs):
+        small, big = (slowest(r, "alloc", one_segment) for r in runs)
+        grow = b["w"] * (-(-251 // 64) - -(-59 // 64))
+        failed += report_test("latency.mi-bound.worst-pool",
+                              0 < small <= big <= small + grow and big <= mi_bound(251, 251),
+                              f"slowest one-segment allocation {small} with 59 segments, {big} with 251")
+    else:
+        failed += report_test("latency.mi-bound.worst-pool", False, runs[-1].get("output", "")[-300:])
+    return failed
+
+
 def cmd_test_latency(a):
     """The measuring image's figures hold together: each operation's histogram
     counts its calls, its max falls in its last bucket, the mean lies between
@@ -346,6 +412,7 @@ def cmd_test_latency(a):
             same = {k: runs[key][k] for k in ("ops", "worst")} == {k: r[k] for k in ("ops", "worst")}
             failed += report_test(name + ".deterministic", same, "two boots under -icount differ")
         runs[key] = r
+    failed += test_mi_bound()
     out, rc, _ = qemu_run("mi", 1, "bench=glibc-simple latency=1", "icount", 30)
     failed += report_test("latency.kernel-elf-refuses", rc == 4 and "needs the measuring image" in out,
                           f"rc={rc}: " + out.strip().splitlines()[-1] if out.strip() else "")
