@@ -23,7 +23,6 @@
 
 #define TA_KIB ((size_t)1 << 10)
 #define TA_MIB ((size_t)1 << 20)
-#define TA_MAX_CPUS 64 /* as the harness */
 
 /* ---- contents ---------------------------------------------------------------
  * A block's pattern is a function of (tag, byte offset) only, so a prefix of

@@ -53,6 +53,11 @@ enum ha_error {
 
 #define HA_PAGE_SIZE 4096u  /* unit of the page allocator                      */
 
+/* The limits every part reads (the core, the harness, the runners, the
+ * benchmarks): defined here only. */
+#define HA_MAX_CPUS 64      /* ncpu of ha_init at most: CPU indices 0..63       */
+#define HA_MAX_REGIONS 16   /* ha_init's region plus 15 ha_add_memory regions   */
+
 /* Initialise the allocator of `type` over [start, start+size) for `ncpu` CPUs
  * (CPU indices 0..ncpu-1 as returned by the embedding's ha_embed_cpu_index).
  * 0 on success, -HA_E* otherwise. Must be called once, before any other call. */

@@ -36,7 +36,7 @@ static inline __attribute__((always_inline)) void heap_leave(bool locked, unsign
 
 static int init_common(void *start, size_t size, unsigned ncpu, unsigned heaps, unsigned flags)
 {
-    if (ncpu > MI_MAX_CPUS)
+    if (ncpu > HA_MAX_CPUS)
         return -HA_EINVAL;
     mi_pool_reset();
     int r = mi_pool_add_region(start, size, (flags & HA_MEMORY_ZEROED) != 0);

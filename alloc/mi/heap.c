@@ -5,7 +5,7 @@
  */
 #include "internal.h"
 
-mi_heap mi_heaps[MI_MAX_CPUS];
+mi_heap mi_heaps[HA_MAX_CPUS];
 unsigned mi_heap_count;
 
 void mi_heap_init(mi_heap *heap, unsigned cpu)

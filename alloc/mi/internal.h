@@ -159,7 +159,6 @@ void mi_pool_free(mi_segment *seg, size_t n);
 mi_segment *mi_pool_find_run(const void *p);
 bool mi_pool_contains(const void *p);
 size_t mi_pool_total_segments(void);
-size_t mi_pool_free_segments(void);
 int mi_pool_check(void);
 void mi_pool_reset(void);
 uintptr_t mi_pool_secret(void);
@@ -202,7 +201,7 @@ bool mi_page_extend(mi_page *page);
 void mi_page_collect(mi_page *page);
 
 /* ---- heaps (mi_heap.c) --------------------------------------------------- */
-extern mi_heap mi_heaps[MI_MAX_CPUS];
+extern mi_heap mi_heaps[HA_MAX_CPUS];
 extern mi_page mi_page_empty;
 extern unsigned mi_heap_count;
 void mi_heap_init(mi_heap *heap, unsigned cpu);

@@ -77,9 +77,7 @@
 #include "hartalloc.h"
 
 /* ---- tunables ------------------------------------------------------------ */
-#define MI_MAX_CPUS 64              /* heaps; CPU indices beyond are refused     */
 #define MI_POOL_MAX_SEGMENTS 16384  /* 64 GiB of regions in all                  */
-#define MI_POOL_MAX_REGIONS 16
 #define MI_EXTEND_BYTES 4096        /* carve about this much of a page at once   */
 #define MI_EXTEND_MIN_BLOCKS 4      /* ...but at least this many blocks          */
 #define MI_CACHE_LINE 128           /* per-CPU data never shares a line (128: adjacent-line prefetch) */

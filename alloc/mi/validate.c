@@ -127,7 +127,7 @@ int mi_check_heaps(void)
     for (unsigned i = 0; i < mi_heap_count; i++)
         if (check_heap(&mi_heaps[i], &t) != 0)
             return -1;
-    for (unsigned i = 0; i < MI_MAX_CPUS; i++) {
+    for (unsigned i = 0; i < HA_MAX_CPUS; i++) {
         stat_bytes += mi_load_relaxed(&mi_heaps[i].stats.bytes_in_use) +
                       mi_load_relaxed(&mi_heaps[i].stats.page4k_block_bytes);
         stat_pages += mi_load_relaxed(&mi_heaps[i].stats.pages_in_use);
