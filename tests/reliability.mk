@@ -92,7 +92,7 @@ TEST_STEPS += test-fuzz
 # tests/death/death_cases.c against the checked core (host.mk's objects), each
 # case in a forked child. DEATH_ALLOCS: the alloc_types whose checked build
 # must catch every case: all of them. (tlsf and the fits catch a double free
-# and a write after free under LD_PRELOAD thanks to alloc/quarantine.h; there
+# and a write after free under LD_PRELOAD thanks to alloc/checked/quarantine.h; there
 # a freed block's link is never written while it waits, so the fill check
 # reports the corrupted-link case as a write after free.)
 DEATH_OUT  := $(BUILD)/death

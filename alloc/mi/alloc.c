@@ -1,6 +1,6 @@
 /*
- * mi_alloc.c - allocation on a given heap: the fast path, alignment, zeroing
- * and realloc. Callers hold the heap (irqs masked; see mi_backend.c).
+ * mi/alloc.c - allocation on a given heap: the fast path, alignment, zeroing
+ * and realloc. Callers hold the heap (irqs masked; see mi/entry_points.c).
  */
 #include "internal.h"
 

@@ -1,5 +1,5 @@
 /*
- * mi_backend.c - the `mi` and `mi-locked` alloc_types: the same heap code,
+ * mi/entry_points.c - the `mi` and `mi-locked` alloc_types: the same heap code,
  * entered either as this CPU's heap with local interrupts masked (mi), or as
  * the one heap behind one global spinlock (mi-locked: the baseline that
  * reproduces ArceOS's Mutex<MiAllocator>).
@@ -9,7 +9,7 @@
 
 static ha_spinlock global_lock;
 static unsigned cpu_count;   /* statistics slots: the ncpu of ha_init */
-static bool lane_open;       /* per-CPU mi in a release build (mi_lane.h) */
+static bool lane_open;       /* per-CPU mi in a release build (mi/lane.h) */
 
 /* Enter the caller's heap. Per-CPU: mask irqs, then ask which CPU we are
  * (the contract's order). Locked: every CPU uses heap 0 under the lock.
@@ -169,7 +169,7 @@ static void collect_per_cpu(void)
 MI_ENTRY_POINTS(per_cpu, false)
 MI_ENTRY_POINTS(locked, true)
 
-/* ---- the lane (mi_lane.h) -------------------------------------------------- */
+/* ---- the lane (mi/lane.h) -------------------------------------------------- */
 
 mi_heap mi_lane_closed = {.direct = {[0 ... MI_DIRECT_MAX / 8] = &mi_page_empty}};
 
@@ -191,7 +191,7 @@ static size_t mi_backend_usable_size(const void *p)
     return mi_usable_size(p);
 }
 
-/* The peak is sampled on the owner's slow paths (mi_internal.h), and a burst
+/* The peak is sampled on the owner's slow paths (mi/internal.h), and a burst
  * served by the fast paths since may have gone above it: a report gives at
  * least the bytes in use now, and never less than an earlier report did
  * (xpeak_reported, raised by the readers with a CAS). */

@@ -1,6 +1,6 @@
 /*
- * mi_heap.c - per-CPU heaps: page queues, the allocation slow path and the
- * full-page hand-off (protocol in mi_types.h). Owner CPU only, with irqs
+ * mi/heap.c - per-CPU heaps: page queues, the allocation slow path and the
+ * full-page hand-off (protocol in mi/types.h). Owner CPU only, with irqs
  * masked, except mi_heap_return_page_mt.
  */
 #include "internal.h"

@@ -1,6 +1,6 @@
 /*
- * mi_internal.h - helpers and function contracts shared by the mi_*.c files.
- * Types, glossary, invariants and lock order: mi_types.h.
+ * mi/internal.h - helpers and function contracts shared by the files of alloc/mi.
+ * Types, glossary, invariants and lock order: mi/types.h.
  */
 #ifndef HA_MI_INTERNAL_H
 #define HA_MI_INTERNAL_H
@@ -165,7 +165,7 @@ uintptr_t mi_pool_secret(void);
 /* Bytes of live huge blocks (for ha_check; needs a quiescent heap). */
 int64_t mi_pool_huge_live_bytes(void);
 
-/* ---- segments and pages (mi_segment.c, mi_page.c) ------------------------ */
+/* ---- segments and pages (mi/segment.c, mi/page.c) ------------------------ */
 /* A fresh page of `bin` for heap, from its segments or a new one; NULL if the
  * pool is exhausted. Owner only. */
 mi_page *mi_segment_page_alloc(mi_heap *heap, unsigned bin);
@@ -200,7 +200,7 @@ bool mi_page_extend(mi_page *page);
 /* Move xthread_free and local_free blocks to free. Owner only. */
 void mi_page_collect(mi_page *page);
 
-/* ---- heaps (mi_heap.c) --------------------------------------------------- */
+/* ---- heaps (mi/heap.c) --------------------------------------------------- */
 extern mi_heap mi_heaps[HA_MAX_CPUS];
 extern mi_page mi_page_empty;
 extern unsigned mi_heap_count;
@@ -219,7 +219,7 @@ void mi_heap_page_freed_slow(mi_heap *heap, mi_page *page);
 mi_page *mi_heap_take_large_cache(mi_heap *heap, size_t need, size_t align);
 /* A new one-block page: it is full from the start. */
 void mi_heap_park_large(mi_heap *heap, mi_page *page);
-/* The page may stay cached although empty (see mi_heap.c). */
+/* The page may stay cached although empty (see mi/heap.c). */
 bool mi_heap_keeps_empty(const mi_heap *heap, const mi_page *page);
 /* Take such a page off its queue before its slices go back. */
 void mi_heap_unqueue_empty(mi_heap *heap, mi_page *page);
@@ -230,7 +230,7 @@ void mi_heap_collect_all(mi_heap *heap);
 /* Remote CPU: hand a full page back to its owner. */
 void mi_heap_return_page_mt(mi_heap *heap, mi_page *page);
 
-/* ---- allocation and free on an explicit heap (mi_alloc.c, mi_free.c) ------ */
+/* ---- allocation and free on an explicit heap (mi/alloc.c, mi/free.c) ------ */
 /* as_pages: a 4 KiB page run, counted in the page statistics. */
 void *mi_heap_alloc_generic(mi_heap *heap, size_t size, size_t align, bool zero, bool as_pages);
 /* heap: the caller's heap (decides local vs remote). */
@@ -244,7 +244,7 @@ static inline void mi_page_set_fast(mi_page *page)
     mi_store_relaxed(&page->fast_heap, fast ? page->heap : 0);
 }
 
-/* The fast paths, shared by the entry points (mi_backend.c) and embeddings
+/* The fast paths, shared by the entry points (mi/entry_points.c) and embeddings
  * that cache their heap (the host's malloc, mi_lane_heap). They read and
  * write only owner-only fields, so they take no atomics. The byte peak is
  * not updated here but on the slow paths (mi_stat_note_peak). */
@@ -292,7 +292,7 @@ static inline __attribute__((always_inline)) mi_page *mi_free_local(mi_heap *hea
 }
 
 /* A fast free left `page` empty. The common case stays inline: the only
- * page of its class, in a heap with one segment, is kept (see mi_heap.c). */
+ * page of its class, in a heap with one segment, is kept (see mi/heap.c). */
 static inline bool mi_page_emptied_keeps(const mi_heap *heap, const mi_page *page)
 {
     return !page->next && !page->prev && heap->segment_count == 1;
@@ -337,7 +337,7 @@ size_t mi_usable_size(const void *p);
 /* The page holding a live block p (checked builds verify everything). */
 mi_page *mi_page_of_block(const void *p);
 
-/* ---- checked builds (mi_checked.c) --------------------------------------- */
+/* ---- checked builds (mi/checked_build.c) --------------------------------------- */
 #ifdef HA_CHECKED
 /* A checked block ends with its requested size (encoded) and carries an
  * 8-byte canary right after the requested bytes. */
@@ -352,7 +352,7 @@ void mi_checked_fill_free(mi_page *page, mi_block *block);
 #define MI_PADDING 0u
 #endif
 
-/* ---- validation (mi_check.c) --------------------------------------------- */
+/* ---- validation (mi/validate.c) --------------------------------------------- */
 int mi_check_heaps(void);
 
 #endif /* HA_MI_INTERNAL_H */

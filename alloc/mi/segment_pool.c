@@ -1,6 +1,6 @@
 /*
  * segment_pool.c - carves regions into 4 MiB-aligned segments and hands runs
- * of them to heaps. One spinlock (lock order 2 in mi_types.h) protects the
+ * of them to heaps. One spinlock (lock order 2 in mi/types.h) protects the
  * region table and the state of every segment; nothing else is taken inside.
  *
  * Each segment has one 32-bit state word: free (known zero or dirty), the

@@ -1,7 +1,7 @@
 /*
- * mi_check.c - ha_check for mi and mi-locked: walks the pool, every heap,
+ * mi/validate.c - ha_check for mi and mi-locked: walks the pool, every heap,
  * every queued page and its three lists, and reports the first broken
- * invariant of mi_types.h. Needs a quiescent heap (no CPU allocating).
+ * invariant of mi/types.h. Needs a quiescent heap (no CPU allocating).
  */
 #include "internal.h"
 
