@@ -14,12 +14,10 @@ void (*_Atomic th_tick_hook)(unsigned cpu);
 
 void th_printf(const char *fmt, ...)
 {
-    char line[512];
     va_list ap;
     va_start(ap, fmt);
-    ha_vformat(line, sizeof line, fmt, ap);
+    ha_vformat_puts(th_embed_puts, fmt, ap);
     va_end(ap);
-    th_embed_puts(line);
 }
 
 void th_fail_at(struct th_ctx *ctx, const char *file, int line, const char *fmt, ...)
