@@ -79,6 +79,7 @@ size_t ta_exhaust(struct ta_node **list, size_t from, size_t to, uint64_t tag, s
 
 /* ---- the cases ---------------------------------------------------------------- */
 void ta_names(struct th_ctx *ctx);
+void ta_error_text(struct th_ctx *ctx);
 void ta_init_twice_rejected(struct th_ctx *ctx);
 void ta_add_memory_bad_args(struct th_ctx *ctx);
 void ta_add_memory_used(struct th_ctx *ctx);

@@ -48,6 +48,11 @@ enum ha_error {
     HA_ENOINIT = 6,     /* ha_add_memory before ha_init                        */
 };
 
+/* What an error code means, for messages: ha_error_text(-HA_ETOOSMALL) or
+ * ha_error_text(HA_ETOOSMALL) gives "region too small for the selected
+ * backend"; an unknown code gives "unknown error". */
+const char *ha_error_text(int err);
+
 /* Flags for ha_init_flags / ha_add_memory_flags. */
 #define HA_MEMORY_ZEROED 1u /* the region is known to hold only zero bytes     */
 
