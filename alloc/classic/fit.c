@@ -9,7 +9,7 @@
  * The three alloc_types share every line except which free block a request
  * takes (enum fit_policy): the first that fits, the smallest that fits, or the
  * largest. Alloc and free walk the list: O(free blocks) each. Pages are blocks
- * placed with 4 KiB alignment. One spinlock, with interrupts masked,
+ * placed with 4 KiB alignment. The shared layer (locked_backend.h)
  * serialises every call.
  *
  * Invariants: the list is strictly address-ordered; no two free blocks are
@@ -18,11 +18,9 @@
  */
 #include "backend.h"
 #include "checked/free_fill.h"
-#include "hartalloc_embed.h"
-#include "locked_stats.h"
-#include "region_set.h"
 #include "checked/request_record.h"
-#include "spinlock.h"
+#include "locked_backend.h"
+#include "region_set.h"
 
 /* ---- derived, do not modify --------------------------------------------- */
 #define FIT_ALIGN ((size_t)16)     /* block and payload granule: malloc's alignment   */
@@ -50,13 +48,11 @@ struct fit_block {
 };
 
 static struct {
-    ha_spinlock lock;
     enum fit_policy policy;
     struct fit_block *free_list; /* lowest address first */
     size_t free_bytes;           /* sum of free block sizes */
     size_t free_blocks;
     struct region_set regions;
-    struct locked_stats stats;
 } fit;
 
 static inline uintptr_t end_of(const struct fit_block *b) { return (uintptr_t)b + b->size; }
@@ -258,7 +254,9 @@ static struct fit_block *live_block(const void *ptr, uintptr_t tag)
     return b;
 }
 
-static int add_region(void *start, size_t size)
+/* ---- the backend's ops (locked_backend.h), run with the lock held -------- */
+
+static int add_region(void *start, size_t size, unsigned flags)
 {
     uintptr_t s = ha_align_up((uintptr_t)start, FIT_ALIGN);
     uintptr_t e = (uintptr_t)start + size;
@@ -277,157 +275,66 @@ static int add_region(void *start, size_t size)
     return 0;
 }
 
-/* ---- the backends: identical but for the policy set at init -------------- */
-
-static int init_with(enum fit_policy policy, void *start, size_t size, unsigned ncpu)
+/* The policy is set after it, by the alloc_type's own init. */
+static int op_init(void *start, size_t size, unsigned flags)
 {
     __builtin_memset(&fit, 0, sizeof fit);
-    fit.policy = policy;
-    int r = locked_stats_init(&fit.stats, ncpu);
-    return r ? r : add_region(start, size);
+    return add_region(start, size, flags);
 }
 
-static int first_fit_init(void *start, size_t size, unsigned ncpu, unsigned flags) { return init_with(FIRST_FIT, start, size, ncpu); }
-static int best_fit_init(void *start, size_t size, unsigned ncpu, unsigned flags) { return init_with(BEST_FIT, start, size, ncpu); }
-static int worst_fit_init(void *start, size_t size, unsigned ncpu, unsigned flags) { return init_with(WORST_FIT, start, size, ncpu); }
-
-static int fit_add_memory(void *start, size_t size, unsigned flags)
+static void *op_alloc(size_t n, size_t align, size_t *usable_out)
 {
-    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
-    int r = add_region(start, size);
-    ha_spin_unlock_irqrestore(&fit.lock, irq);
-    return r;
-}
-
-static void *fit_alloc(size_t size, size_t align)
-{
-    if (size > FIT_MAX_REQUEST)
+    struct fit_block *b = alloc_locked(n, align < FIT_ALIGN ? FIT_ALIGN : align, TAG_BYTES);
+    if (!b)
         return 0;
-    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
-    unsigned cpu = locked_stats_cpu(&fit.stats);
-    struct fit_block *b = alloc_locked(record_request(size), align < FIT_ALIGN ? FIT_ALIGN : align, TAG_BYTES);
-    if (b) {
-        record_set(payload_of(b), size, usable(b));
-        locked_stats_alloc(&fit.stats, cpu, reported(b));
-    }
-    ha_spin_unlock_irqrestore(&fit.lock, irq);
-    return b ? payload_of(b) : 0;
+    *usable_out = usable(b);
+    return payload_of(b);
 }
 
-/* The block a free of ptr releases, once the checked build's checks pass.
- * Call with the lock held. */
-static struct fit_block *block_to_free(const void *ptr, size_t size, size_t align)
+static struct locked_block op_live_block(const void *ptr)
 {
     struct fit_block *b = live_block(ptr, TAG_BYTES);
-#ifdef HA_CHECKED
-    record_verify(ptr, usable(b), "fit");
-    if (align && (reported(b) != size || (uintptr_t)ptr % align)) /* a known layout must match */
-        ha_fault(ptr, "fit: dealloc with a size or alignment the block was not allocated with");
-#else
-    (void)size, (void)align;
-#endif
-    return b;
+    return (struct locked_block){ .desc = b, .usable = usable(b) };
 }
 
-static void fit_dealloc(void *ptr, size_t size, size_t align)
+static void op_free(void *ptr, const struct locked_block *lb) { free_locked(lb->desc); }
+
+static bool op_resize(void *ptr, struct locked_block *lb, size_t n, size_t align)
 {
-    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
-    unsigned cpu = locked_stats_cpu(&fit.stats);
-    struct fit_block *b = block_to_free(ptr, size, align);
-    locked_stats_free(&fit.stats, cpu, reported(b));
-    free_locked(b);
-    ha_spin_unlock_irqrestore(&fit.lock, irq);
+    if (!resize_locked(lb->desc, block_size_for(n)))
+        return false;
+    lb->usable = usable(lb->desc);
+    return true;
 }
 
-/* The checks of a free, without it (the quarantine's). */
-static void fit_verify_free(const void *ptr, size_t size, size_t align)
-{
-    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
-    block_to_free(ptr, size, align);
-    ha_spin_unlock_irqrestore(&fit.lock, irq);
-}
-
-static void *fit_realloc(void *ptr, size_t old_size, size_t align, size_t new_size)
-{
-    if (new_size > FIT_MAX_REQUEST)
-        return 0;
-    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
-    unsigned cpu = locked_stats_cpu(&fit.stats);
-    struct fit_block *b = live_block(ptr, TAG_BYTES);
-    record_verify(ptr, usable(b), "fit");
-    size_t old_usable = reported(b);
-    bool in_place = resize_locked(b, block_size_for(record_request(new_size)));
-    if (in_place) {
-        record_set(ptr, new_size, usable(b));
-        locked_stats_resize(&fit.stats, cpu, old_usable, reported(b));
-    }
-    ha_spin_unlock_irqrestore(&fit.lock, irq);
-    if (in_place)
-        return ptr;
-    void *fresh = fit_alloc(new_size, align); /* copy without the lock held */
-    if (!fresh)
-        return 0;
-    __builtin_memcpy(fresh, ptr, old_usable < new_size ? old_usable : new_size);
-    fit_dealloc(ptr, 0, 0);
-    return fresh;
-}
-
-static size_t fit_usable_size(const void *ptr)
-{
-    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
-    size_t n = reported(live_block(ptr, TAG_BYTES));
-    ha_spin_unlock_irqrestore(&fit.lock, irq);
-    return n;
-}
-
-static void *fit_alloc_pages(size_t num_pages, size_t align)
+static void *op_alloc_pages(size_t num_pages, size_t align)
 {
     if (num_pages > FIT_MAX_REQUEST / HA_PAGE_SIZE)
         return 0;
-    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
-    unsigned cpu = locked_stats_cpu(&fit.stats);
     struct fit_block *b = alloc_locked(num_pages * HA_PAGE_SIZE, align, TAG_PAGES);
-    if (b)
-        locked_stats_pages(&fit.stats, cpu, num_pages, +1);
-    ha_spin_unlock_irqrestore(&fit.lock, irq);
     return b ? payload_of(b) : 0;
 }
 
-static void fit_dealloc_pages(void *addr, size_t num_pages)
+static void op_free_pages(void *addr, size_t num_pages)
 {
-    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
-    unsigned cpu = locked_stats_cpu(&fit.stats);
     struct fit_block *b = live_block(addr, TAG_PAGES);
 #ifdef HA_CHECKED
     if (usable(b) / HA_PAGE_SIZE < num_pages)
         ha_fault(addr, "fit: dealloc_pages with more pages than were allocated");
 #endif
-    locked_stats_pages(&fit.stats, cpu, num_pages, -1);
     free_locked(b);
-    ha_spin_unlock_irqrestore(&fit.lock, irq);
 }
 
-static void fit_usage(struct ha_usage *out)
+static void op_usage(struct ha_usage *out)
 {
-    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
-    locked_stats_usage(&fit.stats, out);
     out->available_bytes = fit.free_bytes;
     /* Page-equivalents: a page also needs a 4 KiB-aligned run and a header. */
     out->available_pages = fit.free_bytes / HA_PAGE_SIZE;
-    ha_spin_unlock_irqrestore(&fit.lock, irq);
-}
-
-static int fit_get_stats(unsigned cpu, struct ha_stats *out)
-{
-    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
-    int r = locked_stats_get(&fit.stats, cpu, out);
-    ha_spin_unlock_irqrestore(&fit.lock, irq);
-    return r;
 }
 
 /* Walk every region block by block, matching free blocks against the list
  * in order: one pass checks tiling, order, coalescing and the counters. */
-static int check_locked(void)
+static int check_locked(const struct locked_stats *stats)
 {
     size_t free_bytes = 0, free_blocks = 0, used_bytes = 0;
     const struct fit_block *expect_free = fit.free_list;
@@ -475,28 +382,31 @@ static int check_locked(void)
     if (free_bytes != fit.free_bytes || free_blocks != fit.free_blocks)
         return ha_check_fail("fit: free bytes %zu in %zu blocks, counters say %zu in %zu", free_bytes,
                              free_blocks, fit.free_bytes, fit.free_blocks);
-    if (used_bytes != fit.stats.used_bytes)
-        return ha_check_fail("fit: live blocks hold %zu bytes, counter says %zu", used_bytes, fit.stats.used_bytes);
+    if (used_bytes != stats->used_bytes)
+        return ha_check_fail("fit: live blocks hold %zu bytes, counter says %zu", used_bytes, stats->used_bytes);
     return 0;
 }
 
-static int fit_check(void)
+/* ---- the three alloc_types: identical but for the policy ------------------ */
+
+static const struct locked_ops fit_ops = {
+    .name = "fit", .max_request = FIT_MAX_REQUEST, .init = op_init, .add_region = add_region,
+    .live_block = op_live_block, .resize = op_resize, .alloc_pages = op_alloc_pages,
+    .free_pages = op_free_pages, .usage = op_usage, .check = check_locked,
+};
+LOCKED_ENTRY_POINTS(fit, &fit_ops, op_alloc, op_free)
+
+static int init_with(enum fit_policy policy, void *start, size_t size, unsigned ncpu, unsigned flags)
 {
-    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
-    int r = check_locked();
-    ha_spin_unlock_irqrestore(&fit.lock, irq);
+    int r = fit_init(start, size, ncpu, flags);
+    fit.policy = policy; /* after the layer's init, which clears fit */
     return r;
 }
 
-#define FIT_BACKEND(policy_name, init_fn)                                                             \
-    {                                                                                                 \
-        .name = policy_name, .init = init_fn, .add_memory = fit_add_memory, .alloc = fit_alloc,      \
-        .alloc_zeroed = 0, .dealloc = fit_dealloc, .realloc = fit_realloc,                           \
-        .usable_size = fit_usable_size, .alloc_pages = fit_alloc_pages,                              \
-        .dealloc_pages = fit_dealloc_pages, .usage = fit_usage, .get_stats = fit_get_stats,          \
-        .check = fit_check, .quarantine = true, .verify_free = fit_verify_free,                       \
-    }
+static int first_fit_init(void *start, size_t size, unsigned ncpu, unsigned flags) { return init_with(FIRST_FIT, start, size, ncpu, flags); }
+static int best_fit_init(void *start, size_t size, unsigned ncpu, unsigned flags) { return init_with(BEST_FIT, start, size, ncpu, flags); }
+static int worst_fit_init(void *start, size_t size, unsigned ncpu, unsigned flags) { return init_with(WORST_FIT, start, size, ncpu, flags); }
 
-const struct ha_backend ha_backend_first_fit = FIT_BACKEND("first-fit", first_fit_init);
-const struct ha_backend ha_backend_best_fit = FIT_BACKEND("best-fit", best_fit_init);
-const struct ha_backend ha_backend_worst_fit = FIT_BACKEND("worst-fit", worst_fit_init);
+const struct ha_backend ha_backend_first_fit = LOCKED_BACKEND("first-fit", fit, first_fit_init, true);
+const struct ha_backend ha_backend_best_fit = LOCKED_BACKEND("best-fit", fit, best_fit_init, true);
+const struct ha_backend ha_backend_worst_fit = LOCKED_BACKEND("worst-fit", fit, worst_fit_init, true);

@@ -22,15 +22,13 @@
  *
  * Pages (ha_alloc_pages) are blocks like any other, 4 KiB-aligned through the
  * aligned path and flagged PAGES, so memory moves freely between byte and page
- * use. One spinlock, taken with interrupts masked, serialises every call.
+ * use. The shared layer (locked_backend.h) serialises every call.
  */
 #include "backend.h"
 #include "checked/free_fill.h"
-#include "hartalloc_embed.h"
-#include "locked_stats.h"
-#include "region_set.h"
 #include "checked/request_record.h"
-#include "spinlock.h"
+#include "locked_backend.h"
+#include "region_set.h"
 
 /* ---- tunable ------------------------------------------------------------- */
 #define TLSF_SL_LOG2 5      /* 32 lists per power of two: a found block wastes <= 1/32 */
@@ -71,14 +69,12 @@ struct tlsf_block {
 };
 
 static struct {
-    ha_spinlock lock;
     uint64_t fl_map;                    /* bit fl: sl_map[fl] != 0            */
     uint32_t sl_map[TLSF_FL_COUNT];     /* bit sl: heads[fl][sl] != NULL      */
     struct tlsf_block *heads[TLSF_FL_COUNT][TLSF_SL_COUNT];
     size_t free_bytes;                  /* sum of free block sizes            */
     size_t free_blocks;
     struct region_set regions;
-    struct locked_stats stats;
 } tlsf;
 
 /* ---- blocks -------------------------------------------------------------- */
@@ -315,9 +311,9 @@ static struct tlsf_block *live_block(const void *ptr, size_t want_flags)
     return b;
 }
 
-/* ---- regions ------------------------------------------------------------- */
+/* ---- the backend's ops (locked_backend.h), run with the lock held -------- */
 
-static int add_region(void *start, size_t size)
+static int add_region(void *start, size_t size, unsigned flags)
 {
     uintptr_t s = ha_align_up((uintptr_t)start, TLSF_ALIGN);
     uintptr_t e = (uintptr_t)start + size;
@@ -341,152 +337,64 @@ static int add_region(void *start, size_t size)
     return 0;
 }
 
-/* ---- the backend ---------------------------------------------------------- */
-
-static int tlsf_init(void *start, size_t size, unsigned ncpu, unsigned flags)
+static int op_init(void *start, size_t size, unsigned flags)
 {
     __builtin_memset(&tlsf, 0, sizeof tlsf);
-    int r = locked_stats_init(&tlsf.stats, ncpu);
-    return r ? r : add_region(start, size);
+    return add_region(start, size, flags);
 }
 
-static int tlsf_add_memory(void *start, size_t size, unsigned flags)
+static void *op_alloc(size_t n, size_t align, size_t *usable_out)
 {
-    unsigned long irq = ha_spin_lock_irqsave(&tlsf.lock);
-    int r = add_region(start, size);
-    ha_spin_unlock_irqrestore(&tlsf.lock, irq);
-    return r;
-}
-
-static void *tlsf_alloc(size_t size, size_t align)
-{
-    if (size > TLSF_MAX_REQUEST)
+    struct tlsf_block *b = alloc_locked(n, align, 0);
+    if (!b)
         return 0;
-    unsigned long irq = ha_spin_lock_irqsave(&tlsf.lock);
-    unsigned cpu = locked_stats_cpu(&tlsf.stats);
-    struct tlsf_block *b = alloc_locked(record_request(size), align, 0);
-    if (b) {
-        record_set(payload_of(b), size, usable(b));
-        locked_stats_alloc(&tlsf.stats, cpu, reported(b));
-    }
-    ha_spin_unlock_irqrestore(&tlsf.lock, irq);
-    return b ? payload_of(b) : 0;
+    *usable_out = usable(b);
+    return payload_of(b);
 }
 
-/* The block a free of ptr releases, once the checked build's checks pass.
- * Call with the lock held. */
-static struct tlsf_block *block_to_free(const void *ptr, size_t size, size_t align)
+static struct locked_block op_live_block(const void *ptr)
 {
     struct tlsf_block *b = live_block(ptr, 0);
-#ifdef HA_CHECKED
-    record_verify(ptr, usable(b), "tlsf");
-    if (align && (reported(b) != size || (uintptr_t)ptr % align)) /* a known layout must match */
-        ha_fault(ptr, "tlsf: dealloc with a size or alignment the block was not allocated with");
-#else
-    (void)size, (void)align;
-#endif
-    return b;
+    return (struct locked_block){ .desc = b, .usable = usable(b) };
 }
 
-static void tlsf_dealloc(void *ptr, size_t size, size_t align)
+static void op_free(void *ptr, const struct locked_block *lb) { release(lb->desc); }
+
+static bool op_resize(void *ptr, struct locked_block *lb, size_t n, size_t align)
 {
-    unsigned long irq = ha_spin_lock_irqsave(&tlsf.lock);
-    unsigned cpu = locked_stats_cpu(&tlsf.stats);
-    struct tlsf_block *b = block_to_free(ptr, size, align);
-    locked_stats_free(&tlsf.stats, cpu, reported(b));
-    release(b);
-    ha_spin_unlock_irqrestore(&tlsf.lock, irq);
+    if (!resize_locked(lb->desc, block_size_for(n)))
+        return false;
+    lb->usable = usable(lb->desc);
+    return true;
 }
 
-/* The checks of a free, without it (the quarantine's). */
-static void tlsf_verify_free(const void *ptr, size_t size, size_t align)
-{
-    unsigned long irq = ha_spin_lock_irqsave(&tlsf.lock);
-    block_to_free(ptr, size, align);
-    ha_spin_unlock_irqrestore(&tlsf.lock, irq);
-}
-
-static void *tlsf_realloc(void *ptr, size_t old_size, size_t align, size_t new_size)
-{
-    if (new_size > TLSF_MAX_REQUEST)
-        return 0;
-    unsigned long irq = ha_spin_lock_irqsave(&tlsf.lock);
-    unsigned cpu = locked_stats_cpu(&tlsf.stats);
-    struct tlsf_block *b = live_block(ptr, 0);
-    record_verify(ptr, usable(b), "tlsf");
-    size_t old_usable = reported(b);
-    bool in_place = resize_locked(b, block_size_for(record_request(new_size)));
-    if (in_place) {
-        record_set(ptr, new_size, usable(b));
-        locked_stats_resize(&tlsf.stats, cpu, old_usable, reported(b));
-    }
-    ha_spin_unlock_irqrestore(&tlsf.lock, irq);
-    if (in_place)
-        return ptr;
-    /* Move: the lock is not held across the copy. */
-    void *fresh = tlsf_alloc(new_size, align);
-    if (!fresh)
-        return 0;
-    __builtin_memcpy(fresh, ptr, old_usable < new_size ? old_usable : new_size);
-    tlsf_dealloc(ptr, 0, 0);
-    return fresh;
-}
-
-static size_t tlsf_usable_size(const void *ptr)
-{
-    unsigned long irq = ha_spin_lock_irqsave(&tlsf.lock);
-    size_t n = reported(live_block(ptr, 0));
-    ha_spin_unlock_irqrestore(&tlsf.lock, irq);
-    return n;
-}
-
-static void *tlsf_alloc_pages(size_t num_pages, size_t align)
+static void *op_alloc_pages(size_t num_pages, size_t align)
 {
     if (num_pages > TLSF_MAX_REQUEST / HA_PAGE_SIZE)
         return 0;
-    unsigned long irq = ha_spin_lock_irqsave(&tlsf.lock);
-    unsigned cpu = locked_stats_cpu(&tlsf.stats);
     struct tlsf_block *b = alloc_locked(num_pages * HA_PAGE_SIZE, align, PAGES);
-    if (b)
-        locked_stats_pages(&tlsf.stats, cpu, num_pages, +1);
-    ha_spin_unlock_irqrestore(&tlsf.lock, irq);
     return b ? payload_of(b) : 0;
 }
 
-static void tlsf_dealloc_pages(void *addr, size_t num_pages)
+static void op_free_pages(void *addr, size_t num_pages)
 {
-    unsigned long irq = ha_spin_lock_irqsave(&tlsf.lock);
-    unsigned cpu = locked_stats_cpu(&tlsf.stats);
     struct tlsf_block *b = live_block(addr, PAGES);
 #ifdef HA_CHECKED
     if (usable(b) / HA_PAGE_SIZE < num_pages)
         ha_fault(addr, "tlsf: dealloc_pages with more pages than were allocated");
 #endif
-    locked_stats_pages(&tlsf.stats, cpu, num_pages, -1);
     release(b);
-    ha_spin_unlock_irqrestore(&tlsf.lock, irq);
 }
 
-static void tlsf_usage(struct ha_usage *out)
+static void op_usage(struct ha_usage *out)
 {
-    unsigned long irq = ha_spin_lock_irqsave(&tlsf.lock);
-    locked_stats_usage(&tlsf.stats, out);
     out->available_bytes = tlsf.free_bytes;
     /* Page-equivalents of free memory: exact pages need a 4 KiB-aligned run. */
     out->available_pages = tlsf.free_bytes / HA_PAGE_SIZE;
-    ha_spin_unlock_irqrestore(&tlsf.lock, irq);
-}
-
-static int tlsf_get_stats(unsigned cpu, struct ha_stats *out)
-{
-    unsigned long irq = ha_spin_lock_irqsave(&tlsf.lock);
-    int r = locked_stats_get(&tlsf.stats, cpu, out);
-    ha_spin_unlock_irqrestore(&tlsf.lock, irq);
-    return r;
 }
 
 /* Walk every region block by block, then every list. */
-static int check_locked(void)
+static int check_locked(const struct locked_stats *stats)
 {
     size_t free_bytes = 0, free_blocks = 0, used_bytes = 0;
     for (unsigned i = 0; i < tlsf.regions.count; i++) {
@@ -527,9 +435,8 @@ static int check_locked(void)
     if (free_bytes != tlsf.free_bytes || free_blocks != tlsf.free_blocks)
         return ha_check_fail("tlsf: free bytes %zu in %zu blocks, counters say %zu in %zu", free_bytes,
                              free_blocks, tlsf.free_bytes, tlsf.free_blocks);
-    if (used_bytes != tlsf.stats.used_bytes)
-        return ha_check_fail("tlsf: live blocks hold %zu bytes, counter says %zu", used_bytes,
-                             tlsf.stats.used_bytes);
+    if (used_bytes != stats->used_bytes)
+        return ha_check_fail("tlsf: live blocks hold %zu bytes, counter says %zu", used_bytes, stats->used_bytes);
     size_t listed = 0;
     for (unsigned fl = 0; fl < TLSF_FL_COUNT; fl++) {
         if (!!(tlsf.fl_map & ((uint64_t)1 << fl)) != !!tlsf.sl_map[fl])
@@ -558,28 +465,10 @@ static int check_locked(void)
     return 0;
 }
 
-static int tlsf_check(void)
-{
-    unsigned long irq = ha_spin_lock_irqsave(&tlsf.lock);
-    int r = check_locked();
-    ha_spin_unlock_irqrestore(&tlsf.lock, irq);
-    return r;
-}
-
-const struct ha_backend ha_backend_tlsf = {
-    .name = "tlsf",
-    .init = tlsf_init,
-    .add_memory = tlsf_add_memory,
-    .alloc = tlsf_alloc,
-    .alloc_zeroed = 0,
-    .dealloc = tlsf_dealloc,
-    .realloc = tlsf_realloc,
-    .usable_size = tlsf_usable_size,
-    .alloc_pages = tlsf_alloc_pages,
-    .dealloc_pages = tlsf_dealloc_pages,
-    .usage = tlsf_usage,
-    .get_stats = tlsf_get_stats,
-    .check = tlsf_check,
-    .quarantine = true,
-    .verify_free = tlsf_verify_free,
+static const struct locked_ops tlsf_ops = {
+    .name = "tlsf", .max_request = TLSF_MAX_REQUEST, .init = op_init, .add_region = add_region,
+    .live_block = op_live_block, .resize = op_resize, .alloc_pages = op_alloc_pages,
+    .free_pages = op_free_pages, .usage = op_usage, .check = check_locked,
 };
+LOCKED_ENTRY_POINTS(tlsf, &tlsf_ops, op_alloc, op_free)
+const struct ha_backend ha_backend_tlsf = LOCKED_BACKEND("tlsf", tlsf, tlsf_init, true);
