@@ -282,13 +282,7 @@ static int add_region(void *start, size_t size, unsigned flags)
 
 /* ---- the backend's ops (locked_backend.h), run with the lock held -------- */
 
-static int op_init(void *start, size_t size, unsigned flags)
-{
-    __builtin_memset(&buddy, 0, sizeof buddy);
-    return add_region(start, size, flags);
-}
-
-static void *op_alloc(size_t n, size_t align, size_t *usable)
+static void *alloc_bytes(size_t n, size_t align, size_t *usable)
 {
     if (align > order_size(BUDDY_MAX_ORDER)) /* n is at most BUDDY_MAX_REQUEST + RECORD_PAD */
         return 0;
@@ -297,7 +291,7 @@ static void *op_alloc(size_t n, size_t align, size_t *usable)
     return (void *)alloc_block(k, STATE_BYTES);
 }
 
-static struct locked_block op_live_block(const void *ptr)
+static struct locked_block live_bytes(const void *ptr)
 {
     uint8_t *e;
     const struct region *r = live_block(ptr, STATE_BYTES, &e);
@@ -305,9 +299,9 @@ static struct locked_block op_live_block(const void *ptr)
     return (struct locked_block){ .desc = (void *)r, .usable = order_size(k), .order = k };
 }
 
-static void op_free(void *ptr, const struct locked_block *b) { free_block(b->desc, (uintptr_t)ptr, b->order); }
+static void release_bytes(void *ptr, const struct locked_block *b) { free_block(b->desc, (uintptr_t)ptr, b->order); }
 
-static bool op_resize(void *ptr, struct locked_block *b, size_t n, size_t align)
+static bool resize_bytes(void *ptr, struct locked_block *b, size_t n, size_t align)
 {
     unsigned want = order_for(n, align);
     if (!resize_locked(b->desc, (uintptr_t)ptr, b->order, want))
@@ -317,7 +311,7 @@ static bool op_resize(void *ptr, struct locked_block *b, size_t n, size_t align)
     return true;
 }
 
-static void *op_alloc_pages(size_t num_pages, size_t align)
+static void *alloc_pages(size_t num_pages, size_t align)
 {
     if (num_pages > (order_size(BUDDY_MAX_ORDER) >> BUDDY_PAGE_ORDER) || align > order_size(BUDDY_MAX_ORDER))
         return 0;
@@ -332,7 +326,7 @@ static void *op_alloc_pages(size_t num_pages, size_t align)
     return (void *)addr;
 }
 
-static void op_free_pages(void *addr, size_t num_pages)
+static void free_pages(void *addr, size_t num_pages)
 {
     uint8_t *e;
     const struct region *r = live_block(addr, STATE_PAGES, &e);
@@ -349,7 +343,7 @@ static void op_free_pages(void *addr, size_t num_pages)
     free_run(r, start, end);
 }
 
-static void op_usage(struct ha_usage *out)
+static void usage(struct ha_usage *out)
 {
     out->available_bytes = buddy.free_bytes;
     out->available_pages = 0;
@@ -443,9 +437,9 @@ static int check_locked(const struct locked_stats *stats)
 
 
 static const struct locked_ops buddy_ops = {
-    .name = "buddy", .max_request = BUDDY_MAX_REQUEST, .init = op_init, .add_region = add_region,
-    .live_block = op_live_block, .resize = op_resize, .alloc_pages = op_alloc_pages,
-    .free_pages = op_free_pages, .usage = op_usage, .check = check_locked,
+    .name = "buddy", .max_request = BUDDY_MAX_REQUEST, .state = &buddy, .state_size = sizeof buddy,
+    .add_region = add_region, .live_block = live_bytes, .resize = resize_bytes, .alloc_pages = alloc_pages,
+    .free_pages = free_pages, .usage = usage, .check = check_locked,
 };
-LOCKED_ENTRY_POINTS(buddy, &buddy_ops, op_alloc, op_free)
+LOCKED_ENTRY_POINTS(buddy, &buddy_ops, alloc_bytes, release_bytes)
 const struct ha_backend ha_backend_buddy = LOCKED_BACKEND("buddy", buddy, buddy_init, false);

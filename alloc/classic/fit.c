@@ -186,6 +186,8 @@ static struct fit_block *carve(struct fit_block **link, uintptr_t at, size_t siz
     return b;
 }
 
+/* A new block of n bytes tagged tag, with an align-aligned payload; NULL
+ * when no free block fits. */
 static struct fit_block *alloc_locked(size_t n, size_t align, uintptr_t tag)
 {
     if (n > FIT_MAX_REQUEST || align > FIT_MAX_REQUEST)
@@ -206,34 +208,6 @@ static void free_locked(struct fit_block *b)
 {
     b->tag = 0; /* a stale header must not pass for a live one */
     give_back((uintptr_t)b, b->size);
-}
-
-/* Resize a used block in place: shrink by freeing its tail, grow into the
- * free block right after it. */
-static bool resize_locked(struct fit_block *b, size_t size)
-{
-    if (size > b->size) {
-        struct fit_block **link = &fit.free_list;
-        while (*link && (uintptr_t)*link < end_of(b))
-            link = next_link(*link);
-        struct fit_block *next = *link;
-        if (!next || (uintptr_t)next != end_of(b) || b->size + next->size < size)
-            return false;
-#ifdef HA_CHECKED
-        free_fill_verify(fill_start(next), fill_start(next), fill_len(next), "fit");
-#endif
-        *link = next->next;
-        fit.free_blocks--;
-        fit.free_bytes -= next->size;
-        b->size += next->size;
-    }
-    if (b->size - size >= FIT_MIN_BLOCK) {
-        uintptr_t tail = (uintptr_t)b + size;
-        size_t tail_size = b->size - size;
-        b->size = size;
-        give_back(tail, tail_size);
-    }
-    return true;
 }
 
 static struct fit_block *live_block(const void *ptr, uintptr_t tag)
@@ -275,14 +249,7 @@ static int add_region(void *start, size_t size, unsigned flags)
     return 0;
 }
 
-/* The policy is set after it, by the alloc_type's own init. */
-static int op_init(void *start, size_t size, unsigned flags)
-{
-    __builtin_memset(&fit, 0, sizeof fit);
-    return add_region(start, size, flags);
-}
-
-static void *op_alloc(size_t n, size_t align, size_t *usable_out)
+static void *alloc_bytes(size_t n, size_t align, size_t *usable_out)
 {
     struct fit_block *b = alloc_locked(n, align < FIT_ALIGN ? FIT_ALIGN : align, TAG_BYTES);
     if (!b)
@@ -291,41 +258,60 @@ static void *op_alloc(size_t n, size_t align, size_t *usable_out)
     return payload_of(b);
 }
 
-static struct locked_block op_live_block(const void *ptr)
+/* Pages are blocks tagged TAG_PAGES, at a 4 KiB-aligned payload. */
+static void *alloc_pages(size_t num_pages, size_t align)
+{
+    struct fit_block *b = alloc_locked(num_pages * HA_PAGE_SIZE, align, TAG_PAGES);
+    return b ? payload_of(b) : 0;
+}
+
+static struct locked_block live_bytes(const void *ptr)
 {
     struct fit_block *b = live_block(ptr, TAG_BYTES);
     return (struct locked_block){ .desc = b, .usable = usable(b) };
 }
 
-static void op_free(void *ptr, const struct locked_block *lb) { free_locked(lb->desc); }
+static void release_bytes(void *ptr, const struct locked_block *lb) { free_locked(lb->desc); }
 
-static bool op_resize(void *ptr, struct locked_block *lb, size_t n, size_t align)
-{
-    if (!resize_locked(lb->desc, block_size_for(n)))
-        return false;
-    lb->usable = usable(lb->desc);
-    return true;
-}
-
-static void *op_alloc_pages(size_t num_pages, size_t align)
-{
-    if (num_pages > FIT_MAX_REQUEST / HA_PAGE_SIZE)
-        return 0;
-    struct fit_block *b = alloc_locked(num_pages * HA_PAGE_SIZE, align, TAG_PAGES);
-    return b ? payload_of(b) : 0;
-}
-
-static void op_free_pages(void *addr, size_t num_pages)
+static void free_pages(void *addr, size_t num_pages)
 {
     struct fit_block *b = live_block(addr, TAG_PAGES);
-#ifdef HA_CHECKED
-    if (usable(b) / HA_PAGE_SIZE < num_pages)
-        ha_fault(addr, "fit: dealloc_pages with more pages than were allocated");
-#endif
+    locked_check_page_count("fit", addr, usable(b), num_pages);
     free_locked(b);
 }
 
-static void op_usage(struct ha_usage *out)
+/* Resize a used block in place: shrink by freeing its tail, grow into the
+ * free block right after it. */
+static bool resize_bytes(void *ptr, struct locked_block *lb, size_t n, size_t align)
+{
+    struct fit_block *b = lb->desc;
+    size_t size = block_size_for(n);
+    if (size > b->size) {
+        struct fit_block **link = &fit.free_list;
+        while (*link && (uintptr_t)*link < end_of(b))
+            link = next_link(*link);
+        struct fit_block *next = *link;
+        if (!next || (uintptr_t)next != end_of(b) || b->size + next->size < size)
+            return false;
+#ifdef HA_CHECKED
+        free_fill_verify(fill_start(next), fill_start(next), fill_len(next), "fit");
+#endif
+        *link = next->next;
+        fit.free_blocks--;
+        fit.free_bytes -= next->size;
+        b->size += next->size;
+    }
+    if (b->size - size >= FIT_MIN_BLOCK) {
+        uintptr_t tail = (uintptr_t)b + size;
+        size_t tail_size = b->size - size;
+        b->size = size;
+        give_back(tail, tail_size);
+    }
+    lb->usable = usable(b);
+    return true;
+}
+
+static void usage(struct ha_usage *out)
 {
     out->available_bytes = fit.free_bytes;
     /* Page-equivalents: a page also needs a 4 KiB-aligned run and a header. */
@@ -390,11 +376,11 @@ static int check_locked(const struct locked_stats *stats)
 /* ---- the three alloc_types: identical but for the policy ------------------ */
 
 static const struct locked_ops fit_ops = {
-    .name = "fit", .max_request = FIT_MAX_REQUEST, .init = op_init, .add_region = add_region,
-    .live_block = op_live_block, .resize = op_resize, .alloc_pages = op_alloc_pages,
-    .free_pages = op_free_pages, .usage = op_usage, .check = check_locked,
+    .name = "fit", .max_request = FIT_MAX_REQUEST, .state = &fit, .state_size = sizeof fit,
+    .add_region = add_region, .live_block = live_bytes, .resize = resize_bytes, .alloc_pages = alloc_pages,
+    .free_pages = free_pages, .usage = usage, .check = check_locked,
 };
-LOCKED_ENTRY_POINTS(fit, &fit_ops, op_alloc, op_free)
+LOCKED_ENTRY_POINTS(fit, &fit_ops, alloc_bytes, release_bytes)
 
 static int init_with(enum fit_policy policy, void *start, size_t size, unsigned ncpu, unsigned flags)
 {

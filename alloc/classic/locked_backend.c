@@ -11,7 +11,12 @@ int locked_init(const struct locked_ops *ops, void *start, size_t size, unsigned
 {
     __builtin_memset(&locked_backend, 0, sizeof locked_backend);
     int r = locked_stats_init(&locked_backend.stats, ncpu);
-    return r ? r : ops->init(start, size, flags);
+    if (r)
+        return r;
+    __builtin_memset(ops->state, 0, ops->state_size);
+    if (ops->prepare)
+        ops->prepare();
+    return ops->add_region(start, size, flags);
 }
 
 int locked_add_memory(const struct locked_ops *ops, void *start, size_t size, unsigned flags)

@@ -48,8 +48,11 @@ struct locked_block {
 struct locked_ops {
     const char *name;   /* prefix of its fault messages ("tlsf", "fit", ...)   */
     size_t max_request; /* larger ha_alloc/realloc sizes fail before the lock  */
-    /* Reset the backend's state and manage [start, start + size): 0 or -HA_E*. */
-    int (*init)(void *start, size_t size, unsigned flags);
+    void *state;        /* the backend's own state, cleared by init          */
+    size_t state_size;
+    /* NULL, or set up the cleared state before init adds the first region. */
+    void (*prepare)(void);
+    /* Manage [start, start + size) too: 0 or -HA_E*. */
     int (*add_region)(void *start, size_t size, unsigned flags);
     /* The live ha_alloc block at ptr. Checked builds stop (ha_fault) on a
      * pointer that is not one: freed, interior, a page run, not this heap's. */
@@ -97,6 +100,18 @@ static inline struct locked_block locked_block_to_free(const struct locked_ops *
     (void)size, (void)align;
 #endif
     return b;
+}
+
+/* Checked builds: stop on a dealloc_pages of more pages than the run at addr,
+ * of usable bytes, holds (for backends whose runs are blocks like any other). */
+static inline void locked_check_page_count(const char *backend, const void *addr, size_t usable, size_t num_pages)
+{
+#ifdef HA_CHECKED
+    if (usable / HA_PAGE_SIZE < num_pages)
+        ha_fault(addr, "%s: dealloc_pages with more pages than were allocated", backend);
+#else
+    (void)backend, (void)addr, (void)usable, (void)num_pages;
+#endif
 }
 
 static inline void *locked_alloc(const struct locked_ops *ops, locked_alloc_fn *alloc, size_t size, size_t align)

@@ -351,9 +351,9 @@ static bool resize_locked(struct slab_page *d, size_t n, size_t align)
 
 /* ---- the backend's ops (locked_backend.h), run with the lock held -------- */
 
-static int op_init(void *start, size_t size, unsigned flags)
+/* Size each class's slabs and set up the page frames of the cleared state. */
+static void prepare(void)
 {
-    __builtin_memset(&slab, 0, sizeof slab);
     for (unsigned c = 0; c < SLAB_CLASSES; c++) {
         size_t bytes = class_size[c];
         size_t pages = 1;
@@ -364,20 +364,19 @@ static int op_init(void *start, size_t size, unsigned flags)
         slab.classes[c].objects = (uint16_t)(pages * HA_PAGE_SIZE / bytes);
     }
     page_frames_init(&slab.frames, sizeof(struct slab_page));
-    return page_frames_add(&slab.frames, start, size, flags);
 }
 
 static int add_region(void *start, size_t size, unsigned flags) { return page_frames_add(&slab.frames, start, size, flags); }
 
-static inline struct locked_block op_live_block(const void *ptr)
+static inline struct locked_block live_bytes(const void *ptr)
 {
     struct slab_page *d = block_desc(ptr);
     return (struct locked_block){ .desc = d, .usable = block_usable(d) };
 }
 
-static void op_free(void *ptr, const struct locked_block *b) { free_locked(b->desc, ptr); }
+static void release_bytes(void *ptr, const struct locked_block *b) { free_locked(b->desc, ptr); }
 
-static bool op_resize(void *ptr, struct locked_block *b, size_t n, size_t align)
+static bool resize_bytes(void *ptr, struct locked_block *b, size_t n, size_t align)
 {
     if (!resize_locked(b->desc, n, align))
         return false;
@@ -385,9 +384,9 @@ static bool op_resize(void *ptr, struct locked_block *b, size_t n, size_t align)
     return true;
 }
 
-static void *op_alloc_pages(size_t num_pages, size_t align) { return take_pages(num_pages, align, KIND_PAGES); }
+static void *alloc_pages(size_t num_pages, size_t align) { return take_pages(num_pages, align, KIND_PAGES); }
 
-static void op_free_pages(void *addr, size_t num_pages)
+static void free_pages(void *addr, size_t num_pages)
 {
     struct slab_page *d = desc_of(addr);
     if (!d || d->kind != KIND_PAGES || d->base != (uintptr_t)addr)
@@ -400,7 +399,7 @@ static void op_free_pages(void *addr, size_t num_pages)
     page_frames_free(&slab.frames, addr, d->npages);
 }
 
-static void op_usage(struct ha_usage *out)
+static void usage(struct ha_usage *out)
 {
     out->available_pages = slab.frames.free_pages + slab.spare_pages;
     /* A spare counts as the pages it goes back to, not as its objects. */
@@ -526,9 +525,9 @@ static int check_locked(const struct locked_stats *stats)
 }
 
 static const struct locked_ops slab_ops = {
-    .name = "slab", .max_request = SLAB_MAX_REQUEST, .init = op_init, .add_region = add_region,
-    .live_block = op_live_block, .resize = op_resize, .alloc_pages = op_alloc_pages,
-    .free_pages = op_free_pages, .usage = op_usage, .check = check_locked,
+    .name = "slab", .max_request = SLAB_MAX_REQUEST, .state = &slab, .state_size = sizeof slab, .prepare = prepare,
+    .add_region = add_region, .live_block = live_bytes, .resize = resize_bytes, .alloc_pages = alloc_pages,
+    .free_pages = free_pages, .usage = usage, .check = check_locked,
 };
-LOCKED_ENTRY_POINTS(slab, &slab_ops, alloc_locked, op_free)
+LOCKED_ENTRY_POINTS(slab, &slab_ops, alloc_locked, release_bytes)
 const struct ha_backend ha_backend_slab = LOCKED_BACKEND("slab", slab, slab_init, false);

@@ -266,21 +266,6 @@ static struct tlsf_block *alloc_locked(size_t n, size_t align, size_t flags)
     return b;
 }
 
-/* Grow or shrink a used block in place; false when the next block cannot
- * supply the missing bytes. */
-static bool resize_locked(struct tlsf_block *b, size_t size)
-{
-    if (size > block_size(b)) {
-        struct tlsf_block *next = next_phys(b);
-        if (!(next->size_flags & FREE) || block_size(b) + block_size(next) < size)
-            return false;
-        claim(next);
-        set_size(b, block_size(b) + block_size(next));
-    }
-    trim(b, size);
-    return true;
-}
-
 /* The block of a pointer handed to dealloc/realloc/usable_size. The checked
  * build verifies the tag: 16-aligned, inside a region, used, of a sane size
  * and agreeing with its physical successor. */
@@ -337,13 +322,7 @@ static int add_region(void *start, size_t size, unsigned flags)
     return 0;
 }
 
-static int op_init(void *start, size_t size, unsigned flags)
-{
-    __builtin_memset(&tlsf, 0, sizeof tlsf);
-    return add_region(start, size, flags);
-}
-
-static void *op_alloc(size_t n, size_t align, size_t *usable_out)
+static void *alloc_bytes(size_t n, size_t align, size_t *usable_out)
 {
     struct tlsf_block *b = alloc_locked(n, align, 0);
     if (!b)
@@ -352,41 +331,47 @@ static void *op_alloc(size_t n, size_t align, size_t *usable_out)
     return payload_of(b);
 }
 
-static struct locked_block op_live_block(const void *ptr)
+static struct locked_block live_bytes(const void *ptr)
 {
     struct tlsf_block *b = live_block(ptr, 0);
     return (struct locked_block){ .desc = b, .usable = usable(b) };
 }
 
-static void op_free(void *ptr, const struct locked_block *lb) { release(lb->desc); }
+static void release_bytes(void *ptr, const struct locked_block *lb) { release(lb->desc); }
 
-static bool op_resize(void *ptr, struct locked_block *lb, size_t n, size_t align)
+/* Grow or shrink a used block in place; false when the next block cannot
+ * supply the missing bytes. */
+static bool resize_bytes(void *ptr, struct locked_block *lb, size_t n, size_t align)
 {
-    if (!resize_locked(lb->desc, block_size_for(n)))
-        return false;
-    lb->usable = usable(lb->desc);
+    struct tlsf_block *b = lb->desc;
+    size_t size = block_size_for(n);
+    if (size > block_size(b)) {
+        struct tlsf_block *next = next_phys(b);
+        if (!(next->size_flags & FREE) || block_size(b) + block_size(next) < size)
+            return false;
+        claim(next);
+        set_size(b, block_size(b) + block_size(next));
+    }
+    trim(b, size);
+    lb->usable = usable(b);
     return true;
 }
 
-static void *op_alloc_pages(size_t num_pages, size_t align)
+/* Pages are blocks flagged PAGES, placed through the aligned path. */
+static void *alloc_pages(size_t num_pages, size_t align)
 {
-    if (num_pages > TLSF_MAX_REQUEST / HA_PAGE_SIZE)
-        return 0;
     struct tlsf_block *b = alloc_locked(num_pages * HA_PAGE_SIZE, align, PAGES);
     return b ? payload_of(b) : 0;
 }
 
-static void op_free_pages(void *addr, size_t num_pages)
+static void free_pages(void *addr, size_t num_pages)
 {
     struct tlsf_block *b = live_block(addr, PAGES);
-#ifdef HA_CHECKED
-    if (usable(b) / HA_PAGE_SIZE < num_pages)
-        ha_fault(addr, "tlsf: dealloc_pages with more pages than were allocated");
-#endif
+    locked_check_page_count("tlsf", addr, usable(b), num_pages);
     release(b);
 }
 
-static void op_usage(struct ha_usage *out)
+static void usage(struct ha_usage *out)
 {
     out->available_bytes = tlsf.free_bytes;
     /* Page-equivalents of free memory: exact pages need a 4 KiB-aligned run. */
@@ -466,9 +451,9 @@ static int check_locked(const struct locked_stats *stats)
 }
 
 static const struct locked_ops tlsf_ops = {
-    .name = "tlsf", .max_request = TLSF_MAX_REQUEST, .init = op_init, .add_region = add_region,
-    .live_block = op_live_block, .resize = op_resize, .alloc_pages = op_alloc_pages,
-    .free_pages = op_free_pages, .usage = op_usage, .check = check_locked,
+    .name = "tlsf", .max_request = TLSF_MAX_REQUEST, .state = &tlsf, .state_size = sizeof tlsf,
+    .add_region = add_region, .live_block = live_bytes, .resize = resize_bytes, .alloc_pages = alloc_pages,
+    .free_pages = free_pages, .usage = usage, .check = check_locked,
 };
-LOCKED_ENTRY_POINTS(tlsf, &tlsf_ops, op_alloc, op_free)
+LOCKED_ENTRY_POINTS(tlsf, &tlsf_ops, alloc_bytes, release_bytes)
 const struct ha_backend ha_backend_tlsf = LOCKED_BACKEND("tlsf", tlsf, tlsf_init, true);
