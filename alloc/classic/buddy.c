@@ -267,8 +267,6 @@ static int add_region(void *start, size_t size, unsigned flags)
     uintptr_t a = ha_align_up(s + map_bytes, BUDDY_GRANULE);
     if (a >= e)
         return -HA_ETOOSMALL;
-    if (region_set_overlaps(&buddy.regions, s, e))
-        return -HA_EINVAL;
     int i = region_set_add(&buddy.regions, s, e);
     if (i < 0)
         return i;
@@ -435,11 +433,7 @@ static int check_locked(const struct locked_stats *stats)
     return 0;
 }
 
-
-static const struct locked_ops buddy_ops = {
-    .name = "buddy", .max_request = BUDDY_MAX_REQUEST, .state = &buddy, .state_size = sizeof buddy,
-    .add_region = add_region, .live_block = live_bytes, .resize = resize_bytes, .alloc_pages = alloc_pages,
-    .free_pages = free_pages, .usage = usage, .check = check_locked,
-};
-LOCKED_ENTRY_POINTS(buddy, &buddy_ops, alloc_bytes, release_bytes)
-const struct ha_backend ha_backend_buddy = LOCKED_BACKEND("buddy", buddy, buddy_init, false);
+LOCKED_BACKEND(buddy, "buddy", false, alloc_bytes, release_bytes,
+               .name = "buddy", .max_request = BUDDY_MAX_REQUEST, .state = &buddy, .state_size = sizeof buddy,
+               .add_region = add_region, .live_block = live_bytes, .resize = resize_bytes, .alloc_pages = alloc_pages,
+               .free_pages = free_pages, .usage = usage, .check = check_locked)

@@ -136,6 +136,23 @@ static void give_back(uintptr_t start, size_t size)
 #endif
 }
 
+/* A new region (locked_ops.add_region) goes on the free list whole, less
+ * its guard. */
+static int add_region(void *start, size_t size, unsigned flags)
+{
+    uintptr_t s, e;
+    int r = region_span(start, size, FIT_ALIGN, FIT_MIN_BLOCK + FIT_REGION_GUARD, &s, &e);
+    if (r)
+        return r;
+    if (region_set_overlaps(&fit.regions, s, e)) /* the guard too */
+        return -HA_EINVAL;
+    r = region_set_add(&fit.regions, s, e - FIT_REGION_GUARD);
+    if (r < 0)
+        return r;
+    give_back(s, e - FIT_REGION_GUARD - s);
+    return 0;
+}
+
 /* The link to the free block the policy picks for the request, or NULL. */
 static struct fit_block **choose(size_t size, size_t align)
 {
@@ -214,9 +231,7 @@ static struct fit_block *live_block(const void *ptr, uintptr_t tag)
 {
     struct fit_block *b = block_of(ptr);
 #ifdef HA_CHECKED
-    const struct region *r = region_set_find(&fit.regions, (uintptr_t)b);
-    if ((uintptr_t)ptr % FIT_ALIGN || !r)
-        ha_fault(ptr, "fit: not a block of this heap");
+    const struct region *r = region_set_check_block(&fit.regions, ptr, b, FIT_ALIGN, "fit");
     if (b->tag != tag)
         ha_fault(ptr, tag == TAG_PAGES ? "fit: not the start of a live page allocation (double free?)"
                                        : "fit: not the start of a live block (interior pointer or double free?)");
@@ -229,25 +244,6 @@ static struct fit_block *live_block(const void *ptr, uintptr_t tag)
 }
 
 /* ---- the backend's ops (locked_backend.h), run with the lock held -------- */
-
-static int add_region(void *start, size_t size, unsigned flags)
-{
-    uintptr_t s = ha_align_up((uintptr_t)start, FIT_ALIGN);
-    uintptr_t e = (uintptr_t)start + size;
-    if (e < (uintptr_t)start)
-        return -HA_EINVAL;
-    e = ha_align_down(e, FIT_ALIGN);
-    if (e <= s || e - s < FIT_MIN_BLOCK + FIT_REGION_GUARD)
-        return -HA_ETOOSMALL;
-    e -= FIT_REGION_GUARD;
-    if (region_set_overlaps(&fit.regions, s, e + FIT_REGION_GUARD))
-        return -HA_EINVAL;
-    int r = region_set_add(&fit.regions, s, e);
-    if (r < 0)
-        return r;
-    give_back(s, e - s);
-    return 0;
-}
 
 static void *alloc_bytes(size_t n, size_t align, size_t *usable_out)
 {
@@ -311,13 +307,6 @@ static bool resize_bytes(void *ptr, struct locked_block *lb, size_t n, size_t al
     return true;
 }
 
-static void usage(struct ha_usage *out)
-{
-    out->available_bytes = fit.free_bytes;
-    /* Page-equivalents: a page also needs a 4 KiB-aligned run and a header. */
-    out->available_pages = fit.free_bytes / HA_PAGE_SIZE;
-}
-
 /* Walk every region block by block, matching free blocks against the list
  * in order: one pass checks tiling, order, coalescing and the counters. */
 static int check_locked(const struct locked_stats *stats)
@@ -368,19 +357,15 @@ static int check_locked(const struct locked_stats *stats)
     if (free_bytes != fit.free_bytes || free_blocks != fit.free_blocks)
         return ha_check_fail("fit: free bytes %zu in %zu blocks, counters say %zu in %zu", free_bytes,
                              free_blocks, fit.free_bytes, fit.free_blocks);
-    if (used_bytes != stats->used_bytes)
-        return ha_check_fail("fit: live blocks hold %zu bytes, counter says %zu", used_bytes, stats->used_bytes);
-    return 0;
+    return locked_check_used_bytes("fit", stats, used_bytes);
 }
 
 /* ---- the three alloc_types: identical but for the policy ------------------ */
 
-static const struct locked_ops fit_ops = {
-    .name = "fit", .max_request = FIT_MAX_REQUEST, .state = &fit, .state_size = sizeof fit,
-    .add_region = add_region, .live_block = live_bytes, .resize = resize_bytes, .alloc_pages = alloc_pages,
-    .free_pages = free_pages, .usage = usage, .check = check_locked,
-};
-LOCKED_ENTRY_POINTS(fit, &fit_ops, alloc_bytes, release_bytes)
+LOCKED_ENTRY_POINTS(fit, alloc_bytes, release_bytes,
+                    .name = "fit", .max_request = FIT_MAX_REQUEST, .state = &fit, .state_size = sizeof fit,
+                    .add_region = add_region, .live_block = live_bytes, .resize = resize_bytes, .alloc_pages = alloc_pages,
+                    .free_pages = free_pages, .free_bytes = &fit.free_bytes, .check = check_locked)
 
 static int init_with(enum fit_policy policy, void *start, size_t size, unsigned ncpu, unsigned flags)
 {
@@ -393,6 +378,6 @@ static int first_fit_init(void *start, size_t size, unsigned ncpu, unsigned flag
 static int best_fit_init(void *start, size_t size, unsigned ncpu, unsigned flags) { return init_with(BEST_FIT, start, size, ncpu, flags); }
 static int worst_fit_init(void *start, size_t size, unsigned ncpu, unsigned flags) { return init_with(WORST_FIT, start, size, ncpu, flags); }
 
-const struct ha_backend ha_backend_first_fit = LOCKED_BACKEND("first-fit", fit, first_fit_init, true);
-const struct ha_backend ha_backend_best_fit = LOCKED_BACKEND("best-fit", fit, best_fit_init, true);
-const struct ha_backend ha_backend_worst_fit = LOCKED_BACKEND("worst-fit", fit, worst_fit_init, true);
+const struct ha_backend ha_backend_first_fit = LOCKED_BACKEND_TABLE("first-fit", fit, first_fit_init, true);
+const struct ha_backend ha_backend_best_fit = LOCKED_BACKEND_TABLE("best-fit", fit, best_fit_init, true);
+const struct ha_backend ha_backend_worst_fit = LOCKED_BACKEND_TABLE("worst-fit", fit, worst_fit_init, true);

@@ -93,7 +93,14 @@ void locked_usage(const struct locked_ops *ops, struct ha_usage *out)
 {
     unsigned long irq = ha_spin_lock_irqsave(&locked_backend.lock);
     locked_stats_usage(&locked_backend.stats, out);
-    ops->usage(out);
+    if (ops->usage) {
+        ops->usage(out);
+    } else {
+        /* Pages are blocks like any other: page-equivalents of the free
+         * bytes (exact pages also need a 4 KiB-aligned run). */
+        out->available_bytes = *ops->free_bytes;
+        out->available_pages = *ops->free_bytes / HA_PAGE_SIZE;
+    }
     ha_spin_unlock_irqrestore(&locked_backend.lock, irq);
 }
 

@@ -64,8 +64,10 @@ struct locked_ops {
     /* Free an alloc_pages run, first checking it is one (checked builds
      * also check num_pages against it). */
     void (*free_pages)(void *addr, size_t num_pages);
-    /* The available_* figures of ha_usage (the layer fills in used_*). */
+    /* The available_* figures of ha_usage (the layer fills in used_*); NULL
+     * when they follow from a count of free bytes, *free_bytes. */
     void (*usage)(struct ha_usage *out);
+    const size_t *free_bytes;
     /* Validate every structure against them and the counters in stats:
      * 0, or ha_check_fail's -1. */
     int (*check)(const struct locked_stats *stats);
@@ -114,6 +116,16 @@ static inline void locked_check_page_count(const char *backend, const void *addr
 #endif
 }
 
+/* A check's comparison of the live bytes its walk found with the counter:
+ * 0, or ha_check_fail's -1. */
+static inline int locked_check_used_bytes(const char *backend, const struct locked_stats *stats, size_t used_bytes)
+{
+    if (used_bytes != stats->used_bytes)
+        return ha_check_fail("%s: live blocks hold %zu bytes, counter says %zu", backend, used_bytes,
+                             stats->used_bytes);
+    return 0;
+}
+
 static inline void *locked_alloc(const struct locked_ops *ops, locked_alloc_fn *alloc, size_t size, size_t align)
 {
     if (__builtin_expect(size > ops->max_request, 0))
@@ -156,48 +168,62 @@ void locked_usage(const struct locked_ops *ops, struct ha_usage *out);
 int locked_check(const struct locked_ops *ops);
 int locked_get_stats(unsigned cpu, struct ha_stats *out);
 
-/* The entry points of a backend whose ops table is *ops, named prefix_alloc,
- * prefix_dealloc, ...: one-line calls into the layer, which a debugger steps
- * into as ordinary (inlined) functions. */
-#define LOCKED_ENTRY_POINTS(prefix, ops, alloc_op, free_op)                                                                 \
-    static int prefix##_init(void *start, size_t size, unsigned ncpu, unsigned flags)                      \
-    {                                                                                                      \
-        return locked_init(ops, start, size, ncpu, flags);                                                 \
-    }                                                                                                      \
-    static int prefix##_add_memory(void *start, size_t size, unsigned flags)                               \
-    {                                                                                                      \
-        return locked_add_memory(ops, start, size, flags);                                                 \
-    }                                                                                                      \
-    static void *prefix##_alloc(size_t size, size_t align) { return locked_alloc(ops, alloc_op, size, align); }     \
-    static void prefix##_dealloc(void *ptr, size_t size, size_t align) { locked_dealloc(ops, free_op, ptr, size, align); } \
-    static void *prefix##_realloc(void *ptr, size_t old_size, size_t align, size_t new_size)               \
-    {                                                                                                      \
-        return locked_realloc(ops, ptr, align, new_size, prefix##_alloc, prefix##_dealloc);                \
-    }                                                                                                      \
-    static size_t prefix##_usable_size(const void *ptr) { return locked_usable_size(ops, ptr); }          \
-    static void prefix##_verify_free(const void *ptr, size_t size, size_t align)                           \
-    {                                                                                                      \
-        locked_verify_free(ops, ptr, size, align);                                                         \
-    }                                                                                                      \
-    static void *prefix##_alloc_pages(size_t num_pages, size_t align)                                      \
-    {                                                                                                      \
-        return locked_alloc_pages(ops, num_pages, align);                                                  \
-    }                                                                                                      \
-    static void prefix##_dealloc_pages(void *addr, size_t num_pages) { locked_dealloc_pages(ops, addr, num_pages); } \
-    static void prefix##_usage(struct ha_usage *out) { locked_usage(ops, out); }                           \
-    static int prefix##_check(void) { return locked_check(ops); }
+/* A backend's ops table, prefix_ops, initialised with the designated
+ * initialisers that follow alloc_op and free_op, and its entry points
+ * prefix_alloc, prefix_dealloc, ...: one-line calls into the layer, which a
+ * debugger steps into as ordinary (inlined) functions. */
+#define LOCKED_ENTRY_POINTS(prefix, alloc_op, free_op, ...)                                                   \
+    static const struct locked_ops prefix##_ops = { __VA_ARGS__ };                                           \
+    static int prefix##_init(void *start, size_t size, unsigned ncpu, unsigned flags)                         \
+    {                                                                                                         \
+        return locked_init(&prefix##_ops, start, size, ncpu, flags);                                          \
+    }                                                                                                         \
+    static int prefix##_add_memory(void *start, size_t size, unsigned flags)                                  \
+    {                                                                                                         \
+        return locked_add_memory(&prefix##_ops, start, size, flags);                                          \
+    }                                                                                                         \
+    static void *prefix##_alloc(size_t size, size_t align) { return locked_alloc(&prefix##_ops, alloc_op, size, align); } \
+    static void prefix##_dealloc(void *ptr, size_t size, size_t align)                                        \
+    {                                                                                                         \
+        locked_dealloc(&prefix##_ops, free_op, ptr, size, align);                                             \
+    }                                                                                                         \
+    static void *prefix##_realloc(void *ptr, size_t old_size, size_t align, size_t new_size)                  \
+    {                                                                                                         \
+        return locked_realloc(&prefix##_ops, ptr, align, new_size, prefix##_alloc, prefix##_dealloc);         \
+    }                                                                                                         \
+    static size_t prefix##_usable_size(const void *ptr) { return locked_usable_size(&prefix##_ops, ptr); }   \
+    static void prefix##_verify_free(const void *ptr, size_t size, size_t align)                              \
+    {                                                                                                         \
+        locked_verify_free(&prefix##_ops, ptr, size, align);                                                  \
+    }                                                                                                         \
+    static void *prefix##_alloc_pages(size_t num_pages, size_t align)                                         \
+    {                                                                                                         \
+        return locked_alloc_pages(&prefix##_ops, num_pages, align);                                           \
+    }                                                                                                         \
+    static void prefix##_dealloc_pages(void *addr, size_t num_pages)                                          \
+    {                                                                                                         \
+        locked_dealloc_pages(&prefix##_ops, addr, num_pages);                                                 \
+    }                                                                                                         \
+    static void prefix##_usage(struct ha_usage *out) { locked_usage(&prefix##_ops, out); }                    \
+    static int prefix##_check(void) { return locked_check(&prefix##_ops); }
 
-/* The struct ha_backend of alloc_type `type_name` over prefix's entry points.
- * quarantine: whether the backend hands freed memory out again at once and
- * so wants the checked build's quarantine (backend.h). */
-#define LOCKED_BACKEND(type_name, prefix, init_fn, wants_quarantine)                                         \
-    {                                                                                                      \
-        .name = type_name, .init = init_fn, .add_memory = prefix##_add_memory, .alloc = prefix##_alloc,    \
-        .alloc_zeroed = 0, .dealloc = prefix##_dealloc, .realloc = prefix##_realloc,                       \
-        .usable_size = prefix##_usable_size, .alloc_pages = prefix##_alloc_pages,                          \
-        .dealloc_pages = prefix##_dealloc_pages, .collect = 0, .usage = prefix##_usage,                    \
-        .get_stats = locked_get_stats, .check = prefix##_check, .quarantine = wants_quarantine,            \
-        .verify_free = prefix##_verify_free,                                                               \
+/* The struct ha_backend of alloc_type type_name over prefix's entry points
+ * and init_fn. wants_quarantine: whether the backend hands freed memory out
+ * again at once, and so wants the checked build's quarantine (backend.h). */
+#define LOCKED_BACKEND_TABLE(type_name, prefix, init_fn, wants_quarantine)                                    \
+    {                                                                                                         \
+        .name = type_name, .init = init_fn, .add_memory = prefix##_add_memory, .alloc = prefix##_alloc,       \
+        .alloc_zeroed = 0, .dealloc = prefix##_dealloc, .realloc = prefix##_realloc,                          \
+        .usable_size = prefix##_usable_size, .alloc_pages = prefix##_alloc_pages,                             \
+        .dealloc_pages = prefix##_dealloc_pages, .collect = 0, .usage = prefix##_usage,                       \
+        .get_stats = locked_get_stats, .check = prefix##_check, .quarantine = wants_quarantine,               \
+        .verify_free = prefix##_verify_free,                                                                  \
     }
+
+/* A backend serving one alloc_type: its ops table and entry points, and
+ * ha_backend_prefix. */
+#define LOCKED_BACKEND(prefix, type_name, wants_quarantine, alloc_op, free_op, ...)                           \
+    LOCKED_ENTRY_POINTS(prefix, alloc_op, free_op, __VA_ARGS__)                                               \
+    const struct ha_backend ha_backend_##prefix = LOCKED_BACKEND_TABLE(type_name, prefix, prefix##_init, wants_quarantine);
 
 #endif /* HA_LOCKED_BACKEND_H */

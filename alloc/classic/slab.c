@@ -524,10 +524,7 @@ static int check_locked(const struct locked_stats *stats)
     return 0;
 }
 
-static const struct locked_ops slab_ops = {
-    .name = "slab", .max_request = SLAB_MAX_REQUEST, .state = &slab, .state_size = sizeof slab, .prepare = prepare,
-    .add_region = add_region, .live_block = live_bytes, .resize = resize_bytes, .alloc_pages = alloc_pages,
-    .free_pages = free_pages, .usage = usage, .check = check_locked,
-};
-LOCKED_ENTRY_POINTS(slab, &slab_ops, alloc_locked, release_bytes)
-const struct ha_backend ha_backend_slab = LOCKED_BACKEND("slab", slab, slab_init, false);
+LOCKED_BACKEND(slab, "slab", false, alloc_locked, release_bytes,
+               .name = "slab", .max_request = SLAB_MAX_REQUEST, .state = &slab, .state_size = sizeof slab,
+               .prepare = prepare, .add_region = add_region, .live_block = live_bytes, .resize = resize_bytes,
+               .alloc_pages = alloc_pages, .free_pages = free_pages, .usage = usage, .check = check_locked)

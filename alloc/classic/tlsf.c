@@ -273,9 +273,7 @@ static struct tlsf_block *live_block(const void *ptr, size_t want_flags)
 {
     struct tlsf_block *b = block_of(ptr);
 #ifdef HA_CHECKED
-    const struct region *r = region_set_find(&tlsf.regions, (uintptr_t)b);
-    if ((uintptr_t)ptr % TLSF_ALIGN || !r)
-        ha_fault(ptr, "tlsf: not a block of this heap");
+    const struct region *r = region_set_check_block(&tlsf.regions, ptr, b, TLSF_ALIGN, "tlsf");
     size_t size = block_size(b);
     if (b->size_flags & FREE) {
         /* A block still free under its own tag is named by its successor;
@@ -300,18 +298,13 @@ static struct tlsf_block *live_block(const void *ptr, size_t want_flags)
 
 static int add_region(void *start, size_t size, unsigned flags)
 {
-    uintptr_t s = ha_align_up((uintptr_t)start, TLSF_ALIGN);
-    uintptr_t e = (uintptr_t)start + size;
-    if (e < (uintptr_t)start) /* wraps the address space */
-        return -HA_EINVAL;
-    e = ha_align_down(e, TLSF_ALIGN);
-    if (e <= s || e - s < TLSF_MIN_BLOCK + TLSF_SENTINEL)
-        return -HA_ETOOSMALL;
+    uintptr_t s, e;
+    int r = region_span(start, size, TLSF_ALIGN, TLSF_MIN_BLOCK + TLSF_SENTINEL, &s, &e);
+    if (r)
+        return r;
     if (e - s - TLSF_SENTINEL > TLSF_MAX_BLOCK)
         e = s + TLSF_MAX_BLOCK + TLSF_SENTINEL;
-    if (region_set_overlaps(&tlsf.regions, s, e))
-        return -HA_EINVAL;
-    int r = region_set_add(&tlsf.regions, s, e);
+    r = region_set_add(&tlsf.regions, s, e);
     if (r < 0)
         return r;
     struct tlsf_block *first = (struct tlsf_block *)s;
@@ -371,13 +364,6 @@ static void free_pages(void *addr, size_t num_pages)
     release(b);
 }
 
-static void usage(struct ha_usage *out)
-{
-    out->available_bytes = tlsf.free_bytes;
-    /* Page-equivalents of free memory: exact pages need a 4 KiB-aligned run. */
-    out->available_pages = tlsf.free_bytes / HA_PAGE_SIZE;
-}
-
 /* Walk every region block by block, then every list. */
 static int check_locked(const struct locked_stats *stats)
 {
@@ -420,8 +406,8 @@ static int check_locked(const struct locked_stats *stats)
     if (free_bytes != tlsf.free_bytes || free_blocks != tlsf.free_blocks)
         return ha_check_fail("tlsf: free bytes %zu in %zu blocks, counters say %zu in %zu", free_bytes,
                              free_blocks, tlsf.free_bytes, tlsf.free_blocks);
-    if (used_bytes != stats->used_bytes)
-        return ha_check_fail("tlsf: live blocks hold %zu bytes, counter says %zu", used_bytes, stats->used_bytes);
+    if (locked_check_used_bytes("tlsf", stats, used_bytes))
+        return -1;
     size_t listed = 0;
     for (unsigned fl = 0; fl < TLSF_FL_COUNT; fl++) {
         if (!!(tlsf.fl_map & ((uint64_t)1 << fl)) != !!tlsf.sl_map[fl])
@@ -450,10 +436,7 @@ static int check_locked(const struct locked_stats *stats)
     return 0;
 }
 
-static const struct locked_ops tlsf_ops = {
-    .name = "tlsf", .max_request = TLSF_MAX_REQUEST, .state = &tlsf, .state_size = sizeof tlsf,
-    .add_region = add_region, .live_block = live_bytes, .resize = resize_bytes, .alloc_pages = alloc_pages,
-    .free_pages = free_pages, .usage = usage, .check = check_locked,
-};
-LOCKED_ENTRY_POINTS(tlsf, &tlsf_ops, alloc_bytes, release_bytes)
-const struct ha_backend ha_backend_tlsf = LOCKED_BACKEND("tlsf", tlsf, tlsf_init, true);
+LOCKED_BACKEND(tlsf, "tlsf", true, alloc_bytes, release_bytes,
+               .name = "tlsf", .max_request = TLSF_MAX_REQUEST, .state = &tlsf, .state_size = sizeof tlsf,
+               .add_region = add_region, .live_block = live_bytes, .resize = resize_bytes, .alloc_pages = alloc_pages,
+               .free_pages = free_pages, .free_bytes = &tlsf.free_bytes, .check = check_locked)
