@@ -231,7 +231,7 @@ static struct fit_block *live_block(const void *ptr, uintptr_t tag)
 {
     struct fit_block *b = block_of(ptr);
 #ifdef HA_CHECKED
-    const struct region *r = region_set_check_block(&fit.regions, ptr, b, FIT_ALIGN, "fit");
+    const struct region *r = region_set_verify_block(&fit.regions, ptr, b, FIT_ALIGN, "fit");
     if (b->tag != tag)
         ha_fault(ptr, tag == TAG_PAGES ? "fit: not the start of a live page allocation (double free?)"
                                        : "fit: not the start of a live block (interior pointer or double free?)");
@@ -272,7 +272,7 @@ static void release_bytes(void *ptr, const struct locked_block *lb) { free_locke
 static void free_pages(void *addr, size_t num_pages)
 {
     struct fit_block *b = live_block(addr, TAG_PAGES);
-    locked_check_page_count("fit", addr, usable(b), num_pages);
+    locked_verify_page_count("fit", addr, usable(b), num_pages);
     free_locked(b);
 }
 

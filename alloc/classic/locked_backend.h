@@ -18,9 +18,11 @@
  * backends (free_fill.h).
  *
  * alloc and dealloc, the hot pair, are static inline: a backend instantiates
- * them with its constant ops table (LOCKED_ENTRY_POINTS), so the compiler
- * calls or inlines each op directly and the layer costs no indirect call.
- * The rest live in locked_backend.c and call the ops through the table.
+ * them with its constant ops table (LOCKED_BACKEND), its alloc and free ops
+ * given by name, so the compiler calls or inlines every op directly and the
+ * layer costs no indirect call. (In the table, whose address the other entry
+ * points pass on, those two would stay out of line.) The other entry points
+ * live in locked_backend.c and call the ops through the table.
  */
 #ifndef HA_LOCKED_BACKEND_H
 #define HA_LOCKED_BACKEND_H
@@ -41,14 +43,15 @@ struct locked_block {
     unsigned order; /* buddy: the block is 2^order bytes; unused by the others         */
 };
 
-/* What a backend provides, with the two ops of the hot pair that
- * LOCKED_ENTRY_POINTS takes by name (locked_alloc_fn, locked_free_fn). Every
- * op but init runs with the lock held. Sizes n handed to alloc and resize
- * include the request record's pad. */
+/* What a backend provides, besides the two ops of the hot pair that
+ * LOCKED_BACKEND takes by name (locked_alloc_fn, locked_free_fn). Every op
+ * runs with the lock held, except prepare and the first add_region, which
+ * ha_init runs before any other CPU may allocate. Sizes n handed to alloc and
+ * resize include the request record's pad. */
 struct locked_ops {
-    const char *name;   /* prefix of its fault messages ("tlsf", "fit", ...)   */
-    size_t max_request; /* larger ha_alloc/realloc sizes fail before the lock  */
-    void *state;        /* the backend's own state, cleared by init          */
+    const char *name;   /* prefix of its fault messages ("tlsf", "fit", ...)  */
+    size_t max_request; /* larger ha_alloc/realloc sizes fail before the lock */
+    void *state;        /* the backend's own state, cleared by init         */
     size_t state_size;
     /* NULL, or set up the cleared state before init adds the first region. */
     void (*prepare)(void);
@@ -61,8 +64,8 @@ struct locked_ops {
      * untouched) when the block must move. */
     bool (*resize)(void *ptr, struct locked_block *b, size_t n, size_t align);
     void *(*alloc_pages)(size_t num_pages, size_t align);
-    /* Free an alloc_pages run, first checking it is one (checked builds
-     * also check num_pages against it). */
+    /* Free the alloc_pages run at addr, first checking that it is one as far
+     * as finding it takes (checked builds: fully, num_pages included). */
     void (*free_pages)(void *addr, size_t num_pages);
     /* The available_* figures of ha_usage (the layer fills in used_*); NULL
      * when they follow from a count of free bytes, *free_bytes. */
@@ -106,7 +109,7 @@ static inline struct locked_block locked_block_to_free(const struct locked_ops *
 
 /* Checked builds: stop on a dealloc_pages of more pages than the run at addr,
  * of usable bytes, holds (for backends whose runs are blocks like any other). */
-static inline void locked_check_page_count(const char *backend, const void *addr, size_t usable, size_t num_pages)
+static inline void locked_verify_page_count(const char *backend, const void *addr, size_t usable, size_t num_pages)
 {
 #ifdef HA_CHECKED
     if (usable / HA_PAGE_SIZE < num_pages)

@@ -79,7 +79,7 @@ static inline const struct region *region_set_find(const struct region_set *set,
 /* The region holding the block at ptr, whose header is at block: a checked
  * build's first test of a pointer handed back, which stops (ha_fault) unless
  * ptr is granule-aligned and the block inside a region. */
-static inline const struct region *region_set_check_block(const struct region_set *set, const void *ptr,
+static inline const struct region *region_set_verify_block(const struct region_set *set, const void *ptr,
                                                           const void *block, size_t granule, const char *backend)
 {
     const struct region *r = region_set_find(set, (uintptr_t)block);

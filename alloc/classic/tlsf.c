@@ -273,7 +273,7 @@ static struct tlsf_block *live_block(const void *ptr, size_t want_flags)
 {
     struct tlsf_block *b = block_of(ptr);
 #ifdef HA_CHECKED
-    const struct region *r = region_set_check_block(&tlsf.regions, ptr, b, TLSF_ALIGN, "tlsf");
+    const struct region *r = region_set_verify_block(&tlsf.regions, ptr, b, TLSF_ALIGN, "tlsf");
     size_t size = block_size(b);
     if (b->size_flags & FREE) {
         /* A block still free under its own tag is named by its successor;
@@ -360,7 +360,7 @@ static void *alloc_pages(size_t num_pages, size_t align)
 static void free_pages(void *addr, size_t num_pages)
 {
     struct tlsf_block *b = live_block(addr, PAGES);
-    locked_check_page_count("tlsf", addr, usable(b), num_pages);
+    locked_verify_page_count("tlsf", addr, usable(b), num_pages);
     release(b);
 }
 
