@@ -87,6 +87,21 @@ int ha_type_from_name(const char *name, ha_type *out)
     return -HA_EINVAL;
 }
 
+const char *ha_error_text(int err)
+{
+    static const char *const text[] = {
+        [HA_OK] = "success",
+        [HA_EINVAL] = "bad argument",
+        [HA_ETOOSMALL] = "region too small for the selected backend",
+        [HA_EALIGN] = "region misaligned for the selected backend",
+        [HA_EBUSY] = "already initialised",
+        [HA_EFULL] = "no room left to track another region",
+        [HA_ENOINIT] = "not initialised",
+    };
+    unsigned code = err < 0 ? 0u - (unsigned)err : (unsigned)err; /* INT_MIN too */
+    return code < sizeof text / sizeof text[0] ? text[code] : "unknown error";
+}
+
 const char *ha_type_name(ha_type type)
 {
     return (unsigned)type < HA_TYPE_COUNT ? backends[type]->name : 0;
@@ -188,11 +203,17 @@ void *ha_realloc(void *ptr, size_t old_size, size_t align, size_t new_size)
         AFTER_ALLOC(q, active->realloc(ptr, old_size, align, new_size));
         return q;
     }
-    void *fresh = ha_alloc(new_size, align);
+    return ha_realloc_move(ptr, old_size, new_size, align, ha_alloc, free_block, old_size, align);
+}
+
+void *ha_realloc_move(void *ptr, size_t keep, size_t new_size, size_t align, void *(*alloc)(size_t size, size_t align),
+                      void (*dealloc)(void *ptr, size_t size, size_t align), size_t free_size, size_t free_align)
+{
+    void *fresh = alloc(new_size, align);
     if (!fresh)
         return 0; /* the old block stays the caller's */
-    __builtin_memcpy(fresh, ptr, old_size < new_size ? old_size : new_size);
-    free_block(ptr, old_size, align);
+    __builtin_memcpy(fresh, ptr, keep < new_size ? keep : new_size);
+    dealloc(ptr, free_size, free_align);
     return fresh;
 }
 
