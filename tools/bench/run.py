@@ -326,7 +326,7 @@ MI_WORST = ["worst-remote", "worst-returned", "worst-queue", "worst-pool", "wors
 def mi_bound(heap_segments, pool_segments):
     """The bound of any mi call but a huge block's or an out-of-memory retry."""
     b = MI_BOUND
-    return (b["A"] + b["k"] * b["K"] + b["r"] * b["R"] + b["q"] * b["Q"] + 2 * b["e"] * b["E"]
+    return (b["A"] + b["k"] * b["K"] + b["r"] * b["R"] + b["q"] * b["Q"] + b["e"] * b["E"]
             + b["v"] * b["V"] + b["d"] * b["D"] + b["h"] * heap_segments
             + b["w"] * -(-pool_segments // 64))
 
