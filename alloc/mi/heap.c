@@ -280,9 +280,8 @@ static mi_block *pop(mi_heap *heap, mi_page_queue *q, mi_page *page)
 static mi_block *alloc_from_queue(mi_heap *heap, unsigned bin)
 {
     mi_page_queue *q = &heap->queues[bin];
-    mi_page *next;
-    unsigned seen = 0;
-    for (mi_page *page = q->first; page && seen < MI_SEARCH_MAX; page = next, seen++) {
+    mi_page *next, *page = q->first;
+    for (unsigned left = MI_SEARCH_MAX; page && left; page = next, left--) {
         next = page->next;
         mi_page_collect(page);
         if (page->free || mi_page_extend(page))
@@ -303,11 +302,12 @@ static mi_block *alloc_from_queue(mi_heap *heap, unsigned bin)
 mi_block *mi_heap_alloc_slow(mi_heap *heap, unsigned bin)
 {
     mi_heap_take_returned(heap);
-    if (unlikely(heap->sweeping != 0))
-        mi_segment_sweep_some(heap);
     mi_block *block = alloc_from_queue(heap, bin);
     if (block)
         return block;
+    /* About to take a fresh page: go on giving back a segment first. */
+    if (unlikely(heap->sweeping != 0))
+        mi_segment_sweep_some(heap);
     mi_page *page = mi_segment_page_alloc(heap, bin);
     if (!page) {
         /* Out of segments: give back every empty page we hold, then retry. */

@@ -199,9 +199,26 @@ static inline size_t mi_segment_bytes(const mi_segment *seg) { return seg->segme
 void mi_page_init(mi_page *page, mi_heap *heap, size_t block_size, size_t area_bytes, bool zeroed);
 /* Carve more blocks into `free`; false if the page is completely carved. */
 bool mi_page_extend(mi_page *page);
-/* Move xthread_free (at most MI_COLLECT_MAX blocks of it per call: the rest
- * wait on the page's remote_backlog) and local_free blocks to free. Owner only. */
-void mi_page_collect(mi_page *page);
+/* Count remote frees in: at most MI_COLLECT_MAX per call (the rest wait on
+ * the page's remote_backlog). Owner only. */
+void mi_page_collect_remote(mi_page *page);
+/* local_free becomes free when free is empty. */
+static inline void mi_page_local_to_free(mi_page *page)
+{
+    if (!page->free && page->local_free) {
+        page->free = page->local_free;
+        page->local_free = 0;
+        page->free_is_zero = 0;
+    }
+}
+/* Move xthread_free (bounded, as above) and local_free blocks to free. The
+ * common case, no remote frees, stays inline. Owner only. */
+static inline void mi_page_collect(mi_page *page)
+{
+    if (unlikely(page->remote_backlog != 0 || (mi_load_relaxed(&page->xthread_free) & ~MI_FLAG_MASK)))
+        mi_page_collect_remote(page);
+    mi_page_local_to_free(page);
+}
 /* The same, every block: the out-of-memory path and ha_collect. */
 void mi_page_collect_all(mi_page *page);
 

@@ -80,35 +80,25 @@ static void take_backlog(mi_page *page, uint32_t max)
     page->used -= count;
 }
 
-/* Take the remote list into the backlog, keeping the full-state flag. */
-static void take_thread_free(mi_page *page)
+/* Take the remote list into the backlog, keeping the full-state flag;
+ * false if it was empty. */
+static bool take_thread_free(mi_page *page)
 {
     uintptr_t tf = mi_load_relaxed(&page->xthread_free);
     if (!(tf & ~MI_FLAG_MASK))
-        return;
+        return false;
     while (!mi_cas_weak_acq_rel(&page->xthread_free, &tf, tf & MI_FLAG_MASK))
         ;
     page->remote_backlog = (mi_block *)(tf & ~MI_FLAG_MASK);
+    return true;
 }
 
-static void local_to_free(mi_page *page)
-{
-    if (!page->free && page->local_free) {
-        page->free = page->local_free;
-        page->local_free = 0;
-        page->free_is_zero = 0;
-    }
-}
-
-void mi_page_collect(mi_page *page)
+void mi_page_collect_remote(mi_page *page)
 {
     /* Bounded: at most MI_COLLECT_MAX remote frees are counted per call, the
      * rest stay on the backlog for the next collect. */
-    if (!page->remote_backlog)
-        take_thread_free(page);
-    if (page->remote_backlog)
+    if (page->remote_backlog || take_thread_free(page))
         take_backlog(page, MI_COLLECT_MAX);
-    local_to_free(page);
 }
 
 void mi_page_collect_all(mi_page *page)
@@ -118,5 +108,5 @@ void mi_page_collect_all(mi_page *page)
     take_thread_free(page);
     if (page->remote_backlog)
         take_backlog(page, UINT32_MAX);
-    local_to_free(page);
+    mi_page_local_to_free(page);
 }
