@@ -53,6 +53,13 @@ def quantile(hist, calls, top, q):
     return top
 
 
+def share_above(run, ops, x):
+    """Fraction of calls costing more than x (counting a bucket that straddles
+    x as above it: an upper estimate)."""
+    hist, calls, _ = merged(run, ops)
+    return sum(c for b, c in hist.items() if bucket_low(b + 1) - 1 > x) / calls if calls else 0.0
+
+
 def stats(run, ops):
     hist, calls, top = merged(run, ops)
     if not calls:
@@ -152,10 +159,15 @@ def latency_section(data, outdir, meta_lines, order):
         out += ["### Worst call and p99.9 at 1 hart, mi beside TLSF", "",
                 f"Issue 13's targets for mi: max at most {MI_MAX_TARGET} and p99.9 at most "
                 f"{MI_P999_TARGET} guest instructions on every workload (calls that zero or copy "
-                "for the caller excluded). The last columns name the alloc_type with the lowest max "
-                "and its margin over the next lowest.", "",
-                "| workload | mi max | mi p99.9 | tlsf max | tlsf p99.9 | lowest max | next lowest | margin |",
-                "|---|---|---|---|---|---|---|---|"]
+                "for the caller excluded). `mi > 300`: the share of mi's calls above 300, which "
+                "must be under 0.1% for p99.9 to meet its target. The last columns name the "
+                "alloc_type with the lowest max and its margin over the next lowest. mi's bound on "
+                "paper: alloc/mi/README.md, \"Worst-case bound\". The alloc suite is no workload: "
+                "its cases run the heap out of memory on purpose (oom_recovers, oom_all_cpus), "
+                "and mi's out-of-memory retry, which gives back every empty page of the heap at "
+                "once, is outside that bound.", "",
+                "| workload | mi max | mi p99.9 | mi > 300 | tlsf max | tlsf p99.9 | lowest max | next lowest | margin |",
+                "|---|---|---|---|---|---|---|---|---|"]
         for p in phases:
             s = {a: stats(by[(p, a, 1)], PATH_OPS) for a in allocs if (p, a, 1) in by}
             s = {a: v for a, v in s.items() if v}
@@ -173,8 +185,10 @@ def latency_section(data, outdir, meta_lines, order):
             nxt = ranked[1] if len(ranked) > 1 else None
             margin = (f"{s[nxt]['max'] / max(s[best]['max'], 1):.2f}x "
                       f"({s[nxt]['max'] - s[best]['max']} fewer)") if nxt else "-"
+            above = (f"{100 * share_above(by[(p, 'mi', 1)], PATH_OPS, MI_P999_TARGET):.2f}%"
+                     if mi else "-")
             out.append(f"| {label(p)} | {cell(mi, 'max', MI_MAX_TARGET)} | "
-                       f"{cell(mi, 'p99.9', MI_P999_TARGET)} | {cell(tl, 'max')} | {cell(tl, 'p99.9')} | "
+                       f"{cell(mi, 'p99.9', MI_P999_TARGET)} | {above} | {cell(tl, 'max')} | {cell(tl, 'p99.9')} | "
                        f"{best} {s[best]['max']} | {nxt} {s[nxt]['max'] if nxt else ''} | {margin} |")
         out.append("")
 
