@@ -298,6 +298,18 @@ static inline __attribute__((always_inline)) mi_block *mi_alloc_direct(mi_heap *
     return block;
 }
 
+/* The same for a request whose last byte is at offset `last` < MI_DIRECT_MAX
+ * (size - 1, rounded up to the alignment): its entry is direct[last / 8 + 1],
+ * whose byte offset from direct[1] is last with its low three bits cleared. */
+static inline __attribute__((always_inline)) mi_block *mi_alloc_direct_at(mi_heap *heap, size_t last)
+{
+    mi_page *page = *(mi_page **)((uint8_t *)&heap->direct[1] + (last & ~(size_t)7));
+    mi_block *block = mi_page_pop(page);
+    if (likely(block != 0))
+        mi_count_alloc(heap, page);
+    return block;
+}
+
 /* Fast path: free p into its page's local_free when heap owns the page and
  * the page takes fast frees; returns that page (the caller then asks
  * mi_page_emptied_retires), or NULL having done nothing. p may be NULL. */
@@ -306,7 +318,10 @@ static inline __attribute__((always_inline)) mi_page *mi_free_local(mi_heap *hea
     mi_segment *seg = mi_segment_of(p);
     if (unlikely((void *)seg == p))
         return 0; /* NULL, or a huge block aligned to its segment */
-    mi_page *page = mi_page_of(seg, p);
+    /* mi_page_of(seg, p), from p's own bits: the slice index scaled to a
+     * word offset in one shift and mask. */
+    uintptr_t slot = ((uintptr_t)p >> (MI_SLICE_SHIFT - 3)) & ((uintptr_t)(MI_SLICES - 1) << 3);
+    mi_page *page = *(mi_page **)((uint8_t *)seg->slice_page + slot);
     /* Any CPU reads this; only the owner can find its own heap here. */
     if (unlikely(mi_peek(&page->fast_heap) != heap))
         return 0;
