@@ -164,7 +164,7 @@ int ha_add_memory(void *start, size_t size)
 
 void *ha_alloc(size_t size, size_t align)
 {
-    if (!ha_is_pow2(align))
+    if (__builtin_expect(!ha_is_pow2(align), 0))
         return 0;
     void *p = alloc_entry(size, align);
     AFTER_ALLOC(p, alloc_entry(size, align));
@@ -186,7 +186,7 @@ void *ha_alloc_zeroed(size_t size, size_t align)
 
 void ha_dealloc(void *ptr, size_t size, size_t align)
 {
-    if (!ptr)
+    if (__builtin_expect(!ptr, 0))
         return;
     free_block(ptr, size, align);
 }
