@@ -303,7 +303,7 @@ void mi_lane_page_emptied(mi_heap *heap, mi_page *page)
 {
     unsigned long flags = ha_embed_irq_save();
     /* Unmasked until here: the page may have changed since the lane's test. */
-    if (page->used == 0 && page->fast_heap == heap)
+    if (mi_page_used(page) == 0 && page->fast_heap == heap)
         mi_heap_page_freed_slow(heap, page);
     ha_embed_irq_restore(flags);
 }
@@ -313,13 +313,12 @@ static size_t mi_backend_usable_size(const void *p)
     return mi_usable_size(p);
 }
 
-/* The peak is sampled on the owner's slow paths (mi_internal.h), and a burst
- * served by the fast paths since may have gone above it: a report gives at
- * least the bytes in use now, and never less than an earlier report did
- * (xpeak_reported, raised by the readers with a CAS). */
-static int64_t reported_peak(mi_heap *heap)
+/* No path samples the peak (the fast paths count only in their pages): a
+ * report gives the bytes in use now, and never less than an earlier report
+ * did (xpeak_reported, raised by the readers with a CAS). So bytes_peak is
+ * the highest bytes_in_use any report saw. */
+static int64_t reported_peak(mi_heap *heap, int64_t in_use)
 {
-    int64_t in_use = mi_load_relaxed(&heap->stats.bytes_in_use);
     int64_t peak = mi_load_relaxed(&heap->stats.bytes_peak);
     int64_t best = peak > in_use ? peak : in_use;
     int64_t shown = mi_load_relaxed(&heap->xpeak_reported);
@@ -329,16 +328,55 @@ static int64_t reported_peak(mi_heap *heap)
     return shown > best ? shown : best;
 }
 
-static void sum_stats(unsigned first, unsigned end, mi_stats *sum)
+/* The counts of the pages in use of each heap: what the fast paths did since
+ * each page's last fold (mi_page_fold). A report reads them on any CPU while
+ * their owners may be changing them: every word read is one the owner writes
+ * whole, and each segment stays a segment meanwhile (the pool's lock), so a
+ * report that overlaps allocation is a mix of before and after, and one
+ * taken while the heaps are still is exact. */
+struct page_counts {
+    uint64_t allocs[MI_MAX_CPUS], frees[MI_MAX_CPUS];
+    int64_t bytes[MI_MAX_CPUS];
+};
+
+static void add_segment_counts(const mi_segment *seg, void *arg)
+{
+    struct page_counts *c = arg;
+    const mi_heap *owner = mi_load_relaxed(&seg->heap);
+    if (!owner || owner < &mi_heaps[0] || owner >= &mi_heaps[MI_MAX_CPUS])
+        return;
+    size_t h = (size_t)(owner - mi_heaps);
+    /* Page by page: the lowest used slice starts a page; skip its run (and
+     * always that slice, so a run read mid-change cannot stall the walk). */
+    for (uint64_t used = ~mi_load_relaxed(&seg->free_slices); used;) {
+        unsigned i = (unsigned)__builtin_ctzll(used);
+        const mi_page *p = &seg->pages[i];
+        unsigned count = mi_load_relaxed(&p->slice_count);
+        uint64_t run = count >= MI_SLICES - i ? ~0ull << i : ((1ull << count) - 1) << i;
+        used &= ~(run | (1ull << i));
+        if (!mi_load_relaxed(&p->in_use) || mi_load_relaxed(&p->heap) != owner)
+            continue;
+        uint32_t allocs = mi_load_relaxed(&p->allocs), frees = mi_load_relaxed(&p->frees);
+        c->allocs[h] += allocs;
+        c->frees[h] += frees;
+        c->bytes[h] += ((int64_t)allocs - (int64_t)frees) * (int64_t)mi_load_relaxed(&p->block_size);
+    }
+}
+
+void mi_stats_sum(unsigned first, unsigned end, mi_stats *sum)
 {
     __builtin_memset(sum, 0, sizeof *sum);
+    static struct page_counts zero;
+    struct page_counts pages = zero;
+    mi_pool_for_each_sliced(add_segment_counts, &pages);
     for (unsigned i = first; i < end; i++) {
         const mi_stats *s = &mi_heaps[i].stats;
-        sum->allocs += mi_load_relaxed(&s->allocs);
-        sum->frees += mi_load_relaxed(&s->frees);
+        int64_t in_use = mi_load_relaxed(&s->bytes_in_use) + pages.bytes[i];
+        sum->allocs += mi_load_relaxed(&s->allocs) + pages.allocs[i];
+        sum->frees += mi_load_relaxed(&s->frees) + pages.frees[i];
         sum->remote_frees += mi_load_relaxed(&s->remote_frees);
-        sum->bytes_in_use += mi_load_relaxed(&s->bytes_in_use);
-        sum->bytes_peak += reported_peak(&mi_heaps[i]);
+        sum->bytes_in_use += in_use;
+        sum->bytes_peak += reported_peak(&mi_heaps[i], in_use);
         sum->pages_in_use += mi_load_relaxed(&s->pages_in_use);
         sum->segments_in_use += mi_load_relaxed(&s->segments_in_use);
         sum->page4k_in_use += mi_load_relaxed(&s->page4k_in_use);
@@ -350,7 +388,7 @@ static void sum_stats(unsigned first, unsigned end, mi_stats *sum)
 static void mi_backend_usage(struct ha_usage *out)
 {
     mi_stats s;
-    sum_stats(0, cpu_count, &s);
+    mi_stats_sum(0, cpu_count, &s);
     size_t managed = mi_pool_total_segments() << MI_SEGMENT_SHIFT;
     size_t taken = (size_t)(s.bytes_in_use + s.page4k_block_bytes);
     out->used_bytes = (size_t)(s.bytes_in_use - s.unusable_bytes);
@@ -363,9 +401,9 @@ static int mi_backend_get_stats(unsigned cpu, struct ha_stats *out)
 {
     mi_stats s;
     if (cpu == HA_ALL_CPUS)
-        sum_stats(0, cpu_count, &s);
+        mi_stats_sum(0, cpu_count, &s);
     else if (cpu < cpu_count)
-        sum_stats(cpu, cpu + 1, &s);
+        mi_stats_sum(cpu, cpu + 1, &s);
     else
         return -HA_EINVAL;
     out->allocs = s.allocs;
