@@ -371,7 +371,7 @@ def icount_section(data):
     return out
 
 
-def kernel_pair_section(pair, count):
+def kernel_pair_section(pair, count, before=None):
     """The kernel pair (make bench-pair-kernel): instructions per ha_alloc(32, 8)
     + ha_dealloc, measured under -icount for every alloc_type, and the hit
     paths counted in the disassembly (tools/bench/fastpath-count.py)."""
@@ -384,13 +384,19 @@ def kernel_pair_section(pair, count):
                 "plus the slow paths the loop meets (for mi, refilling the page's free list from its "
                 "`local_free` every few hundred pairs).", ""]
         out += meta_lines(pair["meta"])
-        out += ["", "| alloc_type | pair | loop | allocator |", "|---|---:|---:|---:|"]
+        old = {r["alloc"]: r for r in (before or {}).get("runs", []) if r.get("ok")}
+        if old:
+            out += ["", f"*before*: the allocator share measured the same way on "
+                        f"{before['meta'].get('git_commit', '?')} (`kernel-pair-before.json`)."]
+        out += ["", "| alloc_type | pair | loop | allocator |" + (" before |" if old else ""),
+                "|---|---:|---:|---:|" + ("---:|" if old else "")]
         for r in pair["runs"]:
+            prev = f" {fmt(old[r['alloc']]['allocator'])} |" if r["alloc"] in old else (" - |" if old else "")
             if r.get("ok"):
                 out.append(f"| {r['alloc']} | {fmt(r['per_pair'])} | {fmt(r['loop'])} | "
-                           f"**{fmt(r['allocator'])}** |")
+                           f"**{fmt(r['allocator'])}** |" + prev)
             else:
-                out.append(f"| {r['alloc']} | failed | | |")
+                out.append(f"| {r['alloc']} | failed | | |" + prev)
         out.append("")
     if count:
         out += ["Hit paths counted in the disassembly (`tools/bench/fastpath-count.py "
@@ -467,7 +473,7 @@ def main():
         out += icount_section(icount)
     kpair, kcount = load(os.path.join(outdir, "kernel-pair.json")), load(os.path.join(outdir, "fastpath-count.json"))
     if kpair or kcount:
-        out += kernel_pair_section(kpair, kcount)
+        out += kernel_pair_section(kpair, kcount, load(os.path.join(outdir, "kernel-pair-before.json")))
     pair = os.path.join(outdir, "callgrind-pair.txt")
     pair_lines = open(pair).read().rstrip().splitlines() if os.path.exists(pair) else []
     if pair_lines:

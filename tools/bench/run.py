@@ -279,6 +279,7 @@ def cmd_pair(a):
             r["output"] = out[-1500:]
             print(f"pair {alloc:10}: FAILED rc={rc}", flush=True)
         runs.append(r)
+    meta["loadavg_at_end"] = sh("cut -d' ' -f1-3 /proc/loadavg")
     save(a.out, {"meta": meta, "runs": runs})
 
 
