@@ -69,7 +69,7 @@ bench-pair: $(BENCH_PAIR) $(HA_PRELOAD)
 bench-pair-kernel: $(KERNEL_ELF) rust-kernel
 	python3 tools/bench/run.py pair --out $(BENCH_DOCS)/kernel-pair.json
 	python3 tools/bench/fastpath-count.py $(KERNEL_ELF) --rust $(RUST_KERNEL) \
-	    --json $(BENCH_DOCS)/fastpath-count.json --readme alloc/README.md
+	    --json $(BENCH_DOCS)/fastpath-count.json --readme alloc/mi/README.md
 	python3 tools/bench/report.py $(BENCH_DOCS)
 
 # Where the time goes: callgrind of one host workload under hartalloc and

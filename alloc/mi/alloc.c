@@ -1,5 +1,5 @@
 /*
- * mi_alloc.c - allocation on a given heap: the generic path (any size class,
+ * mi/alloc.c - allocation on a given heap: the generic path (any size class,
  * alignment, zeroing, 4 KiB pages) and realloc. Callers hold the heap (irqs
  * masked; see entry_points.c).
  */

@@ -65,7 +65,7 @@ static void set_cpu_slots(unsigned heaps_in_slots)
 {
 #ifdef HA_EMBED_CPU_SLOT
     void **slot;
-    for (unsigned cpu = 0; cpu < MI_MAX_CPUS && (slot = ha_embed_cpu_slot(cpu)) != 0; cpu++)
+    for (unsigned cpu = 0; cpu < HA_MAX_CPUS && (slot = ha_embed_cpu_slot(cpu)) != 0; cpu++)
         *slot = cpu < heaps_in_slots ? &mi_heaps[cpu] : &mi_lane_closed;
 #else
     (void)heaps_in_slots;
@@ -74,7 +74,7 @@ static void set_cpu_slots(unsigned heaps_in_slots)
 
 static int init_common(void *start, size_t size, unsigned ncpu, unsigned heaps, unsigned flags)
 {
-    if (ncpu > MI_MAX_CPUS)
+    if (ncpu > HA_MAX_CPUS)
         return -HA_EINVAL;
     mi_pool_reset();
     int r = mi_pool_add_region(start, size, (flags & HA_MEMORY_ZEROED) != 0);
@@ -335,15 +335,15 @@ static int64_t reported_peak(mi_heap *heap, int64_t in_use)
  * report that overlaps allocation is a mix of before and after, and one
  * taken while the heaps are still is exact. */
 struct page_counts {
-    uint64_t allocs[MI_MAX_CPUS], frees[MI_MAX_CPUS];
-    int64_t bytes[MI_MAX_CPUS];
+    uint64_t allocs[HA_MAX_CPUS], frees[HA_MAX_CPUS];
+    int64_t bytes[HA_MAX_CPUS];
 };
 
 static void add_segment_counts(const mi_segment *seg, void *arg)
 {
     struct page_counts *c = arg;
     const mi_heap *owner = mi_load_relaxed(&seg->heap);
-    if (!owner || owner < &mi_heaps[0] || owner >= &mi_heaps[MI_MAX_CPUS])
+    if (!owner || owner < &mi_heaps[0] || owner >= &mi_heaps[HA_MAX_CPUS])
         return;
     size_t h = (size_t)(owner - mi_heaps);
     /* Page by page: the lowest used slice starts a page; skip its run (and

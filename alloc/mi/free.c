@@ -1,5 +1,5 @@
 /*
- * mi_free.c - returning a block: to its page's local_free when the caller's
+ * mi/free.c - returning a block: to its page's local_free when the caller's
  * heap owns the page, to its xthread_free (one CAS) when it does not, and
  * straight to the pool for huge blocks.
  */

@@ -1,6 +1,6 @@
 /*
- * mi_internal.h - helpers and function contracts shared by the mi_*.c files.
- * Types, glossary, invariants and lock order: mi_types.h.
+ * mi/internal.h - helpers and function contracts shared by the files of alloc/mi.
+ * Types, glossary, invariants and lock order: mi/types.h.
  */
 #ifndef HA_MI_INTERNAL_H
 #define HA_MI_INTERNAL_H
@@ -159,7 +159,6 @@ void mi_pool_free(mi_segment *seg, size_t n);
 mi_segment *mi_pool_find_run(const void *p);
 bool mi_pool_contains(const void *p);
 size_t mi_pool_total_segments(void);
-size_t mi_pool_free_segments(void);
 int mi_pool_check(void);
 void mi_pool_reset(void);
 uintptr_t mi_pool_secret(void);
@@ -169,7 +168,7 @@ void mi_pool_for_each_sliced(void (*fn)(const mi_segment *seg, void *arg), void 
 /* Bytes of live huge blocks (for ha_check; needs a quiescent heap). */
 int64_t mi_pool_huge_live_bytes(void);
 
-/* ---- segments and pages (mi_segment.c, mi_page.c) ------------------------ */
+/* ---- segments and pages (mi/segment.c, mi/page.c) ------------------------ */
 /* A fresh page of `bin` for heap, from its segments or a new one; NULL if the
  * pool is exhausted. Owner only. */
 mi_page *mi_segment_page_alloc(mi_heap *heap, unsigned bin);
@@ -204,8 +203,8 @@ bool mi_page_extend(mi_page *page);
 /* Move xthread_free and local_free blocks to free. Owner only. */
 void mi_page_collect(mi_page *page);
 
-/* ---- heaps (mi_heap.c) --------------------------------------------------- */
-extern mi_heap mi_heaps[MI_MAX_CPUS];
+/* ---- heaps (heap.c) --------------------------------------------------- */
+extern mi_heap mi_heaps[HA_MAX_CPUS];
 extern mi_page mi_page_empty;
 extern unsigned mi_heap_count;
 void mi_heap_init(mi_heap *heap, unsigned cpu);
@@ -223,7 +222,7 @@ void mi_heap_page_freed_slow(mi_heap *heap, mi_page *page);
 mi_page *mi_heap_take_large_cache(mi_heap *heap, size_t need, size_t align);
 /* A new one-block page: it is full from the start. */
 void mi_heap_park_large(mi_heap *heap, mi_page *page);
-/* The page may stay cached although empty (see mi_heap.c). */
+/* The page may stay cached although empty (see mi/heap.c). */
 bool mi_heap_keeps_empty(const mi_heap *heap, const mi_page *page);
 /* Take such a page off its queue before its slices go back. */
 void mi_heap_unqueue_empty(mi_heap *heap, mi_page *page);
@@ -234,7 +233,7 @@ void mi_heap_collect_all(mi_heap *heap);
 /* Remote CPU: hand a full page back to its owner. */
 void mi_heap_return_page_mt(mi_heap *heap, mi_page *page);
 
-/* ---- allocation and free on an explicit heap (mi_alloc.c, mi_free.c) ------ */
+/* ---- allocation and free on an explicit heap (mi/alloc.c, mi/free.c) ------ */
 /* as_pages: a 4 KiB page run, counted in the page statistics. */
 void *mi_heap_alloc_generic(mi_heap *heap, size_t size, size_t align, bool zero, bool as_pages);
 /* heap: the caller's heap (decides local vs remote). */
@@ -273,7 +272,7 @@ static inline void mi_page_fold(mi_page *page)
  * are derived from those counts (mi_page_fold, sum_stats).
  *
  * The checked build's one switch: MI_FAST_PATHS is 0 there, so every call
- * goes through the generic paths, which verify it (mi_checked.c), and the
+ * goes through the generic paths, which verify it (checked_build.c), and the
  * lane stays closed. */
 #ifdef HA_CHECKED
 #define MI_FAST_PATHS 0
@@ -339,7 +338,7 @@ static inline __attribute__((always_inline)) mi_page *mi_free_local(mi_heap *hea
 /* The one emptied-page rule, after a local free into `page`: true when the
  * caller must hand the page to mi_heap_page_freed_slow (masked). It is not
  * when blocks are still in use, nor in the common case kept inline: the
- * only page of its class, in a heap with one segment, stays (mi_heap.c). */
+ * only page of its class, in a heap with one segment, stays (heap.c). */
 static inline __attribute__((always_inline)) bool mi_page_emptied_retires(const mi_heap *heap,
                                                                           const mi_page *page)
 {
@@ -380,7 +379,7 @@ size_t mi_usable_size(const void *p);
 /* The page holding a live block p (checked builds verify everything). */
 mi_page *mi_page_of_block(const void *p);
 
-/* ---- checked builds (mi_checked.c) --------------------------------------- */
+/* ---- checked builds (checked_build.c) --------------------------------------- */
 #ifdef HA_CHECKED
 /* A checked block ends with its requested size (encoded) and carries an
  * 8-byte canary right after the requested bytes. */
@@ -399,7 +398,7 @@ void mi_checked_fill_free(mi_page *page, mi_block *block);
  * their pages (entry_points.c). */
 void mi_stats_sum(unsigned first, unsigned end, mi_stats *sum);
 
-/* ---- validation (mi_check.c) --------------------------------------------- */
+/* ---- validation (mi/validate.c) --------------------------------------------- */
 int mi_check_heaps(void);
 
 #endif /* HA_MI_INTERNAL_H */

@@ -1,5 +1,5 @@
 /*
- * mi_lane.h - the lane: mi's fast paths for an embedding that caches its
+ * mi/lane.h - the lane: mi's fast paths for an embedding that caches its
  * thread's heap, so a small malloc or free is a few loads and stores with no
  * call into the core, no interrupt masking and no dispatch.
  *

@@ -1,6 +1,6 @@
 /*
- * mi_segment.c - segments carved into slices, owned by one heap, and the
- * segment runs of huge blocks. A segment's header (mi_types.h) sits at its
+ * mi/segment.c - segments carved into slices, owned by one heap, and the
+ * segment runs of huge blocks. A segment's header (mi/types.h) sits at its
  * start; slice 0's page begins after it. Owner CPU only, except the huge
  * functions, which any CPU may call.
  */

@@ -1,7 +1,7 @@
 /*
- * mi_check.c - ha_check for mi and mi-locked: walks the pool, every heap,
+ * mi/validate.c - ha_check for mi and mi-locked: walks the pool, every heap,
  * every queued page and its three lists, and reports the first broken
- * invariant of mi_types.h. Needs a quiescent heap (no CPU allocating).
+ * invariant of mi/types.h. Needs a quiescent heap (no CPU allocating).
  */
 #include "internal.h"
 
@@ -132,7 +132,7 @@ int mi_check_heaps(void)
         if (check_heap(&mi_heaps[i], &t) != 0)
             return -1;
     mi_stats sum;
-    mi_stats_sum(0, MI_MAX_CPUS, &sum); /* the heaps' figures and their pages' counts */
+    mi_stats_sum(0, HA_MAX_CPUS, &sum); /* the heaps' figures and their pages' counts */
     stat_bytes = sum.bytes_in_use + sum.page4k_block_bytes;
     stat_pages = sum.pages_in_use;
     /* Huge blocks live outside the queues: count them from the pool. */

@@ -2,7 +2,7 @@
 """fastpath-count.py - count the instructions of the allocator's hit paths in
 a riscv64 kernel image, from its disassembly (riscv64-unknown-elf-objdump -d).
 
-  fastpath-count.py KERNEL.elf [--rust RUST_KERNEL] [--json F.json] [--readme alloc/README.md]
+  fastpath-count.py KERNEL.elf [--rust RUST_KERNEL] [--json F.json] [--readme alloc/mi/README.md]
 
 A hit path is the path a call takes when nothing is missing: an allocation
 that finds a free block in its page, a free into the caller's own page that

@@ -401,7 +401,7 @@ def kernel_pair_section(pair, count, before=None):
     if count:
         out += ["Hit paths counted in the disassembly (`tools/bench/fastpath-count.py "
                 "build/riscv64/kernel.elf --rust <Rust kernel>`, run by `make bench-pair-kernel`; the "
-                "instruction listing is in alloc/README.md):", "",
+                "instruction listing is in alloc/mi/README.md):", "",
                 "| image | path | instructions | by function |", "|---|---|---:|---|"]
         for r in count["paths"]:
             out.append(f"| {r['image']} | {r['path']} | {r['total']} | "
