@@ -228,6 +228,19 @@ int mi_pool_check(void)
     return 0;
 }
 
+void mi_pool_for_each_sliced(void (*fn)(const mi_segment *seg, void *arg), void *arg)
+{
+    unsigned long flags = ha_spin_lock_irqsave(&pool_lock);
+    for (unsigned r = 0; r < region_count; r++)
+        for (size_t i = 0; i < regions[r].count; i++) {
+            const mi_segment *seg = (const mi_segment *)(regions[r].base + (i << MI_SEGMENT_SHIFT));
+            if (STATE_KIND(state[regions[r].first + i]) == SEG_HEAD &&
+                mi_load_relaxed(&seg->kind) == MI_SEGMENT_SLICED)
+                fn(seg, arg);
+        }
+    ha_spin_unlock_irqrestore(&pool_lock, flags);
+}
+
 int64_t mi_pool_huge_live_bytes(void)
 {
     int64_t bytes = 0;
