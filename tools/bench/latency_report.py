@@ -103,7 +103,7 @@ def ccdf_plot(outdir, name, runs, phases, allocs):
     script = [f'set terminal pngcairo size {330 * cols},{280 * rows + 40} font "sans,9"',
               f'set output "{name}"',
               f'set multiplot layout {rows},{cols} title "Per-call cost, 1 hart: fraction of calls '
-              f'costing more than x guest instructions (-icount; alloc_zeroed/realloc excluded)"',
+              f'costing more than x guest instructions (-icount; zeroing and realloc calls excluded)"',
               "set logscale xy", "set grid", "set key off", "set format y '10^{%L}'",
               "set xrange [10:*]", "set yrange [1e-7:1.5]"]
     for i, p in enumerate(phases):
