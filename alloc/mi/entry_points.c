@@ -5,11 +5,12 @@
  * reproduces ArceOS's Mutex<MiAllocator>).
  */
 #include "internal.h"
+#include "lane.h"
 #include "spinlock.h"
 
 static ha_spinlock global_lock;
 static unsigned cpu_count;   /* statistics slots: the ncpu of ha_init */
-static bool lane_open;       /* per-CPU mi in a release build (mi_lane.h) */
+static bool lane_open;       /* per-CPU mi in a release build (lane.h) */
 
 /* Enter the caller's heap. Per-CPU: mask irqs, then ask which CPU we are
  * (the contract's order). Locked: every CPU uses heap 0 under the lock.
@@ -169,13 +170,13 @@ static void collect_per_cpu(void)
 MI_ENTRY_POINTS(per_cpu, false)
 MI_ENTRY_POINTS(locked, true)
 
-/* ---- the lane (mi_lane.h) -------------------------------------------------- */
+/* ---- the lane (hartalloc_lane.h, lane.h) ------------------------------------ */
 
-mi_heap mi_lane_closed = {.direct = {[0 ... MI_DIRECT_MAX / 8] = &mi_page_empty}};
+ha_lane ha_lane_closed = {.heap = {.direct = {[0 ... MI_DIRECT_MAX / 8] = &mi_page_empty}}};
 
-mi_heap *mi_lane_heap(unsigned cpu)
+ha_lane *ha_lane_open(unsigned cpu)
 {
-    return lane_open && cpu < cpu_count ? &mi_heaps[cpu] : &mi_lane_closed;
+    return lane_open && cpu < cpu_count ? (ha_lane *)&mi_heaps[cpu] : &ha_lane_closed;
 }
 
 void mi_lane_page_emptied(mi_heap *heap, mi_page *page)

@@ -5,7 +5,7 @@
 #ifndef HA_MI_INTERNAL_H
 #define HA_MI_INTERNAL_H
 
-#include "backend.h"
+#include "../backend.h" /* relative: lane.h reaches here from an embedding */
 #include "hartalloc_embed.h"
 #include "types.h"
 
@@ -246,7 +246,7 @@ static inline void mi_page_set_fast(mi_page *page)
 }
 
 /* The fast paths, shared by the entry points (mi_backend.c) and embeddings
- * that cache their heap (the host's malloc, mi_lane_heap). They read and
+ * that cache their heap (the host's malloc, ha_lane_open). They read and
  * write only owner-only fields, so they take no atomics. The byte peak is
  * not updated here but on the slow paths (mi_stat_note_peak). */
 

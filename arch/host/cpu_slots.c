@@ -54,7 +54,7 @@
 
 #define MAX_SLOTS 256 /* the core refuses more CPUs than it has heaps for */
 
-__thread struct host_thread ha_host_self HOST_TLS = {.lane = &mi_lane_closed};
+__thread struct host_thread ha_host_self HOST_TLS = {.lane = &ha_lane_closed};
 
 static unsigned nslots;                 /* set once, before any thread enters */
 static unsigned shared_slot;            /* nslots - 1: never leased           */
@@ -111,7 +111,7 @@ static void give_back_at_exit(void *arg)
     if (t->role != ROLE_OWNER)
         return;
     unsigned slot = t->slot;
-    t->lane = &mi_lane_closed; /* from here on this thread's mallocs share the last slot */
+    t->lane = &ha_lane_closed; /* from here on this thread's mallocs share the last slot */
     pthread_mutex_lock(&registry_lock);
     t->role = ROLE_EXITED;
     slot_thread[slot] = NULL;
@@ -321,7 +321,7 @@ static void reclaim_slots_in_child(void)
          * fork now, but its stack may be reused or unmapped later, so it is
          * read here once and forgotten. */
         slot_thread[slot] = NULL;
-        if (t && (!guarded || t->lane != &mi_lane_closed))
+        if (t && (!guarded || t->lane != &ha_lane_closed))
             slot_abandoned[slot] = true;
         if (!slot_abandoned[slot])
             slot_owned[slot] = 0;

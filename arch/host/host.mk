@@ -19,7 +19,7 @@ HOST_CFLAGS      := $(CFLAGS_COMMON) -Iarch/host -fPIC -pthread -MMD -MP
 HOST_CORE_CFLAGS := $(HOST_CFLAGS) $(CFLAGS_CORE) $(CORE_INC) -DHA_EMBED_INLINE='"embed_inline.h"'
 # The shim defines malloc itself: keep GCC from rewriting its body into calls
 # to the functions being defined (malloc+memset -> calloc).
-HOST_SHIM_CFLAGS := $(HOST_CFLAGS) $(CORE_INC) -fno-builtin
+HOST_SHIM_CFLAGS := $(HOST_CFLAGS) -fno-builtin
 
 HOST_OBJ         := $(HOST_OUT)/obj
 HOST_OBJ_CHECKED := $(HOST_OUT)/obj-checked

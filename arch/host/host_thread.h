@@ -11,6 +11,8 @@
 #include <signal.h>
 #include <stdbool.h>
 
+#include "hartalloc_lane.h"
+
 enum role {
     ROLE_NEW = 0, /* has not entered the allocator yet                        */
     ROLE_OWNER,   /* holds a slot: uses its heap without a lock               */
@@ -19,9 +21,9 @@ enum role {
 };
 
 struct host_thread {
-    struct mi_heap *lane;          /* the malloc shim's cached heap (mi_lane.h)
+    ha_lane *lane;                 /* the malloc shim's lane (hartalloc_lane.h)
                                     * for an owner while mi is active, else
-                                    * &mi_lane_closed; the slot stays this
+                                    * &ha_lane_closed; the slot stays this
                                     * thread's while it is open               */
     unsigned slot;                 /* owner: for life; sharer: while masked   */
     unsigned role;                 /* enum role                               */
@@ -39,9 +41,6 @@ struct host_thread {
 #define HOST_HIDDEN __attribute__((visibility("hidden")))
 
 extern __thread struct host_thread ha_host_self HOST_TLS;
-/* The lane's closed value, from the core (mi_lane.h): an empty heap, so the
- * shim's fast paths need no NULL test. */
-extern struct mi_heap mi_lane_closed;
 extern int ha_host_fork_pending HOST_HIDDEN; /* owners must not start a section */
 
 /* The rare paths, out of line (cpu_slots.c). */

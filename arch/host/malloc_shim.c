@@ -14,9 +14,9 @@
  * The first call initialises, on whichever thread makes it, without
  * allocating: getenv, mmap and pthread_key_create do not call malloc.
  *
- * malloc and free first try the lane (alloc/mi/lane.h): a thread that owns a
- * slot while mi is active caches its heap and allocates small blocks and
- * frees its own with no call into the core. Everything else, including the
+ * malloc and free first try the lane (hartalloc_lane.h): a thread that owns
+ * a slot while mi is active caches its heap and allocates small blocks and
+ * frees them with no call into the core. Everything else, including the
  * first call of each thread, takes the ABI (ha_alloc, ha_free).
  */
 #include <errno.h>
@@ -28,11 +28,13 @@
 #include <unistd.h>
 
 #include "hartalloc.h"
+#define HA_LANE_INLINE /* the core's lane bodies inline: a hit pays no call */
+#include "hartalloc_lane.h"
 #include "host.h"
 #include "host_thread.h"
-#include "mi/lane.h"
 
 #define MALLOC_ALIGN 16 /* glibc's on x86_64 and riscv64: alignof(max_align_t) */
+_Static_assert(MALLOC_ALIGN == HA_LANE_ALIGN, "lane blocks must be malloc-aligned");
 #define DEFAULT_REGION ((size_t)64 << 30)
 #define MIN_DEFAULT_REGION ((size_t)64 << 20)
 #define DEFAULT_CPUS 64u
@@ -136,8 +138,8 @@ static void *aligned(size_t align, size_t size)
 static inline void open_lane(void)
 {
     struct host_thread *t = &ha_host_self;
-    if (__builtin_expect(t->lane == &mi_lane_closed, 0) && t->role == ROLE_OWNER)
-        t->lane = mi_lane_heap(t->slot);
+    if (__builtin_expect(t->lane == &ha_lane_closed, 0) && t->role == ROLE_OWNER)
+        t->lane = ha_lane_open(t->slot);
 }
 
 __attribute__((noinline)) static void *malloc_slow(size_t size)
@@ -150,11 +152,8 @@ __attribute__((noinline)) static void *malloc_slow(size_t size)
 
 void *malloc(size_t size)
 {
-    mi_heap *lane = ha_host_self.lane;
-    void *p = mi_lane_alloc16(lane, size);
+    void *p = ha_lane_alloc(ha_host_self.lane, size);
     if (__builtin_expect(p != NULL, 1))
-        return p;
-    if (size > MI_DIRECT_MAX && (p = mi_lane_alloc_class(lane, size)) != NULL)
         return p;
     return malloc_slow(size);
 }
@@ -169,19 +168,19 @@ __attribute__((noinline)) static void free_slow(void *ptr)
 }
 
 /* The lane is open, but ptr is not a fast local free. */
-__attribute__((noinline)) static void free_lane_miss(mi_heap *lane, void *ptr)
+__attribute__((noinline)) static void free_lane_miss(ha_lane *lane, void *ptr)
 {
-    if (!mi_lane_free_remote(lane, ptr))
+    if (!ha_lane_free_remote(lane, ptr))
         free_slow(ptr);
 }
 
 void free(void *ptr)
 {
     /* A closed lane must not look at ptr: it may not be an mi block. */
-    mi_heap *lane = ha_host_self.lane;
-    if (__builtin_expect(lane == &mi_lane_closed, 0))
+    ha_lane *lane = ha_host_self.lane;
+    if (__builtin_expect(lane == &ha_lane_closed, 0))
         free_slow(ptr);
-    else if (__builtin_expect(!mi_lane_free(lane, ptr), 0))
+    else if (__builtin_expect(!ha_lane_free(lane, ptr), 0))
         free_lane_miss(lane, ptr);
 }
 
