@@ -164,6 +164,9 @@ static void collect_per_cpu(void)
     unsigned long flags;
     mi_heap *heap = heap_enter(false, &flags);
     mi_heap_collect_all(heap);
+#ifdef HA_EMBED_RELEASE
+    mi_segment_release_free_slices(heap);
+#endif
     heap_leave(false, flags);
 }
 
@@ -265,7 +268,7 @@ static int mi_backend_get_stats(unsigned cpu, struct ha_stats *out)
         .usable_size = mi_backend_usable_size, .alloc_pages = alloc_pages_##suffix, \
         .dealloc_pages = dealloc_pages_##suffix, .usage = mi_backend_usage,      \
         .get_stats = mi_backend_get_stats, .check = check_fn,                    \
-        .collect = collect_fn,                                                   \
+        .collect = collect_fn, .release_unused = mi_pool_release_unused,         \
     }
 
 /* mi-locked can validate under its lock, so a check may overlap allocation

@@ -165,6 +165,10 @@ void mi_pool_reset(void);
 uintptr_t mi_pool_secret(void);
 /* Bytes of live huge blocks (for ha_check; needs a quiescent heap). */
 int64_t mi_pool_huge_live_bytes(void);
+/* ha_release_unused: give free segments back to the embedding. */
+size_t mi_pool_release_unused(void);
+/* ha_collect, with HA_EMBED_RELEASE: free slices of the heap's segments too. */
+void mi_segment_release_free_slices(mi_heap *heap);
 
 /* ---- segments and pages (mi_segment.c, mi_page.c) ------------------------ */
 /* A fresh page of `bin` for heap, from its segments or a new one; NULL if the

@@ -8,15 +8,17 @@
 #   build/host/hartalloc-test-checked  the same over the HA_CHECKED core
 #   build/host/preload-threads         a plain pthread program for test-host-preload
 
-HOST_HOOK_SRCS   := arch/host/cpu_slots.c arch/host/console.c arch/host/region.c
+HOST_HOOK_SRCS   := arch/host/cpu_slots.c arch/host/console.c arch/host/region.c arch/host/release.c
 HOST_SHIM_SRC    := arch/host/malloc_shim.c
 HOST_RUNNER_SRCS := arch/host/runner.c arch/host/runner_timer.c
 
 # Everything is position-independent so one set of objects serves the
 # archive, the shared libraries and the runner. -MMD: header dependencies.
 HOST_CFLAGS      := $(CFLAGS_COMMON) -Iarch/host -fPIC -pthread -MMD -MP
-# The core gets the per-operation hooks inline (arch/host/embed_inline.h).
-HOST_CORE_CFLAGS := $(HOST_CFLAGS) $(CFLAGS_CORE) $(CORE_INC) -DHA_EMBED_INLINE='"embed_inline.h"'
+# The core gets the per-operation hooks inline (arch/host/embed_inline.h),
+# and gives free segments back (arch/host/release.c).
+HOST_CORE_CFLAGS := $(HOST_CFLAGS) $(CFLAGS_CORE) $(CORE_INC) -DHA_EMBED_INLINE='"embed_inline.h"' \
+                    -DHA_EMBED_RELEASE
 # The shim defines malloc itself: keep GCC from rewriting its body into calls
 # to the functions being defined (malloc+memset -> calloc).
 HOST_SHIM_CFLAGS := $(HOST_CFLAGS) -fno-builtin
@@ -70,7 +72,7 @@ HOST_SO_LDFLAGS := -shared -pthread -Wl,--version-script=$(HOST_EXPORTS) -Wl,-Bs
 $(HOST_EXPORTS): alloc/include/hartalloc.h arch/host/host.mk
 	@mkdir -p $(@D)
 	{ echo '{ global: malloc; free; calloc; realloc; reallocarray; posix_memalign;'; \
-	  echo '  aligned_alloc; memalign; valloc; pvalloc; malloc_usable_size;'; \
+	  echo '  aligned_alloc; memalign; valloc; pvalloc; malloc_usable_size; malloc_trim;'; \
 	  grep -o '\bha_[a-z_]*(' $< | tr -d '(' | sort -u | sed 's/.*/  &;/'; \
 	  echo '  local: *; };'; } > $@
 

@@ -16,8 +16,9 @@
 enum role {
     ROLE_NEW = 0, /* has not entered the allocator yet                        */
     ROLE_OWNER,   /* holds a slot: uses its heap without a lock               */
-    ROLE_SHARER,  /* found every slot leased: uses the last slot, locked      */
+    ROLE_SHARER,  /* found every slot leased: takes a shared slot, locked     */
     ROLE_EXITED,  /* gave its slot back at exit: shares from now on           */
+    ROLE_SERVICE, /* the release thread: enters for the pool only, no slot    */
 };
 
 struct host_thread {
@@ -31,7 +32,7 @@ struct host_thread {
     bool forking;                  /* between fork's prepare and its return   */
     volatile sig_atomic_t masked;  /* "interrupts off": inside the allocator;
                                     * read by a forking thread                */
-    volatile sig_atomic_t pending; /* a host interrupt arrived while masked   */
+    volatile sig_atomic_t pending; /* PENDING_*: work for the outermost restore */
 };
 
 /* initial-exec: this runs inside malloc, and the general-dynamic TLS model
@@ -40,6 +41,11 @@ struct host_thread {
 #define HOST_TLS __attribute__((tls_model("initial-exec"), visibility("hidden")))
 #define HOST_HIDDEN __attribute__((visibility("hidden")))
 
+enum {
+    PENDING_IRQ = 1,     /* a host interrupt arrived while masked           */
+    PENDING_RELEASE = 2, /* start the release thread (release.c)            */
+};
+
 extern __thread struct host_thread ha_host_self HOST_TLS;
 extern int ha_host_fork_pending HOST_HIDDEN; /* owners must not start a section */
 
@@ -47,6 +53,15 @@ extern int ha_host_fork_pending HOST_HIDDEN; /* owners must not start a section 
 HOST_HIDDEN void ha_host_enter_slow(struct host_thread *t);
 HOST_HIDDEN void ha_host_leave_shared(void);
 HOST_HIDDEN void ha_host_deliver_pending(struct host_thread *t);
+/* release.c: start the release thread (outside any section); forget it in
+ * a child of fork. cpu_slots.c: make the caller the release thread. */
+HOST_HIDDEN void ha_host_release_start(void);
+HOST_HIDDEN void ha_host_release_after_fork(void);
+HOST_HIDDEN void ha_host_become_service(void);
+/* release.c: a heap fell idle (its thread exited): sweep soon.
+ * cpu_slots.c: the sweep, run by the release thread. */
+HOST_HIDDEN void ha_host_release_heap_idle(void);
+HOST_HIDDEN void ha_host_collect_idle_heaps(void);
 
 static inline unsigned long host_irq_save(void)
 {

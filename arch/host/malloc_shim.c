@@ -286,6 +286,23 @@ size_t malloc_usable_size(void *ptr)
     return ha_usable_size(ptr);
 }
 
+/* glibc's malloc_trim: give back now what the allocator holds unused. The
+ * calling thread's heap retires the empty pages it keeps for reuse (only its
+ * owner may; the release thread does it for heaps nobody uses), and free
+ * segments are released at once instead of after the release thread's
+ * delay (the second call releases what the first one aged). 1 when memory
+ * was given back, as glibc's. */
+int malloc_trim(size_t pad)
+{
+    (void)pad;
+    if (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != READY)
+        return 0;
+    ha_collect();
+    size_t aged = ha_release_unused();
+    ha_release_unused();
+    return aged != 0;
+}
+
 /* A preloaded library is finalised after the program and its libraries. */
 __attribute__((destructor)) static void print_stats_at_exit(void)
 {
