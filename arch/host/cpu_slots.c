@@ -202,7 +202,7 @@ static void wait_out_fork(struct host_thread *t)
     }
 }
 
-static bool try_lock(uint32_t *word)
+static inline __attribute__((always_inline)) bool try_lock(uint32_t *word)
 {
     return __atomic_load_n(word, __ATOMIC_RELAXED) == 0 &&
            __atomic_exchange_n(word, 1u, __ATOMIC_ACQUIRE) == 0;
@@ -211,7 +211,7 @@ static bool try_lock(uint32_t *word)
 /* Lock a shared slot for this section: the one of the CPU we run on, or,
  * if its holder was preempted inside, the next free one. Never waits on
  * one holder: it yields only when every shared slot is busy at once. */
-static void take_shared_slot(struct host_thread *t)
+__attribute__((noinline)) static void take_shared_slot(struct host_thread *t)
 {
     unsigned count = nslots - first_shared;
     int cpu = sched_getcpu(); /* a load from rseq's cpu_id on glibc >= 2.35 */
@@ -254,6 +254,15 @@ __attribute__((noinline, cold)) void ha_host_enter_slow(struct host_thread *t)
          * the forking thread may use its slot, or a shared one, as is. */
         if (t->role != ROLE_OWNER)
             t->slot = first_shared < nslots ? first_shared : 0;
+        return;
+    }
+    /* A sharer's usual case: the slot it had last time is free. (Sharers
+     * spread over the slots by CPU the first time and after a collision,
+     * then keep to them; the try-lock makes a wrong guess cheap.) */
+    if (t->role == ROLE_SHARER && __atomic_load_n(&leasable_free, __ATOMIC_RELAXED) <= 0 &&
+        !__atomic_load_n(&slot_owned[t->slot], __ATOMIC_RELAXED) &&
+        try_lock(&shared_lock[t->slot].held)) {
+        t->holds_shared = true;
         return;
     }
     if (t->role == ROLE_SERVICE) {

@@ -16,7 +16,9 @@
  *
  * malloc and free first try the lane (hartalloc_lane.h): a thread that owns
  * a slot while mi is active caches its heap and allocates small blocks and
- * frees them with no call into the core. Everything else, including the
+ * frees them with no call into the core. A thread that shares (more threads
+ * than leased slots, see cpu_slots.c) uses the lane of the shared slot it
+ * holds for the length of one masked section. Everything else, including the
  * first call of each thread, takes the ABI (ha_alloc, ha_free).
  */
 #include <errno.h>
@@ -142,12 +144,27 @@ static inline void open_lane(void)
         t->lane = ha_lane_open(t->slot);
 }
 
+/* Every miss, and every call of a thread without a lane of its own (a
+ * sharer): one masked section, in which the thread holds a CPU slot (a
+ * shared one for a sharer, locked), so it may use that slot's lane too; a
+ * lane miss goes through the ABI, whose own section nests. */
+__attribute__((noinline)) static void *malloc_section(size_t size)
+{
+    unsigned long flags = host_irq_save();
+    void *p = ha_lane_alloc(ha_lane_open(ha_host_self.slot), size);
+    if (!p)
+        p = ha_alloc(size, MALLOC_ALIGN);
+    host_irq_restore(flags);
+    open_lane();
+    return p;
+}
+
 __attribute__((noinline)) static void *malloc_slow(size_t size)
 {
     ready();
-    void *p = ha_alloc(size, MALLOC_ALIGN);
-    open_lane();
-    return or_enomem(p);
+    if (__builtin_expect(ha_host_self.lane == &ha_lane_closed, 0))
+        return or_enomem(malloc_section(size));
+    return or_enomem(ha_alloc(size, MALLOC_ALIGN)); /* the thread's own lane just missed */
 }
 
 void *malloc(size_t size)
@@ -163,7 +180,12 @@ __attribute__((noinline)) static void free_slow(void *ptr)
     if (!ptr)
         return;
     ready();
-    ha_free(ptr);
+    unsigned long flags = host_irq_save();
+    ha_lane *lane = ha_lane_open(ha_host_self.slot);
+    /* A closed lane must not look at ptr: it may not be an mi block. */
+    if (lane == &ha_lane_closed || (!ha_lane_free(lane, ptr) && !ha_lane_free_remote(lane, ptr)))
+        ha_free(ptr);
+    host_irq_restore(flags);
     open_lane();
 }
 
