@@ -89,6 +89,20 @@ static int32_t leasable_free;           /* hint for sharers; may lag briefly  */
 static struct {
     uint32_t held;
 } __attribute__((aligned(64))) shared_lock[MAX_SLOTS];
+/* Whether the release thread's sweep has a heap to look at: a leased slot
+ * whose thread exited, a shared slot after a section. Written by the slot's
+ * user, read and lowered by the sweep: a hint, both ways. */
+enum { SLOT_NEVER_USED, SLOT_SWEPT, SLOT_USED_SINCE_SWEEP };
+static uint8_t slot_use[MAX_SLOTS];
+
+/* A slot's user marks it for the sweep (and wakes the release thread). */
+static void mark_used(unsigned slot, bool in_section)
+{
+    if (__atomic_load_n(&slot_use[slot], __ATOMIC_RELAXED) != SLOT_USED_SINCE_SWEEP) {
+        __atomic_store_n(&slot_use[slot], SLOT_USED_SINCE_SWEEP, __ATOMIC_RELAXED);
+        ha_host_release_wanted(in_section);
+    }
+}
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_key_t exit_key;
 static void (*irq_handler)(unsigned cpu);
@@ -147,7 +161,7 @@ static void give_back_at_exit(void *arg)
     if (slot < first_shared)
         __atomic_fetch_add(&leasable_free, 1, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&registry_lock);
-    ha_host_release_heap_idle(); /* its kept pages may pin segments */
+    mark_used(slot, false); /* sweep the heap it left */
 }
 
 static bool try_lease(struct host_thread *t)
@@ -226,6 +240,7 @@ __attribute__((noinline)) static void take_shared_slot(struct host_thread *t)
             if (try_lock(&shared_lock[slot].held)) {
                 t->slot = slot;
                 t->holds_shared = true;
+                mark_used(slot, true); /* frees into it need a sweep */
                 return;
             }
         }
@@ -263,6 +278,7 @@ __attribute__((noinline, cold)) void ha_host_enter_slow(struct host_thread *t)
         !__atomic_load_n(&slot_owned[t->slot], __ATOMIC_RELAXED) &&
         try_lock(&shared_lock[t->slot].held)) {
         t->holds_shared = true;
+        mark_used(t->slot, true);
         return;
     }
     if (t->role == ROLE_SERVICE) {
@@ -369,19 +385,32 @@ void ha_host_become_service(void)
     pthread_mutex_unlock(&registry_lock);
 }
 
-/* The release thread's sweep: collect every heap nobody is using now (a
- * leased slot whose thread exited, a shared slot no sharer holds), so the
- * empty pages a heap keeps for reuse do not pin their segments forever. */
-void ha_host_collect_idle_heaps(void)
+/* The release thread's sweep: collect every heap that has been used and
+ * that nobody uses now (a leased slot whose thread exited, a shared slot
+ * between sections), holding its slot as its owner would. Such a heap keeps
+ * empty pages for reuse and takes in other threads' frees only when it
+ * allocates, so without this they would pin their segments until the slot's
+ * next user. True when some heap was used since the previous sweep: other
+ * threads may still be freeing into idle heaps, so the release thread keeps
+ * sweeping a while. */
+bool ha_host_collect_idle_heaps(void)
 {
     struct host_thread *t = &ha_host_self;
+    bool active = false;
     unsigned count = __atomic_load_n(&nslots, __ATOMIC_ACQUIRE);
     for (unsigned slot = 0; slot < count; slot++) {
+        uint8_t use = __atomic_load_n(&slot_use[slot], __ATOMIC_RELAXED);
+        if (use == SLOT_NEVER_USED)
+            continue;
+        if (use == SLOT_USED_SINCE_SWEEP) {
+            active = true;
+            __atomic_store_n(&slot_use[slot], SLOT_SWEPT, __ATOMIC_RELAXED);
+        }
         bool shared = slot >= first_shared;
         if (shared ? __atomic_load_n(&slot_owned[slot], __ATOMIC_RELAXED) ||
                          !try_lock(&shared_lock[slot].held)
                    : !claim(slot))
-            continue;
+            continue; /* in use: its user collects as it goes */
         t->slot = slot; /* ha_embed_cpu_index() for this one call */
         ha_collect();
         if (shared) {
@@ -391,6 +420,7 @@ void ha_host_collect_idle_heaps(void)
             __atomic_fetch_add(&leasable_free, 1, __ATOMIC_RELAXED);
         }
     }
+    return active;
 }
 
 /* ---- fork ------------------------------------------------------------------

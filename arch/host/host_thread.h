@@ -58,10 +58,13 @@ HOST_HIDDEN void ha_host_deliver_pending(struct host_thread *t);
 HOST_HIDDEN void ha_host_release_start(void);
 HOST_HIDDEN void ha_host_release_after_fork(void);
 HOST_HIDDEN void ha_host_become_service(void);
-/* release.c: a heap fell idle (its thread exited): sweep soon.
- * cpu_slots.c: the sweep, run by the release thread. */
-HOST_HIDDEN void ha_host_release_heap_idle(void);
-HOST_HIDDEN void ha_host_collect_idle_heaps(void);
+/* release.c: a heap may hold memory to give back (a thread exited, a
+ * shared slot is in use): run the release thread soon. in_section: the
+ * caller is inside a masked section (the thread starts at its end).
+ * cpu_slots.c: the sweep of idle heaps, run by the release thread. */
+HOST_HIDDEN void ha_host_release_wanted(bool in_section);
+HOST_HIDDEN bool ha_host_collect_idle_heaps(void);
+
 
 static inline unsigned long host_irq_save(void)
 {

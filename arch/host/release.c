@@ -11,8 +11,10 @@
  * ha_embed_release, which drops its pages with madvise(MADV_DONTNEED). So a
  * freed segment stops being resident 1 to 2 periods after its free, and one
  * that is freed and taken again meanwhile (a heap's churn) never is. Each
- * round first collects the heaps nobody is using (an exited thread's, an
- * unheld shared slot's), whose kept empty pages would pin segments.
+ * round first collects the heaps that were used but nobody uses now
+ * (cpu_slots.c): an exited thread's heap still holds its kept empty pages
+ * and the blocks other threads freed into it after it exited. The rounds go
+ * on until QUIET_ROUNDS pass with nothing to do.
  *
  * The thread blocks every signal (a program's signals are for its threads),
  * holds no slot (ROLE_SERVICE: it only takes the pool lock), and does not
@@ -35,6 +37,7 @@
 #include "host_thread.h"
 
 #define RELEASE_PERIOD_MS 200
+#define QUIET_ROUNDS 3 /* sweeps after the last activity: late frees into idle heaps */
 
 enum { THREAD_NONE, THREAD_STARTING, THREAD_RUNNING, THREAD_FAILED };
 static int thread_state;
@@ -59,37 +62,49 @@ static void *release_main(void *arg)
         while (__atomic_load_n(&work_wanted, __ATOMIC_ACQUIRE) == 0)
             futex_wait(&work_wanted, 0);
         __atomic_store_n(&work_wanted, 0, __ATOMIC_RELAXED);
-        do {
+        /* Until QUIET_ROUNDS periods pass with no heap used, no segment
+         * freed and nothing left to release. */
+        for (unsigned quiet = 0; quiet < QUIET_ROUNDS;) {
             nanosleep(&period, NULL);
-            ha_host_collect_idle_heaps(); /* may free segments: they wait a period */
-        } while (ha_release_unused() != 0);
+            bool active = ha_host_collect_idle_heaps(); /* segments it frees wait a period */
+            active |= __atomic_exchange_n(&work_wanted, 0u, __ATOMIC_ACQ_REL) != 0;
+            active |= ha_release_unused() != 0;
+            quiet = active ? 0 : quiet + 1;
+        }
     }
     return NULL;
 }
 
-void ha_embed_memory_unused(void)
+/* Work for the release thread: wake it, or have it started, at once when
+ * the caller is outside the allocator, else at the end of its section. */
+void ha_host_release_wanted(bool in_section)
 {
     if (__atomic_exchange_n(&work_wanted, 1u, __ATOMIC_ACQ_REL) != 0)
         return; /* already asked */
     int state = __atomic_load_n(&thread_state, __ATOMIC_ACQUIRE);
     if (state == THREAD_RUNNING)
         futex_wake(&work_wanted);
-    else if (state == THREAD_NONE)
+    else if (state == THREAD_NONE && in_section)
         __atomic_fetch_or(&ha_host_self.pending, PENDING_RELEASE, __ATOMIC_RELAXED);
+    else if (state == THREAD_NONE)
+        ha_host_release_start();
 }
 
-void ha_host_release_heap_idle(void)
+void ha_embed_memory_unused(void)
 {
-    /* Only a running thread: before the first segment free there is
-     * nothing a sweep could give back beyond a heap's last segment. */
-    if (__atomic_load_n(&thread_state, __ATOMIC_ACQUIRE) == THREAD_RUNNING &&
-        __atomic_exchange_n(&work_wanted, 1u, __ATOMIC_ACQ_REL) == 0)
-        futex_wake(&work_wanted);
+    ha_host_release_wanted(true);
 }
 
 /* At the end of a masked section that asked for it (cpu_slots.c). */
 void ha_host_release_start(void)
 {
+    /* Not inside ha_init (sections end there too): the malloc shim is not
+     * ready to serve pthread_create's allocations until ha_init returns. A
+     * later request starts it; the request stays marked until then. */
+    if (ha_name()[0] == '\0') {
+        __atomic_store_n(&work_wanted, 0u, __ATOMIC_RELAXED);
+        return;
+    }
     int expected = THREAD_NONE;
     if (!__atomic_compare_exchange_n(&thread_state, &expected, THREAD_STARTING, false,
                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
