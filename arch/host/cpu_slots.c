@@ -153,6 +153,9 @@ static void give_back_at_exit(void *arg)
     if (t->role != ROLE_OWNER)
         return;
     unsigned slot = t->slot;
+    /* Sweep the heap it leaves; still an owner, so that starting the
+     * release thread allocates from its own heap. */
+    mark_used(slot, false);
     t->lane = &ha_lane_closed; /* from here on this thread's mallocs share */
     pthread_mutex_lock(&registry_lock);
     t->role = ROLE_EXITED;
@@ -161,7 +164,6 @@ static void give_back_at_exit(void *arg)
     if (slot < first_shared)
         __atomic_fetch_add(&leasable_free, 1, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&registry_lock);
-    mark_used(slot, false); /* sweep the heap it left */
 }
 
 static bool try_lease(struct host_thread *t)

@@ -107,7 +107,8 @@ $(HOST_STATIC_LIB_TEST): arch/host/standalone/static_lib.c $(HOST_LIB) alloc/inc
 	@mkdir -p $(@D)
 	$(HOST_CC) -std=gnu11 -O2 -g -Wall -Wextra -pthread -Ialloc/include $< $(HOST_LIB) -o $@
 
--include $(wildcard $(HOST_OBJ)/*/*.d $(HOST_OBJ)/*/*/*.d $(HOST_OBJ_CHECKED)/*/*.d)
+-include $(wildcard $(HOST_OBJ)/*/*.d $(HOST_OBJ)/*/*/*.d $(HOST_OBJ)/*/*/*/*.d \
+                    $(HOST_OBJ_CHECKED)/*/*.d $(HOST_OBJ_CHECKED)/*/*/*.d)
 
 ALL_TARGETS += $(HOST_LIB) $(HOST_SO) $(HOST_SO_CHECKED) $(HOST_TEST) $(HOST_TEST_CHECKED) \
                $(HOST_PRELOAD_THREADS) $(HOST_PRELOAD_MEMORY) $(HOST_STATIC_LIB_TEST)
