@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common.h"
 #include "hartalloc.h"
 
 struct ha_usage {
@@ -35,7 +36,7 @@ struct ha_backend {
     /* ptr is non-NULL. size/align are those given at allocation, or
      * size == 0 && align == 0 when unknown (ha_free). */
     void (*dealloc)(void *ptr, size_t size, size_t align);
-    /* NULL: the dispatcher allocates, copies and frees. */
+    /* NULL: the dispatcher allocates, copies and frees (ha_realloc_move). */
     void *(*realloc)(void *ptr, size_t old_size, size_t align, size_t new_size);
     size_t (*usable_size)(const void *ptr);
     /* num_pages >= 1, align a power of two >= HA_PAGE_SIZE. */
@@ -64,15 +65,11 @@ extern const struct ha_backend ha_backend_first_fit;
 extern const struct ha_backend ha_backend_best_fit;
 extern const struct ha_backend ha_backend_worst_fit;
 
-/* Report the first broken invariant found by a check function and return -1.
- * Formats like ha_format (see format.h). */
-int ha_check_fail(const char *fmt, ...);
-
-/* Stop with a message naming the pointer and the fault (checked builds). */
-void ha_fault(const void *ptr, const char *fmt, ...) __attribute__((noreturn));
-
-static inline bool ha_is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
-static inline uintptr_t ha_align_up(uintptr_t x, size_t a) { return (x + a - 1) & ~(uintptr_t)(a - 1); }
-static inline uintptr_t ha_align_down(uintptr_t x, size_t a) { return x & ~(uintptr_t)(a - 1); }
+/* A realloc that moves the block: a new one from alloc(new_size, align), the
+ * first min(keep, new_size) bytes of ptr copied into it, then
+ * dealloc(ptr, free_size, free_align). NULL when alloc fails: ptr is then
+ * untouched and still the caller's. (hartalloc.c) */
+void *ha_realloc_move(void *ptr, size_t keep, size_t new_size, size_t align, void *(*alloc)(size_t size, size_t align),
+                      void (*dealloc)(void *ptr, size_t size, size_t align), size_t free_size, size_t free_align);
 
 #endif /* HA_BACKEND_H */

@@ -26,6 +26,25 @@ static const struct ha_backend *const backends[HA_TYPE_COUNT] = {
 static const struct ha_backend *active;
 static unsigned cpu_count; /* ha_init's ncpu, set before its first hook call */
 
+/* ha_alloc and ha_dealloc, the two calls on every path, jump through their
+ * own pointer (auipc, ld, jr) instead of loading `active` and then its entry:
+ * set by ha_init with `active`. Before it they go to the uninitialised
+ * stand-ins, which do what a call before ha_init did (nothing is managed). */
+static void *alloc_before_init(size_t size, size_t align)
+{
+    (void)size, (void)align;
+    return 0;
+}
+
+static void dealloc_before_init(void *ptr, size_t size, size_t align)
+{
+    (void)size, (void)align;
+    ha_fault(ptr, "ha_dealloc before ha_init");
+}
+
+static void *(*alloc_entry)(size_t size, size_t align) = alloc_before_init;
+static void (*dealloc_entry)(void *ptr, size_t size, size_t align) = dealloc_before_init;
+
 /* ---- checked builds: the quarantine (quarantine.h) -------------------------
  * These wrap what the entry points below do with a block; release builds
  * compile them to nothing. */
@@ -65,7 +84,7 @@ static inline void free_block(void *ptr, size_t size, size_t align)
         return;
     }
 #endif
-    active->dealloc(ptr, size, align);
+    dealloc_entry(ptr, size, align);
 }
 
 static bool same_name(const char *a, const char *b)
@@ -86,6 +105,21 @@ int ha_type_from_name(const char *name, ha_type *out)
         }
     }
     return -HA_EINVAL;
+}
+
+const char *ha_error_text(int err)
+{
+    static const char *const text[] = {
+        [HA_OK] = "success",
+        [HA_EINVAL] = "bad argument",
+        [HA_ETOOSMALL] = "region too small for the selected backend",
+        [HA_EALIGN] = "region misaligned for the selected backend",
+        [HA_EBUSY] = "already initialised",
+        [HA_EFULL] = "no room left to track another region",
+        [HA_ENOINIT] = "not initialised",
+    };
+    unsigned code = err < 0 ? 0u - (unsigned)err : (unsigned)err; /* INT_MIN too */
+    return code < sizeof text / sizeof text[0] ? text[code] : "unknown error";
 }
 
 const char *ha_type_name(ha_type type)
@@ -118,10 +152,13 @@ int ha_init_flags(ha_type type, void *start, size_t size, unsigned ncpu, unsigne
         return -HA_EINVAL;
     __atomic_store_n(&cpu_count, ncpu, __ATOMIC_RELEASE); /* hartalloc_embed.h */
     int r = backends[type]->init(start, size, ncpu, flags);
-    if (r == 0)
+    if (r == 0) {
         active = backends[type];
-    else
+        alloc_entry = active->alloc;
+        dealloc_entry = active->dealloc;
+    } else {
         __atomic_store_n(&cpu_count, 0u, __ATOMIC_RELEASE);
+    }
     return r;
 }
 
@@ -156,10 +193,10 @@ int ha_add_memory(void *start, size_t size)
 
 void *ha_alloc(size_t size, size_t align)
 {
-    if (!ha_is_pow2(align))
+    if (__builtin_expect(!ha_is_pow2(align), 0))
         return 0;
-    void *p = active->alloc(size, align);
-    AFTER_ALLOC(p, active->alloc(size, align));
+    void *p = alloc_entry(size, align);
+    AFTER_ALLOC(p, alloc_entry(size, align));
     return p;
 }
 
@@ -178,7 +215,7 @@ void *ha_alloc_zeroed(size_t size, size_t align)
 
 void ha_dealloc(void *ptr, size_t size, size_t align)
 {
-    if (!ptr)
+    if (__builtin_expect(!ptr, 0))
         return;
     free_block(ptr, size, align);
 }
@@ -202,11 +239,17 @@ void *ha_realloc(void *ptr, size_t old_size, size_t align, size_t new_size)
         AFTER_ALLOC(q, active->realloc(ptr, old_size, align, new_size));
         return q;
     }
-    void *fresh = ha_alloc(new_size, align);
+    return ha_realloc_move(ptr, old_size, new_size, align, ha_alloc, free_block, old_size, align);
+}
+
+void *ha_realloc_move(void *ptr, size_t keep, size_t new_size, size_t align, void *(*alloc)(size_t size, size_t align),
+                      void (*dealloc)(void *ptr, size_t size, size_t align), size_t free_size, size_t free_align)
+{
+    void *fresh = alloc(new_size, align);
     if (!fresh)
         return 0; /* the old block stays the caller's */
-    __builtin_memcpy(fresh, ptr, old_size < new_size ? old_size : new_size);
-    free_block(ptr, old_size, align);
+    __builtin_memcpy(fresh, ptr, keep < new_size ? keep : new_size);
+    dealloc(ptr, free_size, free_align);
     return fresh;
 }
 

@@ -16,6 +16,29 @@ static const char *const type_names[] = {
 
 /* Every alloc_type name round-trips; near misses are rejected; the running
  * allocator names itself; ha_type_names() lists exactly the eight names. */
+/* Every error code has its own text, the same for -code and code; anything
+ * else is "unknown error". */
+void ta_error_text(struct th_ctx *ctx)
+{
+    if (ctx->cpu != 0)
+        return;
+    static const int codes[] = { HA_OK, HA_EINVAL, HA_ETOOSMALL, HA_EALIGN, HA_EBUSY, HA_EFULL, HA_ENOINIT };
+    const unsigned n = sizeof codes / sizeof codes[0];
+    for (unsigned i = 0; i < n; i++) {
+        const char *text = ha_error_text(-codes[i]);
+        TH_CHECK_MSG(ctx, text && text[0] && !same(text, "unknown error"), "ha_error_text(%d) is \"%s\"",
+                     -codes[i], text ? text : "(null)");
+        TH_CHECK(ctx, ha_error_text(codes[i]) == text);
+        for (unsigned j = 0; j < i; j++)
+            TH_CHECK_MSG(ctx, !same(text, ha_error_text(codes[j])), "codes %d and %d share \"%s\"",
+                         codes[i], codes[j], text);
+    }
+    TH_CHECK(ctx, same(ha_error_text(-HA_ETOOSMALL), "region too small for the selected backend"));
+    TH_CHECK(ctx, same(ha_error_text(HA_ENOINIT + 1), "unknown error"));
+    TH_CHECK(ctx, same(ha_error_text(-1000), "unknown error"));
+    TH_CHECK(ctx, same(ha_error_text(-2147483647 - 1), "unknown error"));
+}
+
 void ta_names(struct th_ctx *ctx)
 {
     if (ctx->cpu != 0)
@@ -151,6 +174,25 @@ void ta_add_memory_used(struct th_ctx *ctx)
     TH_CHECK_MSG(ctx, inside >= EXTRA_REGION / 4, "only %zu bytes of %zu blocks lie in the added region",
                  inside, count);
     TH_CHECK_EQ(ctx, ha_used_bytes(), used0);
+}
+
+/* ha_add_memory rejects memory the allocator already manages with -HA_EINVAL
+ * (two blocks would share bytes): the region add_memory_used gave, and a
+ * range holding it, without changing what is available. */
+void ta_add_memory_overlap(struct th_ctx *ctx)
+{
+    if (ctx->cpu != 0)
+        return;
+    uint8_t *region = (uint8_t *)(((uintptr_t)extra_memory + EXTRA_REGION - 1) & ~(uintptr_t)(EXTRA_REGION - 1));
+    int first = ha_add_memory(region, EXTRA_REGION); /* 0 when the case runs alone */
+    TH_CHECK_MSG(ctx, first == 0 || first == -HA_EINVAL, "ha_add_memory(%p, 4 MiB) returned %d", (void *)region,
+                 first);
+    size_t avail0 = ha_available_bytes(), pages0 = ha_available_pages();
+    TH_CHECK_EQ(ctx, -ha_add_memory(region, EXTRA_REGION), HA_EINVAL);
+    TH_CHECK_EQ(ctx, -ha_add_memory_flags(region, EXTRA_REGION, HA_MEMORY_ZEROED), HA_EINVAL);
+    TH_CHECK_EQ(ctx, -ha_add_memory(extra_memory, sizeof extra_memory), HA_EINVAL);
+    TH_CHECK_EQ(ctx, ha_available_bytes(), avail0);
+    TH_CHECK_EQ(ctx, ha_available_pages(), pages0);
 }
 
 /* Freeing NULL, in each of the three ways, does nothing. */

@@ -1,19 +1,28 @@
 /*
- * mi_alloc.c - allocation on a given heap: the fast path, alignment, zeroing
- * and realloc. Callers hold the heap (irqs masked; see mi_backend.c).
+ * mi/alloc.c - allocation on a given heap: the generic path (any size class,
+ * alignment, zeroing, 4 KiB pages) and realloc. Callers hold the heap (irqs
+ * masked; see entry_points.c).
  */
 #include "internal.h"
 
 static void *finish(mi_heap *heap, mi_page *page, mi_block *block, void *user, size_t size,
                     bool zero, bool as_pages)
 {
+    /* The page counted the block (mi_page_pop, alloc_single), except a huge
+     * one, whose page is not the heap's: the heap counts that here. */
     mi_stats *stats = &heap->stats;
+    bool counted = page->bin != MI_BIN_HUGE;
     if (as_pages) {
         mi_stat_add(&stats->page4k_block_bytes, (int64_t)page->block_size);
+        if (counted) { /* not a block: undo what the page's allocs count */
+            mi_stat_add((int64_t *)&stats->allocs, -1);
+            mi_stat_add(&stats->bytes_in_use, -(int64_t)page->block_size);
+        }
     } else {
-        mi_stat_inc(&stats->allocs);
-        mi_stat_add(&stats->bytes_in_use, (int64_t)page->block_size);
-        mi_stat_note_peak(stats);
+        if (!counted) {
+            mi_stat_inc(&stats->allocs);
+            mi_stat_add(&stats->bytes_in_use, (int64_t)page->block_size);
+        }
 #ifdef HA_CHECKED
         size_t usable = size;
 #else
@@ -34,17 +43,15 @@ static void *finish(mi_heap *heap, mi_page *page, mi_block *block, void *user, s
     return user;
 }
 
-/* Fast path: the first page of the class queue has a free block. Everything
- * it reads is owner-only, so no atomics; two loads and a store on a hit. */
+/* A block of size class `bin`: from the first page of its queue when that
+ * has a free block, else from mi_heap_alloc_slow. (The generic path: the
+ * fast one is mi_alloc_direct.) */
 static inline void *alloc_bin(mi_heap *heap, unsigned bin, size_t align, size_t size, bool zero,
                               bool as_pages)
 {
     mi_page *page = heap->queues[bin].first;
-    mi_block *block;
-    if (likely(page != 0) && likely((block = page->free) != 0)) {
-        page->free = mi_decode(page, block->next, block);
-        page->used++;
-    } else {
+    mi_block *block = page ? mi_page_pop(page) : 0;
+    if (unlikely(!block)) {
         block = mi_heap_alloc_slow(heap, bin);
         if (unlikely(!block))
             return 0;
@@ -87,7 +94,7 @@ static void *alloc_single(mi_heap *heap, size_t size, size_t need, size_t align,
         return 0;
     mi_block *block = page->free;
     page->free = 0;
-    page->used = 1;
+    mi_count_inc(&page->allocs); /* used was 0: now 1 */
     if (page->bin == MI_BIN_LARGE && !parked)
         mi_heap_park_large(heap, page);
     void *user = block;

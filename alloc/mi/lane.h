@@ -39,7 +39,7 @@ static inline __attribute__((always_inline)) void *mi_lane_alloc(mi_heap *heap, 
     if (size == 0 || size > MI_MEDIUM_MAX)
         return 0;
     mi_page *page = heap->queues[mi_bin_of(size)].first;
-    return page ? mi_page_pop(heap, page) : 0;
+    return page ? mi_page_pop(page) : 0;
 }
 
 /* Fast path: a block of this heap's that takes fast frees is pushed on its
@@ -49,7 +49,7 @@ static inline __attribute__((always_inline)) bool mi_lane_free(mi_heap *heap, vo
     mi_page *page = mi_free_local(heap, p);
     if (unlikely(page == 0))
         return false;
-    if (unlikely(page->used == 0) && !mi_page_emptied_keeps(heap, page))
+    if (mi_page_emptied_retires(heap, page))
         mi_lane_page_emptied(heap, page);
     return true;
 }

@@ -1,6 +1,6 @@
 /*
- * mi_segment.c - segments carved into slices, owned by one heap, and the
- * segment runs of huge blocks. A segment's header (mi_types.h) sits at its
+ * mi/segment.c - segments carved into slices, owned by one heap, and the
+ * segment runs of huge blocks. A segment's header (mi/types.h) sits at its
  * start; slice 0's page begins after it. Owner CPU only, except the huge
  * functions, which any CPU may call.
  */
@@ -205,6 +205,7 @@ bool mi_segment_page_is_alone(const mi_page *page)
 static bool free_slices_of(mi_heap *heap, mi_page *page)
 {
     mi_segment *seg = mi_segment_of(page);
+    mi_page_fold(page); /* its counts stay in the heap's figures */
     page->in_use = 0;
     mi_page_set_fast(page);
     seg->free_slices |= run_mask(page->index, page->slice_count);

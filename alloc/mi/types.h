@@ -1,5 +1,5 @@
 /*
- * mi_types.h - the data structures of the `mi` allocator, their glossary,
+ * mi/types.h - the data structures of the `mi` allocator, their glossary,
  * invariants and lock order. Read this first; alloc/README.md summarises it.
  *
  * Glossary
@@ -47,7 +47,7 @@
  *   So a full page is always either reachable from the owner's queues or on
  *   its stack; a page is pushed at most once per FULL period; and a page whose
  *   flag is not NORMAL is never retired (it may be on the stack).
- *   alloc/model/thread_free.pml model-checks this protocol.
+ *   alloc/mi/model/thread_free.pml model-checks this protocol.
  *
  * Interrupts
  *   Every operation on a heap runs between ha_embed_irq_save/restore, so an
@@ -77,9 +77,7 @@
 #include "hartalloc.h"
 
 /* ---- tunables ------------------------------------------------------------ */
-#define MI_MAX_CPUS 64              /* heaps; CPU indices beyond are refused     */
 #define MI_POOL_MAX_SEGMENTS 16384  /* 64 GiB of regions in all                  */
-#define MI_POOL_MAX_REGIONS 16
 #define MI_EXTEND_BYTES 4096        /* carve about this much of a page at once   */
 #define MI_EXTEND_MIN_BLOCKS 4      /* ...but at least this many blocks          */
 #define MI_CACHE_LINE 128           /* per-CPU data never shares a line (128: adjacent-line prefetch) */
@@ -116,7 +114,7 @@ enum mi_full_state { MI_NORMAL = 0, MI_FULL = 1, MI_NOTIFIED = 2 };
 #define MI_FLAG_MASK ((uintptr_t)3)
 
 typedef struct mi_block {
-    uintptr_t next;                 /* encoded link (see mi_internal.h)          */
+    uintptr_t next;                 /* encoded link (see mi/internal.h)          */
 } mi_block;
 
 struct mi_heap;
@@ -125,7 +123,13 @@ typedef struct mi_page {
     mi_block *free;                 /* owner: allocate from here                 */
     mi_block *local_free;           /* owner: frees by the owner                 */
     uintptr_t xthread_free;         /* any CPU: remote frees | mi_full_state     */
-    uint32_t used;                  /* blocks out of free/local_free             */
+    uint32_t allocs, frees;         /* owner: blocks taken off `free` and blocks
+                                       put on local_free (remote frees when
+                                       collected) since the last fold; their
+                                       difference is `used`, the blocks out of
+                                       free/local_free (mi_page_used). The
+                                       heap's statistics are derived from them
+                                       (mi_page_fold, entry_points.c)          */
     uint32_t capacity;              /* blocks carved so far                      */
     uint32_t reserved;              /* blocks that fit in the page               */
     uint32_t xhas_aligned;          /* some block was handed out at an offset;
@@ -172,12 +176,16 @@ typedef struct mi_page_queue {
     mi_page *first, *last;
 } mi_page_queue;
 
-/* A heap's statistics, inside the heap (the fast paths reach them with no
- * extra load); written only by the heap's CPU (irqs masked), read by anyone
- * with relaxed loads. bytes_in_use may go negative on one CPU when it frees
- * blocks another CPU allocated; the sum over CPUs is exact. mi-locked has
- * one heap, so its figures are all CPU 0's. bytes_peak is sampled on the
- * slow paths (see mi_internal.h). */
+/* A heap's statistics: written only by the heap's CPU on its slow paths
+ * (irqs masked), read by anyone with relaxed loads. The fast paths count
+ * nothing here: a block taken or freed there moves its page's allocs or
+ * frees, and a report adds those of the heap's pages in use to these
+ * figures (mi_stats_sum, entry_points.c); a page folds its counts in here
+ * (mi_page_fold) when its free list is refilled and when it is retired.
+ * bytes_in_use may go negative on one CPU when it frees blocks another CPU
+ * allocated; the sum over CPUs is exact. mi-locked has one heap, so its
+ * figures are all CPU 0's. bytes_peak is the highest bytes_in_use a report
+ * has seen (xpeak_reported). */
 typedef struct mi_stats {
     uint64_t allocs, frees, remote_frees;
     int64_t bytes_in_use, bytes_peak;
@@ -202,7 +210,7 @@ typedef struct mi_heap {
     mi_page *xreturned;             /* any CPU: full pages that got a remote free */
     mi_stats stats;                 /* the heap's (mi-locked: of all CPUs)       */
     mi_page *large_cache;           /* an empty one-block page kept for the next
-                                       large block of about its size (mi_heap.c) */
+                                       large block of about its size (mi/heap.c) */
     int64_t xpeak_reported;         /* any CPU: the highest peak a report gave   */
 } __attribute__((aligned(MI_CACHE_LINE))) mi_heap;
 

@@ -74,7 +74,7 @@
 #include "host.h"
 #include "host_thread.h"
 
-#define MAX_SLOTS 256 /* the core refuses more CPUs than it has heaps for */
+#define MAX_SLOTS HA_MAX_CPUS /* the core refuses more CPUs (hartalloc.h) */
 
 __thread struct host_thread ha_host_self HOST_TLS = {.lane = &ha_lane_closed};
 
@@ -259,7 +259,7 @@ static void lazy_slots_init(void)
     if (ncpu == 0)
         ha_embed_panic("host: allocator entered before ha_init");
     if (ha_host_slots_init(ncpu) != 0 && __atomic_load_n(&nslots, __ATOMIC_ACQUIRE) == 0)
-        ha_embed_panic("host: cannot set up a slot for each of ha_init's CPUs (at most 256)");
+        ha_embed_panic("host: cannot set up a slot for each of ha_init's CPUs");
 }
 
 /* The outermost irq_save of a thread that owns no slot, or of an owner while
