@@ -188,7 +188,8 @@ def sweep_section(data, outdir):
     for key in {(r["threads"], r["config"]) for r in data["runs"] if r.get("ok")}:
         rs = [r for r in data["runs"] if r.get("ok") and (r["threads"], r["config"]) == key]
         med[key] = (statistics.median(r["ns"] for r in rs) / 1e6,
-                    statistics.median(r["maxrss_kb"] for r in rs) / 1024)
+                    statistics.median(r["maxrss_kb"] for r in rs) / 1024,
+                    statistics.median(r["cpu_ns"] for r in rs) / 1e6)
     threads = sorted({t for t, _ in med})
     configs = [c for c in SWEEP_ORDER if any(c == k for _, k in med)]
     out = ["## Thread sweep (host, `make bench-sweep`)", "",
@@ -197,20 +198,25 @@ def sweep_section(data, outdir):
            f"evenly over them, so every T does the same work; median of {meta['reps']} runs, "
            f"interleaved. `hartalloc-cpus2` is HARTALLOC_CPUS=2: no slot to lease, every thread "
            f"shares the two heaps (one per CPU of this machine), which shows whether threads that "
-           f"outnumber the heaps wait for each other. Wall times on a shared 2-core machine: noisy, "
-           f"compare within a row.", ""] + meta_lines(meta) + ["",
-           "| threads | " + " | ".join(f"{c} ms" for c in configs) +
-           " | hartalloc / mimalloc time | " + " | ".join(f"{c} peak MiB" for c in configs) + " |",
-           "|---:|" + "---:|" * (2 * len(configs) + 1)]
-    for t in threads:
-        ms = [med.get((t, c), (None, None))[0] for c in configs]
-        rss = [med.get((t, c), (None, None))[1] for c in configs]
-        h, m = med.get((t, "hartalloc"), (None,))[0], med.get((t, "mimalloc"), (None,))[0]
-        out.append(f"| {t} | " + " | ".join(fmt(x, 1) for x in ms) +
-                   f" | {fmt(h / m) if h and m else 'n/a'} | " + " | ".join(fmt(x, 1) for x in rss) + " |")
+           f"outnumber the heaps wait for each other. The machine is shared with other jobs (see the load "
+           f"average): wall time mostly says how much of it a run got, so the first table gives the "
+           f"process's CPU time (user + system, spinning included) and the second the wall time "
+           f"from the first thread's start to the last one's end.", ""] + meta_lines(meta) + [""]
+    for title, idx in (("CPU ms", 2), ("wall ms", 0)):
+        out += ["| threads | " + " | ".join(f"{c} {title}" for c in configs) +
+                " | hartalloc / mimalloc |" + ("".join(f" {c} peak MiB |" for c in configs) if idx == 2 else ""),
+                "|---:|" + "---:|" * (len(configs) + 1) + ("---:|" * len(configs) if idx == 2 else "")]
+        for t in threads:
+            vals = [med.get((t, c), (None, None, None))[idx] for c in configs]
+            h, m = med.get((t, "hartalloc"), (None,) * 3)[idx], med.get((t, "mimalloc"), (None,) * 3)[idx]
+            row = f"| {t} | " + " | ".join(fmt(x, 1) for x in vals) + f" | {fmt(h / m) if h and m else 'n/a'} |"
+            if idx == 2:
+                row += "".join(f" {fmt(med.get((t, c), (None, None, None))[1], 1)} |" for c in configs)
+            out.append(row)
+        out.append("")
     with tempfile.NamedTemporaryFile("w", suffix=".dat", delete=False) as f:
         for t in threads:
-            f.write(f"{t} " + " ".join(f"{med[(t, c)][0]:.3f}" if (t, c) in med else "NaN"
+            f.write(f"{t} " + " ".join(f"{med[(t, c)][2]:.3f}" if (t, c) in med else "NaN"
                                        for c in configs) + "\n")
         dat = f.name
     plots = ", ".join(f'"{dat}" using 1:{i + 2} with linespoints title "{c}"' for i, c in enumerate(configs))
@@ -221,7 +227,7 @@ set title "Same total work split over T threads (lower is better)"
 set logscale x 2
 set logscale y 2
 set xlabel "threads"
-set ylabel "wall ms (median)"
+set ylabel "CPU ms (median)"
 set grid
 set key top left
 plot {plots}

@@ -333,7 +333,7 @@ SWEEP_CONFIGS = {  # name: (library key of HOST_LIBS, extra environment)
     "mimalloc": ("mimalloc", {}),
     "glibc": ("glibc", {}),
 }
-SWEEP_RE = re.compile(r"^SWEEP threads=(\d+) rounds=(\d+) ops=(\d+) ns=(\d+) maxrss_kb=(\d+)", re.M)
+SWEEP_RE = re.compile(r"^SWEEP threads=(\d+) rounds=(\d+) ops=(\d+) ns=(\d+) cpu_ns=(\d+) maxrss_kb=(\d+)", re.M)
 MEMRET_RE = re.compile(r"^MEMRET (\S+) start_kb=(\d+) peak_kb=(\d+) end_kb=(\d+) ms=(\d+)", re.M)
 
 
@@ -360,12 +360,14 @@ def cmd_sweep(a):
                 m = SWEEP_RE.search(out)
                 r = {"config": name, "threads": t, "rep": rep, "rc": rc, "ok": rc == 0 and bool(m)}
                 if m:
-                    r.update(ops=int(m.group(3)), ns=int(m.group(4)), maxrss_kb=int(m.group(5)))
+                    r.update(ops=int(m.group(3)), ns=int(m.group(4)), cpu_ns=int(m.group(5)),
+                             maxrss_kb=int(m.group(6)))
                 else:
                     r["output"] = out[-2000:]
                 runs.append(r)
                 print(f"sweep t={t:5} {name:16} rep {rep}: "
-                      + (f"{r['ns'] / 1e6:9.2f} ms {r['maxrss_kb']:7} KB" if r["ok"] else f"FAILED rc={rc}"),
+                      + (f"{r['ns'] / 1e6:9.2f} ms, cpu {r['cpu_ns'] / 1e6:9.2f} ms, {r['maxrss_kb']:7} KB"
+                         if r["ok"] else f"FAILED rc={rc}"),
                       flush=True)
     meta["loadavg_at_end"] = sh("cut -d' ' -f1-3 /proc/loadavg")
     save(a.out, {"meta": meta, "runs": runs})
