@@ -42,6 +42,7 @@
 enum { THREAD_NONE, THREAD_STARTING, THREAD_RUNNING, THREAD_FAILED };
 static int thread_state;
 static uint32_t work_wanted; /* futex word: a segment was freed since the thread last looked */
+static bool core_releases;   /* the core has reported a free segment (HA_EMBED_RELEASE) */
 
 static void futex_wait(uint32_t *word, uint32_t value)
 {
@@ -79,6 +80,11 @@ static void *release_main(void *arg)
  * the caller is outside the allocator, else at the end of its section. */
 void ha_host_release_wanted(bool in_section)
 {
+    /* No thread before the core's first free segment: a core built without
+     * the hooks never reports one, and a program that never frees a segment
+     * has little to give back (the first sweep visits every used heap). */
+    if (!__atomic_load_n(&core_releases, __ATOMIC_RELAXED))
+        return;
     if (__atomic_exchange_n(&work_wanted, 1u, __ATOMIC_ACQ_REL) != 0)
         return; /* already asked */
     int state = __atomic_load_n(&thread_state, __ATOMIC_ACQUIRE);
@@ -92,6 +98,8 @@ void ha_host_release_wanted(bool in_section)
 
 void ha_embed_memory_unused(void)
 {
+    if (!__atomic_load_n(&core_releases, __ATOMIC_RELAXED))
+        __atomic_store_n(&core_releases, true, __ATOMIC_RELAXED);
     ha_host_release_wanted(true);
 }
 
