@@ -9,15 +9,15 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use hartalloc::{AllocType, Embedding, GlobalAllocator};
+use hartalloc::{AllocType, Embedding, LazyGlobalAllocator};
 
 const HEAP_SIZE: usize = 64 << 20;
 
 #[global_allocator]
-static HEAP: GlobalAllocator = GlobalAllocator::with_lazy_init(init_heap);
+static HEAP: LazyGlobalAllocator = LazyGlobalAllocator::with_lazy_init(init_heap);
 
 /// Runs on the first allocation, before main; must not allocate.
-fn init_heap(heap: &GlobalAllocator) {
+fn init_heap(heap: &LazyGlobalAllocator) {
     // The region: 4 MiB-aligned memory from the system allocator.
     let layout = Layout::from_size_align(HEAP_SIZE, 4 << 20).unwrap();
     let region = unsafe { System.alloc(layout) };
