@@ -95,13 +95,18 @@ static struct {
 enum { SLOT_NEVER_USED, SLOT_SWEPT, SLOT_USED_SINCE_SWEEP };
 static uint8_t slot_use[MAX_SLOTS];
 
-/* A slot's user marks it for the sweep (and wakes the release thread). */
-static void mark_used(unsigned slot, bool in_section)
+/* A slot's user marks it for the sweep (and wakes the release thread);
+ * inline, as sharers do it on every section: usually one load. */
+__attribute__((noinline, cold)) static void mark_used_now(unsigned slot, bool in_section)
 {
-    if (__atomic_load_n(&slot_use[slot], __ATOMIC_RELAXED) != SLOT_USED_SINCE_SWEEP) {
-        __atomic_store_n(&slot_use[slot], SLOT_USED_SINCE_SWEEP, __ATOMIC_RELAXED);
-        ha_host_release_wanted(in_section);
-    }
+    __atomic_store_n(&slot_use[slot], SLOT_USED_SINCE_SWEEP, __ATOMIC_RELAXED);
+    ha_host_release_wanted(in_section);
+}
+
+static inline __attribute__((always_inline)) void mark_used(unsigned slot, bool in_section)
+{
+    if (__atomic_load_n(&slot_use[slot], __ATOMIC_RELAXED) != SLOT_USED_SINCE_SWEEP)
+        mark_used_now(slot, in_section);
 }
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_key_t exit_key;
