@@ -3,7 +3,6 @@
  */
 #include "locked_stats.h"
 
-#include "hartalloc_embed.h"
 
 int locked_stats_init(struct locked_stats *s, unsigned ncpu)
 {
@@ -12,34 +11,6 @@ int locked_stats_init(struct locked_stats *s, unsigned ncpu)
     __builtin_memset(s, 0, sizeof *s);
     s->ncpu = ncpu;
     return 0;
-}
-
-unsigned locked_stats_cpu(const struct locked_stats *s)
-{
-    unsigned cpu = ha_embed_cpu_index();
-    if (__builtin_expect(cpu >= s->ncpu, 0))
-        ha_embed_panic("hartalloc: ha_embed_cpu_index returned an index >= ncpu");
-    return cpu;
-}
-
-void locked_stats_alloc(struct locked_stats *s, unsigned cpu, size_t bytes)
-{
-    struct ha_stats *c = &s->cpu[cpu];
-    c->allocs++;
-    c->bytes_in_use += bytes;
-    /* Signed: bytes_in_use of one CPU may be "negative" (see the header). */
-    if ((int64_t)c->bytes_in_use > (int64_t)c->bytes_peak)
-        c->bytes_peak = c->bytes_in_use;
-    s->used_bytes += bytes;
-    if (s->used_bytes > s->peak_bytes)
-        s->peak_bytes = s->used_bytes;
-}
-
-void locked_stats_free(struct locked_stats *s, unsigned cpu, size_t bytes)
-{
-    s->cpu[cpu].frees++;
-    s->cpu[cpu].bytes_in_use -= bytes;
-    s->used_bytes -= bytes;
 }
 
 void locked_stats_resize(struct locked_stats *s, unsigned cpu, size_t old_bytes, size_t new_bytes)

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "backend.h"
+#include "hartalloc_embed.h"
 
 /* ---- tunable ------------------------------------------------------------- */
 
@@ -32,11 +33,35 @@ struct locked_stats {
 int locked_stats_init(struct locked_stats *s, unsigned ncpu);
 
 /* The caller's CPU index; call with the backend's lock held (irqs masked).
- * Panics on an index the embedding should never return. */
-unsigned locked_stats_cpu(const struct locked_stats *s);
+ * Panics on an index the embedding should never return. Inline, like the
+ * two updates below: every alloc and free of a classic backend runs them. */
+static inline unsigned locked_stats_cpu(const struct locked_stats *s)
+{
+    unsigned cpu = ha_embed_cpu_index();
+    if (__builtin_expect(cpu >= s->ncpu, 0))
+        ha_embed_panic("hartalloc: ha_embed_cpu_index returned an index >= ncpu");
+    return cpu;
+}
 
-void locked_stats_alloc(struct locked_stats *s, unsigned cpu, size_t bytes);
-void locked_stats_free(struct locked_stats *s, unsigned cpu, size_t bytes);
+static inline void locked_stats_alloc(struct locked_stats *s, unsigned cpu, size_t bytes)
+{
+    struct ha_stats *c = &s->cpu[cpu];
+    c->allocs++;
+    c->bytes_in_use += bytes;
+    /* Signed: bytes_in_use of one CPU may be "negative" (see above). */
+    if ((int64_t)c->bytes_in_use > (int64_t)c->bytes_peak)
+        c->bytes_peak = c->bytes_in_use;
+    s->used_bytes += bytes;
+    if (s->used_bytes > s->peak_bytes)
+        s->peak_bytes = s->used_bytes;
+}
+
+static inline void locked_stats_free(struct locked_stats *s, unsigned cpu, size_t bytes)
+{
+    s->cpu[cpu].frees++;
+    s->cpu[cpu].bytes_in_use -= bytes;
+    s->used_bytes -= bytes;
+}
 /* A block resized in place: its usable size went from old to new bytes. */
 void locked_stats_resize(struct locked_stats *s, unsigned cpu, size_t old_bytes, size_t new_bytes);
 void locked_stats_pages(struct locked_stats *s, unsigned cpu, size_t pages, int sign);

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend.h"
 #include "hartalloc.h"
 
 /* ---- tunable ------------------------------------------------------------- */
@@ -27,9 +28,22 @@ struct region_set {
     struct region r[HA_MAX_REGIONS];
 };
 
-/* Whether [start, end) touches a region already in the set; the caller
- * rejects such a region (handing the same memory over twice would let two
- * blocks share bytes). */
+/* [*s, *e): the memory ha_init or ha_add_memory hands over, [start, start +
+ * size), shrunk to granule boundaries. 0, -HA_EINVAL when it wraps the
+ * address space, -HA_ETOOSMALL when fewer than min bytes remain. */
+static inline int region_span(void *start, size_t size, size_t granule, size_t min, uintptr_t *s, uintptr_t *e)
+{
+    *s = ha_align_up((uintptr_t)start, granule);
+    *e = (uintptr_t)start + size;
+    if (*e < (uintptr_t)start)
+        return -HA_EINVAL;
+    *e = ha_align_down(*e, granule);
+    if (*e <= *s || *e - *s < min)
+        return -HA_ETOOSMALL;
+    return 0;
+}
+
+/* Whether [start, end) touches a region already in the set. */
 static inline bool region_set_overlaps(const struct region_set *set, uintptr_t start, uintptr_t end)
 {
     for (unsigned i = 0; i < set->count; i++)
@@ -38,9 +52,13 @@ static inline bool region_set_overlaps(const struct region_set *set, uintptr_t s
     return false;
 }
 
-/* Append a region: the index, or -HA_EFULL when every slot is taken. */
+/* Append a region: its index; -HA_EINVAL when it touches one already in the
+ * set (handing the same memory over twice would let two blocks share bytes),
+ * -HA_EFULL when every slot is taken. */
 static inline int region_set_add(struct region_set *set, uintptr_t start, uintptr_t end)
 {
+    if (region_set_overlaps(set, start, end))
+        return -HA_EINVAL;
     if (set->count == HA_MAX_REGIONS)
         return -HA_EFULL;
     set->r[set->count].start = start;
@@ -55,6 +73,18 @@ static inline const struct region *region_set_find(const struct region_set *set,
         if (addr >= set->r[i].start && addr < set->r[i].end)
             return &set->r[i];
     return 0;
+}
+
+/* The region holding the block at ptr, whose header is at block: a checked
+ * build's first test of a pointer handed back, which stops (ha_fault) unless
+ * ptr is granule-aligned and the block inside a region. */
+static inline const struct region *region_set_verify_block(const struct region_set *set, const void *ptr,
+                                                          const void *block, size_t granule, const char *backend)
+{
+    const struct region *r = region_set_find(set, (uintptr_t)block);
+    if ((uintptr_t)ptr % granule || !r)
+        ha_fault(ptr, "%s: not a block of this heap", backend);
+    return r;
 }
 
 /* Whether [start, start + len) lies inside one region. */
