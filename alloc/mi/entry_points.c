@@ -123,9 +123,11 @@ static int mi_add_memory(void *start, size_t size, unsigned flags)
  *  - cpu < ncpu: see fast_heap.
  *  - a NULL pointer to dealloc: ha_dealloc drops it before the dispatch. */
 
-static __attribute__((noinline)) void *alloc_slow_per_cpu(size_t size, size_t align, unsigned long flags)
+/* size_m1: size - 1, which the fast path keeps in a register of its own, so
+ * it need not save size itself across the pop that overwrites a0. */
+static __attribute__((noinline)) void *alloc_slow_per_cpu(size_t size_m1, size_t align, unsigned long flags)
 {
-    void *p = mi_heap_alloc(checked_heap(), size, align, false, false);
+    void *p = mi_heap_alloc(checked_heap(), size_m1 + 1, align, false, false);
     ha_embed_irq_restore(flags);
     return p;
 }
@@ -135,7 +137,8 @@ static void *alloc_per_cpu(size_t size, size_t align)
 {
     unsigned long flags = ha_embed_irq_save();
     mi_heap *heap = fast_heap();
-    size_t last = (size - 1) | (align - 1); /* round_up(size, align) - 1 */
+    size_t size_m1 = size - 1;
+    size_t last = size_m1 | (align - 1); /* round_up(size, align) - 1 */
     if (MI_FAST_PATHS && likely(last < MI_DIRECT_MAX)) {
         mi_block *block = mi_alloc_direct_at(heap, last);
         if (likely(block != 0)) {
@@ -143,7 +146,7 @@ static void *alloc_per_cpu(size_t size, size_t align)
             return block;
         }
     }
-    return alloc_slow_per_cpu(size, align, flags);
+    return alloc_slow_per_cpu(size_m1, align, flags);
 }
 
 /* emptied: the fast free took p and left its page to be retired; NULL when

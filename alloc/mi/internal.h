@@ -273,7 +273,7 @@ static inline void mi_page_fold(mi_page *page)
  * Shared by the entry points (entry_points.c), the core's own callers and the
  * lane (lane.h). They read and write only owner-only fields, so they take no
  * atomics, and they count only in the page (allocs, frees): the statistics
- * are derived from those counts (mi_page_fold, sum_stats).
+ * are derived from those counts (mi_page_fold, mi_stats_sum).
  *
  * The checked build's one switch: MI_FAST_PATHS is 0 there, so every call
  * goes through the generic paths, which verify it (checked_build.c), and the
