@@ -61,7 +61,7 @@ void kmain(unsigned long hartid, const void *fdt, unsigned index)
     timer_init(boot_fdt.timebase_hz, harness_timer_tick);
 
     ncpu = smp_bring_up(&boot_fdt, args.harts);
-    memory_init(args.alloc, ncpu, &boot_fdt);
+    memory_init(args.alloc, args.heap_cpus && args.heap_cpus < ncpu ? args.heap_cpus : ncpu, &boot_fdt);
     if (args.latency) {
         if (!latency_built())
             die(EXIT_BAD_BOOT, "latency=1 needs the measuring image: make kernel-latency, then "
