@@ -163,8 +163,7 @@ mi_page *mi_heap_take_large_cache(mi_heap *heap, size_t need, size_t align)
     /* Sized to the request: the tail goes back to the segment, or the free
      * slices after it are added. If it cannot grow, it is retired, so its
      * slices may serve the request from take_slices. */
-    size_t count = mi_segment_large_slices(need, align);
-    if (!count || !mi_segment_large_resize(heap, page, count)) {
+    if (!mi_segment_large_resize(heap, page, need, align)) {
         retire_large(heap, page);
         return 0;
     }

@@ -91,8 +91,8 @@ static inline mi_segment *mi_segment_of(const void *p)
     return (mi_segment *)((uintptr_t)p & ~MI_SEGMENT_MASK);
 }
 
-/* The page holding p, for p inside a segment's first 4 MiB. (A huge run's
- * slice map points every slice at its one page, pages[0].) */
+/* The page holding p, for p inside a sliced segment (any block pointer that
+ * is not at a segment boundary: a huge block always starts on one). */
 static inline mi_page *mi_page_of(mi_segment *seg, const void *p)
 {
     size_t slice = ((uintptr_t)p - (uintptr_t)seg) >> MI_SLICE_SHIFT;
@@ -152,11 +152,12 @@ static inline mi_block *mi_decode(const mi_page *page, uintptr_t link, const voi
 /* ---- segment pool (segment_pool.c): lock order 2 ------------------------- */
 int mi_pool_add_region(void *start, size_t size, bool zeroed);
 /* A run of n free segments, or NULL. *zeroed tells whether its memory is known
- * to be zero. Any CPU. */
-mi_segment *mi_pool_alloc(size_t n, bool *zeroed);
-void mi_pool_free(mi_segment *seg, size_t n);
-/* The head segment of the run holding p, or NULL if p is in no live run. */
-mi_segment *mi_pool_find_run(const void *p);
+ * to be zero. huge: the run holds one huge block and no header. Any CPU. */
+void *mi_pool_alloc(size_t n, bool huge, bool *zeroed);
+void mi_pool_free(void *run, size_t n);
+/* The first byte of the huge run holding p (its segment count in *count), or
+ * NULL if p is in no huge run. */
+void *mi_pool_find_huge(const void *p, size_t *count);
 bool mi_pool_contains(const void *p);
 size_t mi_pool_total_segments(void);
 size_t mi_pool_free_segments(void);
@@ -173,12 +174,10 @@ mi_page *mi_segment_page_alloc(mi_heap *heap, unsigned bin);
 /* A fresh one-block page able to hold `size` bytes at alignment `align`
  * (MI_BIN_LARGE), or NULL when no segment can hold it. Owner only. */
 mi_page *mi_segment_large_alloc(mi_heap *heap, size_t size, size_t align);
-/* Slices a large page needs for `size` bytes at `align`; 0 if too large. */
-size_t mi_segment_large_slices(size_t size, size_t align);
-/* Give an empty large page `count` slices: its tail back to its segment, or
- * the free slices right after it. False, with nothing changed, when those
- * are not free. Owner only. */
-bool mi_segment_large_resize(mi_heap *heap, mi_page *page, size_t count);
+/* Fit an empty large page to a block of `size` bytes at `align`: its tail
+ * slices back to its segment, or the free slices after it added. False,
+ * with nothing changed, when those are not free. Owner only. */
+bool mi_segment_large_resize(mi_heap *heap, mi_page *page, size_t size, size_t align);
 /* The largest block a large page can hold. */
 #define MI_LARGE_MAX (MI_SLICES * MI_SLICE_SIZE - MI_SEGMENT_HEADER)
 /* Give an empty page back to its segment (and the segment to the pool when
@@ -190,10 +189,15 @@ int mi_segment_check_slices(const mi_segment *seg);
 /* No other page of its segment is in use. */
 bool mi_segment_page_is_alone(const mi_page *page);
 /* A segment run for one huge block of at least `size` bytes whose start can
- * be aligned to `align`. Any CPU. */
+ * be aligned to `align`, described by a page out of line (mi_segment.c).
+ * Any CPU. */
 mi_page *mi_segment_huge_alloc(mi_heap *heap, size_t size, size_t align);
-void mi_segment_huge_free(mi_page *page);
-static inline size_t mi_segment_bytes(const mi_segment *seg) { return seg->segment_count << MI_SEGMENT_SHIFT; }
+/* Give the run back to the pool; returns its segment count. Any CPU. */
+size_t mi_segment_huge_free(mi_page *page);
+/* The page describing the huge run at `run` of `count` segments. */
+mi_page *mi_segment_huge_page(void *run, size_t count);
+/* ha_check: the huge run's page describes it and lies outside its block. */
+int mi_segment_huge_check(void *run, size_t count);
 
 void mi_page_init(mi_page *page, mi_heap *heap, size_t block_size, size_t area_bytes, bool zeroed);
 /* Carve more blocks into `free`; false if the page is completely carved. */

@@ -6,15 +6,19 @@
  * Each segment has one 32-bit state word: free (known zero or dirty), the
  * head of a run (with the run length) or a tail (with the distance back to
  * its head). The tail entries let a pointer at a segment boundary inside a
- * huge run (alignments >= 4 MiB) find its header.
+ * huge run (alignments >= 4 MiB) find its head. The head of a huge run is
+ * flagged: such a run has no header (its block starts at the run's first
+ * byte; its descriptor lives out of line, mi_segment.c), so only a sliced
+ * segment's first bytes may be read as a struct mi_segment.
  */
 #include "internal.h"
 #include "spinlock.h"
 
 enum { SEG_FREE_ZERO = 0, SEG_FREE_DIRTY = 1, SEG_HEAD = 2, SEG_TAIL = 3 };
-#define STATE(kind, n) ((uint32_t)(kind) | ((uint32_t)(n) << 2))
+#define SEG_HUGE 4u /* with SEG_HEAD: a huge run, no header at its start */
+#define STATE(kind, n) ((uint32_t)(kind) | ((uint32_t)(n) << 3))
 #define STATE_KIND(s) ((s) & 3u)
-#define STATE_COUNT(s) ((s) >> 2)
+#define STATE_COUNT(s) ((s) >> 3)
 
 struct region {
     uintptr_t base;     /* first segment                                      */
@@ -70,9 +74,9 @@ int mi_pool_add_region(void *start, size_t size, bool zeroed)
     return result;
 }
 
-mi_segment *mi_pool_alloc(size_t n, bool *zeroed)
+void *mi_pool_alloc(size_t n, bool huge, bool *zeroed)
 {
-    mi_segment *found = 0;
+    void *found = 0;
     unsigned long flags = ha_spin_lock_irqsave(&pool_lock);
     for (unsigned r = 0; r < region_count && !found && n <= segment_free; r++) {
         const struct region *reg = &regions[r];
@@ -86,11 +90,11 @@ mi_segment *mi_pool_alloc(size_t n, bool *zeroed)
             bool all_zero = true;
             for (size_t k = 0; k < n; k++) {
                 all_zero &= STATE_KIND(state[reg->first + head + k]) == SEG_FREE_ZERO;
-                state[reg->first + head + k] = k == 0 ? STATE(SEG_HEAD, n) : STATE(SEG_TAIL, k);
+                state[reg->first + head + k] = k == 0 ? STATE(SEG_HEAD, n) | (huge ? SEG_HUGE : 0) : STATE(SEG_TAIL, k);
             }
             segment_free -= n;
             *zeroed = all_zero;
-            found = (mi_segment *)(reg->base + (head << MI_SEGMENT_SHIFT));
+            found = (void *)(reg->base + (head << MI_SEGMENT_SHIFT));
             break;
         }
     }
@@ -112,17 +116,16 @@ bool mi_pool_contains(const void *p)
     return region_of((uintptr_t)p) != 0;
 }
 
-void mi_pool_free(mi_segment *seg, size_t n)
+void mi_pool_free(void *run, size_t n)
 {
-    const struct region *reg = region_of((uintptr_t)seg);
+    const struct region *reg = region_of((uintptr_t)run);
     if (!reg)
-        ha_fault(seg, "segment run outside every region returned to the pool");
-    size_t head = ((uintptr_t)seg - reg->base) >> MI_SEGMENT_SHIFT;
-    seg->cookie = 0; /* a later free through a stale pointer finds no header */
+        ha_fault(run, "segment run outside every region returned to the pool");
+    size_t head = ((uintptr_t)run - reg->base) >> MI_SEGMENT_SHIFT;
     unsigned long flags = ha_spin_lock_irqsave(&pool_lock);
-    if (state[reg->first + head] != STATE(SEG_HEAD, n)) {
+    if ((state[reg->first + head] & ~SEG_HUGE) != STATE(SEG_HEAD, n)) {
         ha_spin_unlock_irqrestore(&pool_lock, flags);
-        ha_fault(seg, "segment run returned twice or with a wrong length");
+        ha_fault(run, "segment run returned twice or with a wrong length");
     }
     for (size_t k = 0; k < n; k++)
         state[reg->first + head + k] = STATE(SEG_FREE_DIRTY, 0);
@@ -130,19 +133,22 @@ void mi_pool_free(mi_segment *seg, size_t n)
     ha_spin_unlock_irqrestore(&pool_lock, flags);
 }
 
-mi_segment *mi_pool_find_run(const void *p)
+void *mi_pool_find_huge(const void *p, size_t *count)
 {
     const struct region *reg = region_of((uintptr_t)p);
     if (!reg)
         return 0;
     size_t i = ((uintptr_t)p - reg->base) >> MI_SEGMENT_SHIFT;
-    mi_segment *head = 0;
+    void *head = 0;
     unsigned long flags = ha_spin_lock_irqsave(&pool_lock);
     uint32_t s = state[reg->first + i];
     if (STATE_KIND(s) == SEG_TAIL)
         i -= STATE_COUNT(s);
-    if (STATE_KIND(state[reg->first + i]) == SEG_HEAD)
-        head = (mi_segment *)(reg->base + (i << MI_SEGMENT_SHIFT));
+    s = state[reg->first + i];
+    if (STATE_KIND(s) == SEG_HEAD && (s & SEG_HUGE)) {
+        head = (void *)(reg->base + (i << MI_SEGMENT_SHIFT));
+        *count = STATE_COUNT(s);
+    }
     ha_spin_unlock_irqrestore(&pool_lock, flags);
     return head;
 }
@@ -167,16 +173,21 @@ int mi_pool_check(void)
             if (STATE_KIND(s) != SEG_HEAD || STATE_COUNT(s) == 0 || i + STATE_COUNT(s) > reg->count)
                 return ha_check_fail("pool: segment %p has state %x, expected the head of a run",
                                      (void *)addr, s);
-            const mi_segment *seg = (const mi_segment *)addr;
-            if (seg->cookie != (addr ^ mi_pool_secret()))
-                return ha_check_fail("pool: segment %p is in use but its header is not live", (void *)addr);
-            if (seg->segment_count != STATE_COUNT(s))
-                return ha_check_fail("pool: segment %p header says %zu segments, pool says %u",
-                                     (void *)addr, seg->segment_count, STATE_COUNT(s));
             for (size_t k = 1; k < STATE_COUNT(s); k++)
                 if (state[reg->first + i + k] != STATE(SEG_TAIL, k))
                     return ha_check_fail("pool: run at %p has a broken tail %zu", (void *)addr, k);
-            if (seg->kind == MI_SEGMENT_SLICED && mi_segment_check_slices(seg) != 0)
+            if (s & SEG_HUGE) {
+                if (mi_segment_huge_check((void *)addr, STATE_COUNT(s)) != 0)
+                    return -1;
+                i += STATE_COUNT(s);
+                continue;
+            }
+            const mi_segment *seg = (const mi_segment *)addr;
+            if (STATE_COUNT(s) != 1)
+                return ha_check_fail("pool: sliced segment %p heads a run of %u", (void *)addr, STATE_COUNT(s));
+            if (seg->cookie != (addr ^ mi_pool_secret()))
+                return ha_check_fail("pool: segment %p is in use but its header is not live", (void *)addr);
+            if (mi_segment_check_slices(seg) != 0)
                 return -1;
             i += STATE_COUNT(s);
         }
@@ -192,9 +203,12 @@ int64_t mi_pool_huge_live_bytes(void)
     for (unsigned r = 0; r < region_count; r++)
         for (size_t i = 0; i < regions[r].count; i++) {
             uint32_t s = state[regions[r].first + i];
-            const mi_segment *seg = (const mi_segment *)(regions[r].base + (i << MI_SEGMENT_SHIFT));
-            if (STATE_KIND(s) == SEG_HEAD && seg->kind == MI_SEGMENT_HUGE && seg->pages[0].in_use)
-                bytes += (int64_t)seg->pages[0].block_size;
+            if (STATE_KIND(s) != SEG_HEAD || !(s & SEG_HUGE))
+                continue;
+            const mi_page *page = mi_segment_huge_page((void *)(regions[r].base + (i << MI_SEGMENT_SHIFT)),
+                                                      STATE_COUNT(s));
+            if (page->in_use)
+                bytes += (int64_t)page->block_size;
         }
     return bytes;
 }

@@ -59,6 +59,14 @@ static int check_page(const mi_heap *heap, const mi_page *page, unsigned queue, 
     if (page != &seg->pages[page->index] || page->index + page->slice_count > MI_SLICES)
         return ha_check_fail("page %p: slices %u+%u do not describe it", (const void *)page, page->index,
                              page->slice_count);
+    if (large) {
+        /* The block ends in the page's last slice: no slice more than it needs. */
+        uintptr_t end = (uintptr_t)seg + ((uintptr_t)(page->index + page->slice_count) << MI_SLICE_SHIFT);
+        uintptr_t block_end = (uintptr_t)page->area + page->block_size;
+        if (block_end > end || block_end + MI_SLICE_SIZE <= end)
+            return ha_check_fail("large page %p: %u slices for a block of %zu bytes", (const void *)page,
+                                 page->slice_count, page->block_size);
+    }
     for (unsigned i = page->index; i < page->index + page->slice_count; i++)
         if (seg->slice_page[i] != page || (seg->free_slices & (1ull << i)))
             return ha_check_fail("segment %p: slice %u of page %p is free or mapped to another page",
@@ -111,7 +119,7 @@ static int check_heap(const mi_heap *heap, struct totals *t)
         return ha_check_fail("heap %u: cached large page %p is not an empty one-block page on its full queue",
                              heap->cpu, (const void *)cached);
     for (const mi_segment *s = heap->segments; s; s = s->next)
-        if (s->heap != heap || s->kind != MI_SEGMENT_SLICED || !s->on_list || s->free_slices == 0 ||
+        if (s->heap != heap || !s->on_list || s->free_slices == 0 ||
             s->free_slices == ~0ull)
             return ha_check_fail("heap %u: segment %p on its list has no free slice, or no used one, or another owner",
                                  heap->cpu, (const void *)s);
