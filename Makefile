@@ -53,7 +53,6 @@ TEST_STEPS :=
 include alloc/alloc.mk
 -include arch/host/host.mk
 -include arch/riscv64/riscv64.mk
--include tests/tests.mk
 -include alloc/rust/rust.mk
 -include tools/bench.mk
 -include tests/reliability.mk

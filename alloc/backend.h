@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common.h"
 #include "hartalloc.h"
 
 struct ha_usage {
@@ -62,15 +63,5 @@ extern const struct ha_backend ha_backend_first_fit;
 extern const struct ha_backend ha_backend_best_fit;
 extern const struct ha_backend ha_backend_worst_fit;
 
-/* Report the first broken invariant found by a check function and return -1.
- * Formats like ha_format (see format.h). */
-int ha_check_fail(const char *fmt, ...);
-
-/* Stop with a message naming the pointer and the fault (checked builds). */
-void ha_fault(const void *ptr, const char *fmt, ...) __attribute__((noreturn));
-
-static inline bool ha_is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
-static inline uintptr_t ha_align_up(uintptr_t x, size_t a) { return (x + a - 1) & ~(uintptr_t)(a - 1); }
-static inline uintptr_t ha_align_down(uintptr_t x, size_t a) { return x & ~(uintptr_t)(a - 1); }
 
 #endif /* HA_BACKEND_H */

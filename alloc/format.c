@@ -152,3 +152,10 @@ int ha_format(char *buf, size_t n, const char *fmt, ...)
     va_end(ap);
     return r;
 }
+
+void ha_vformat_puts(void (*puts)(const char *s), const char *fmt, va_list ap)
+{
+    char line[HA_FORMAT_LINE];
+    ha_vformat(line, sizeof line, fmt, ap);
+    puts(line);
+}

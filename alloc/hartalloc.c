@@ -87,6 +87,21 @@ int ha_type_from_name(const char *name, ha_type *out)
     return -HA_EINVAL;
 }
 
+const char *ha_error_text(int err)
+{
+    static const char *const text[] = {
+        [HA_OK] = "success",
+        [HA_EINVAL] = "bad argument",
+        [HA_ETOOSMALL] = "region too small for the selected backend",
+        [HA_EALIGN] = "region misaligned for the selected backend",
+        [HA_EBUSY] = "already initialised",
+        [HA_EFULL] = "no room left to track another region",
+        [HA_ENOINIT] = "not initialised",
+    };
+    unsigned code = err < 0 ? 0u - (unsigned)err : (unsigned)err; /* INT_MIN too */
+    return code < sizeof text / sizeof text[0] ? text[code] : "unknown error";
+}
+
 const char *ha_type_name(ha_type type)
 {
     return (unsigned)type < HA_TYPE_COUNT ? backends[type]->name : 0;

@@ -7,7 +7,9 @@
 
 #include <stdint.h>
 
-#define FDT_MAX_HARTS 64    /* harts listed in /cpus we can record      */
+#include "hartalloc.h"
+
+#define FDT_MAX_HARTS HA_MAX_CPUS /* harts of /cpus we record: one per CPU index */
 #define FDT_MAX_RANGES 16   /* /memory ranges, and reserved ranges      */
 
 struct range {

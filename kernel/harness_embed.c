@@ -2,6 +2,8 @@
  * harness_embed.c - the kernel side of the test harness's embedding
  * (th_embed_* in tests/harness.h) and the timer tick it can hook.
  */
+#include "harness_embed.h"
+
 #include "harness.h"
 
 #include "barrier.h"
@@ -22,7 +24,7 @@ uint64_t th_embed_now_ns(void) { return time_ns(); }
 
 void th_embed_timer(bool on) { timer_switch(on); }
 
-void kernel_timer_tick(unsigned cpu)
+void harness_timer_tick(unsigned cpu)
 {
     void (*hook)(unsigned) = th_tick_hook;
     if (hook)

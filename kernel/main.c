@@ -10,6 +10,7 @@
 #include "fdt.h"
 #include "finisher.h"
 #include "harness.h"
+#include "harness_embed.h"
 #include "hartalloc.h"
 #include "memory.h"
 #include "panic.h"
@@ -46,7 +47,7 @@ void kmain(unsigned long hartid, const void *fdt, unsigned index)
                    boot_fdt.bootargs ? boot_fdt.bootargs : "", boot_fdt.nharts,
                    (unsigned long long)boot_fdt.timebase_hz);
     bootargs_parse(boot_fdt.bootargs, &args);
-    timer_init(boot_fdt.timebase_hz);
+    timer_init(boot_fdt.timebase_hz, harness_timer_tick);
 
     ncpu = smp_bring_up(&boot_fdt, args.harts);
     memory_init(args.alloc, ncpu, &boot_fdt);

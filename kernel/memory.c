@@ -31,11 +31,11 @@ static void add_piece(uint64_t base, uint64_t end)
         return;
     int r = ha_add_memory((void *)(uintptr_t)base, (size_t)(end - base));
     if (r == -HA_ETOOSMALL || r == -HA_EALIGN || r == -HA_EFULL)
-        console_printf("memory: %s declined [0x%llx, 0x%llx) (error %d); skipped\n", ha_name(),
-                       (unsigned long long)base, (unsigned long long)end, -r);
+        console_printf("memory: %s declined [0x%llx, 0x%llx) (%s); skipped\n", ha_name(),
+                       (unsigned long long)base, (unsigned long long)end, ha_error_text(r));
     else if (r != 0)
-        die(EXIT_BAD_BOOT, "ha_add_memory([0x%llx, 0x%llx)) failed with error %d",
-            (unsigned long long)base, (unsigned long long)end, -r);
+        die(EXIT_BAD_BOOT, "ha_add_memory([0x%llx, 0x%llx)) failed: %s",
+            (unsigned long long)base, (unsigned long long)end, ha_error_text(r));
     else
         console_printf("memory: added [0x%llx, 0x%llx) %llu KiB\n", (unsigned long long)base,
                        (unsigned long long)end, (unsigned long long)(end - base) >> 10);
@@ -89,8 +89,8 @@ void memory_init(ha_type type, unsigned ncpu, const struct fdt_info *fdt)
     __builtin_memset(__heap_start, 0, heap_size); /* makes HA_MEMORY_ZEROED true */
     int r = ha_init_flags(type, __heap_start, heap_size, ncpu, HA_MEMORY_ZEROED);
     if (r != 0)
-        die(EXIT_BAD_BOOT, "ha_init(%s, %p, %zu MiB, %u cpus) failed with error %d",
-            ha_type_name(type), (void *)__heap_start, heap_size >> 20, ncpu, -r);
+        die(EXIT_BAD_BOOT, "ha_init(%s, %p, %zu MiB, %u cpus) failed: %s",
+            ha_type_name(type), (void *)__heap_start, heap_size >> 20, ncpu, ha_error_text(r));
     console_printf("memory: %s heap [%p, %p) %zu MiB for %u cpus\n", ha_name(),
                    (void *)__heap_start, (void *)__heap_end, heap_size >> 20, ncpu);
 

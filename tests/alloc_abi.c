@@ -16,6 +16,29 @@ static const char *const type_names[] = {
 
 /* Every alloc_type name round-trips; near misses are rejected; the running
  * allocator names itself; ha_type_names() lists exactly the eight names. */
+/* Every error code has its own text, the same for -code and code; anything
+ * else is "unknown error". */
+void ta_error_text(struct th_ctx *ctx)
+{
+    if (ctx->cpu != 0)
+        return;
+    static const int codes[] = { HA_OK, HA_EINVAL, HA_ETOOSMALL, HA_EALIGN, HA_EBUSY, HA_EFULL, HA_ENOINIT };
+    const unsigned n = sizeof codes / sizeof codes[0];
+    for (unsigned i = 0; i < n; i++) {
+        const char *text = ha_error_text(-codes[i]);
+        TH_CHECK_MSG(ctx, text && text[0] && !same(text, "unknown error"), "ha_error_text(%d) is \"%s\"",
+                     -codes[i], text ? text : "(null)");
+        TH_CHECK(ctx, ha_error_text(codes[i]) == text);
+        for (unsigned j = 0; j < i; j++)
+            TH_CHECK_MSG(ctx, !same(text, ha_error_text(codes[j])), "codes %d and %d share \"%s\"",
+                         codes[i], codes[j], text);
+    }
+    TH_CHECK(ctx, same(ha_error_text(-HA_ETOOSMALL), "region too small for the selected backend"));
+    TH_CHECK(ctx, same(ha_error_text(HA_ENOINIT + 1), "unknown error"));
+    TH_CHECK(ctx, same(ha_error_text(-1000), "unknown error"));
+    TH_CHECK(ctx, same(ha_error_text(-2147483647 - 1), "unknown error"));
+}
+
 void ta_names(struct th_ctx *ctx)
 {
     if (ctx->cpu != 0)

@@ -23,7 +23,6 @@
 
 #define TA_KIB ((size_t)1 << 10)
 #define TA_MIB ((size_t)1 << 20)
-#define TA_MAX_CPUS 64 /* as the harness */
 
 /* ---- contents ---------------------------------------------------------------
  * A block's pattern is a function of (tag, byte offset) only, so a prefix of
@@ -80,6 +79,7 @@ size_t ta_exhaust(struct ta_node **list, size_t from, size_t to, uint64_t tag, s
 
 /* ---- the cases ---------------------------------------------------------------- */
 void ta_names(struct th_ctx *ctx);
+void ta_error_text(struct th_ctx *ctx);
 void ta_init_twice_rejected(struct th_ctx *ctx);
 void ta_add_memory_bad_args(struct th_ctx *ctx);
 void ta_add_memory_used(struct th_ctx *ctx);

@@ -52,14 +52,16 @@ static size_t fit_bound(size_t n)
 }
 
 /* One size: allocate, check usable against the bound (mi types), fill to the
- * usable size, verify, free. False after a failed check. */
+ * usable size, verify, free. False after a failed check (recorded in ctx). */
 static bool fit_one(struct th_ctx *ctx, size_t n, bool bounded, size_t must_fit)
 {
     void *p = ha_alloc(n, 8);
     if (!p) {
-        TH_CHECK_MSG(ctx, n > must_fit, "ha_alloc(%zu, 8) returned NULL with %zu bytes available", n,
-                     ha_available_bytes());
-        return true; /* larger than what this heap is sure to hold */
+        if (n > must_fit)
+            return true; /* larger than what this heap is sure to hold */
+        th_fail_at(ctx, __FILE__, __LINE__, "ha_alloc(%zu, 8) returned NULL with %zu bytes available", n,
+                   ha_available_bytes());
+        return false;
     }
     size_t usable = ha_usable_size(p);
     bool ok = usable >= n && ta_aligned(p, 8);
@@ -72,16 +74,18 @@ static bool fit_one(struct th_ctx *ctx, size_t n, bool bounded, size_t must_fit)
     }
     if (!ok) {
         ha_dealloc(p, n, 8);
-        TH_CHECK_MSG(ctx, false, "ha_alloc(%zu, 8) = %p: usable %zu (allowed %zu..%zu)", n, p, usable, n,
-                     bounded ? (n % (64 * TA_KIB) == 0 ? n : fit_bound(n)) : (size_t)-1);
+        th_fail_at(ctx, __FILE__, __LINE__, "ha_alloc(%zu, 8) = %p: usable %zu (allowed %zu..%zu)", n, p, usable,
+                   n, bounded ? (n % (64 * TA_KIB) == 0 ? n : fit_bound(n)) : (size_t)-1);
         return false;
     }
     uint64_t tag = ctx->seed ^ (uint64_t)n;
     fill_sparse(p, usable, tag);
     bool intact = sparse_intact(p, usable, tag) && ha_usable_size(p) == usable;
     ha_dealloc(p, n, 8);
-    TH_CHECK_MSG(ctx, intact, "block of %zu bytes (usable %zu) at %p did not keep its contents", n, usable, p);
-    return true;
+    if (!intact)
+        th_fail_at(ctx, __FILE__, __LINE__, "block of %zu bytes (usable %zu) at %p did not keep its contents", n,
+                   usable, p);
+    return intact;
 }
 
 /* For mi and mi-locked, a request of n bytes gets at most n + n/4 usable

@@ -161,7 +161,7 @@ void ta_churn(struct th_ctx *ctx)
 
 /* ---- cross-CPU frees ---------------------------------------------------------- */
 
-static struct ta_node *published[TA_MAX_CPUS];
+static struct ta_node *published[HA_MAX_CPUS];
 
 /* Free, remotely, the list the next CPU published, checking every block. */
 static void free_next_cpus_list(struct th_ctx *ctx, unsigned n)
@@ -217,7 +217,7 @@ void ta_cross_cpu_free(struct th_ctx *ctx)
 /* ---- realloc and free of another CPU's blocks ----------------------------------- */
 
 enum { XSLOTS = 64 };
-static struct slot foreign[TA_MAX_CPUS][XSLOTS];
+static struct slot foreign[HA_MAX_CPUS][XSLOTS];
 
 /* Each round every CPU allocates blocks (some zeroed, some aligned) into its
  * row of slots; after a barrier each CPU checks the row of CPU cpu+1,
@@ -290,7 +290,7 @@ struct ring {
     uint64_t tail; /* next slot to drain; release-published by the consumer */
     void *slot[RING];
 };
-static struct ring rings[TA_MAX_CPUS];
+static struct ring rings[HA_MAX_CPUS];
 
 struct message {
     uint64_t seq;
@@ -364,7 +364,7 @@ void ta_ring_handoff(struct th_ctx *ctx)
 
 /* ---- the full-page hand-off --------------------------------------------------- */
 
-static struct ta_node *handoff[TA_MAX_CPUS];
+static struct ta_node *handoff[HA_MAX_CPUS];
 static size_t handoff_count;
 
 /* Allocate `size`-byte blocks on this CPU until the heap is exhausted (at
@@ -443,7 +443,7 @@ struct round_blocks {
     void *medium[MEDIUM];
     size_t medium_size[MEDIUM];
 };
-static struct round_blocks rounds_of[TA_MAX_CPUS];
+static struct round_blocks rounds_of[HA_MAX_CPUS];
 
 static void alloc_round(struct th_ctx *ctx, struct round_blocks *b, uint64_t *rng, unsigned r, bool huge)
 {

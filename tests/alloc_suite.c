@@ -6,6 +6,7 @@
 static const struct th_case alloc_cases[] = {
     /* names and arguments (alloc_abi.c) */
     { "names", ta_names },
+    { "error_text", ta_error_text },
     { "init_twice_rejected", ta_init_twice_rejected },
     { "add_memory_bad_args", ta_add_memory_bad_args },
     { "add_memory_used", ta_add_memory_used },

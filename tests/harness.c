@@ -5,22 +5,19 @@
 
 #include "hartalloc.h"
 
-#define TH_MAX_CPUS 64
 
 /* Per-CPU result slots of the running case; CPU 0 reads them after a barrier. */
-static struct th_ctx case_results[TH_MAX_CPUS];
-static uint64_t bench_ops[TH_MAX_CPUS];
+static struct th_ctx case_results[HA_MAX_CPUS];
+static uint64_t bench_ops[HA_MAX_CPUS];
 
 void (*_Atomic th_tick_hook)(unsigned cpu);
 
 void th_printf(const char *fmt, ...)
 {
-    char line[512];
     va_list ap;
     va_start(ap, fmt);
-    ha_vformat(line, sizeof line, fmt, ap);
+    ha_vformat_puts(th_embed_puts, fmt, ap);
     va_end(ap);
-    th_embed_puts(line);
 }
 
 void th_fail_at(struct th_ctx *ctx, const char *file, int line, const char *fmt, ...)
@@ -49,8 +46,8 @@ unsigned th_run_suite(const struct th_suite *suite, unsigned cpu, unsigned ncpu,
                       unsigned scale, bool closing)
 {
     static unsigned failed_cases, passed_cases; /* written by CPU 0 only */
-    if (ncpu > TH_MAX_CPUS)
-        ncpu = TH_MAX_CPUS;
+    if (ncpu > HA_MAX_CPUS)
+        ncpu = HA_MAX_CPUS;
     if (cpu == 0)
         failed_cases = passed_cases = 0;
     for (unsigned i = 0; i < suite->count; i++) {
@@ -106,8 +103,8 @@ void th_run_bench(const struct th_bench *bench, unsigned cpu, unsigned ncpu, uin
                   unsigned scale)
 {
     static uint64_t start_ns;
-    if (ncpu > TH_MAX_CPUS)
-        ncpu = TH_MAX_CPUS;
+    if (ncpu > HA_MAX_CPUS)
+        ncpu = HA_MAX_CPUS;
     struct th_ctx ctx = { .cpu = cpu, .ncpu = ncpu, .seed = seed, .scale = scale ? scale : 1 };
     th_embed_barrier();
     if (cpu == 0)

@@ -92,7 +92,7 @@ TEST_STEPS += test-fuzz
 # tests/death/death_cases.c against the checked core (host.mk's objects), each
 # case in a forked child. DEATH_ALLOCS: the alloc_types whose checked build
 # must catch every case: all of them. (tlsf and the fits catch a double free
-# and a write after free under LD_PRELOAD thanks to alloc/quarantine.h; there
+# and a write after free under LD_PRELOAD thanks to alloc/checked/quarantine.h; there
 # a freed block's link is never written while it waits, so the fill check
 # reports the corrupted-link case as a write after free.)
 DEATH_OUT  := $(BUILD)/death
@@ -169,27 +169,21 @@ TSAN_TEST := $(BUILD)/tsan/hartalloc-test
 SAN_CPUS ?= 4
 SAN_SUITES ?= smoke alloc soak
 
-$(BUILD)/asan/obj/alloc/%.o: alloc/%.c
-	@mkdir -p $(@D)
-	$(HOST_CC) $(SAN_CFLAGS) $(CFLAGS_CORE) $(CORE_INC) $(ASAN_FLAGS) -MMD -MP -c $< -o $@
-$(BUILD)/asan/obj/%.o: %.c
-	@mkdir -p $(@D)
-	$(HOST_CC) $(SAN_CFLAGS) $(ASAN_FLAGS) -MMD -MP -c $< -o $@
-$(BUILD)/tsan/obj/alloc/%.o: alloc/%.c
-	@mkdir -p $(@D)
-	$(HOST_CC) $(SAN_CFLAGS) $(CFLAGS_CORE) $(CORE_INC) $(TSAN_FLAGS) -MMD -MP -c $< -o $@
-$(BUILD)/tsan/obj/%.o: %.c
-	@mkdir -p $(@D)
-	$(HOST_CC) $(SAN_CFLAGS) $(TSAN_FLAGS) -MMD -MP -c $< -o $@
-
-ASAN_OBJS := $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(SAN_SRCS))
-TSAN_OBJS := $(patsubst %.c,$(BUILD)/tsan/obj/%.o,$(SAN_SRCS))
--include $(ASAN_OBJS:.o=.d) $(TSAN_OBJS:.o=.d)
-
-$(ASAN_TEST): $(ASAN_OBJS)
-	$(HOST_CC) $(ASAN_FLAGS) -pthread -o $@ $^
-$(TSAN_TEST): $(TSAN_OBJS)
-	$(HOST_CC) $(TSAN_FLAGS) -pthread -o $@ $^
+# sanitizer_build NAME FLAGS: build/NAME/hartalloc-test from SAN_SRCS, the
+# core with its internal include path, everything else without it.
+define sanitizer_build
+$(BUILD)/$(1)/obj/alloc/%.o: alloc/%.c
+	@mkdir -p $$(@D)
+	$(HOST_CC) $(SAN_CFLAGS) $(CFLAGS_CORE) $(CORE_INC) $(2) -MMD -MP -c $$< -o $$@
+$(BUILD)/$(1)/obj/%.o: %.c
+	@mkdir -p $$(@D)
+	$(HOST_CC) $(SAN_CFLAGS) $(2) -MMD -MP -c $$< -o $$@
+$(BUILD)/$(1)/hartalloc-test: $(patsubst %.c,$(BUILD)/$(1)/obj/%.o,$(SAN_SRCS))
+	$(HOST_CC) $(2) -pthread -o $$@ $$^
+-include $(patsubst %.c,$(BUILD)/$(1)/obj/%.d,$(SAN_SRCS))
+endef
+$(eval $(call sanitizer_build,asan,$(ASAN_FLAGS)))
+$(eval $(call sanitizer_build,tsan,$(TSAN_FLAGS)))
 
 .PHONY: test-asan test-tsan
 test-asan: $(ASAN_TEST)

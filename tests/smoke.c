@@ -7,12 +7,11 @@
 #include "harness.h"
 #include "hartalloc.h"
 
-#define SMOKE_MAX_CPUS 64
 
 static uint32_t arrivals;
 static uint64_t seen_cpus;
-static uint32_t slots[SMOKE_MAX_CPUS];
-static uint32_t ticks[SMOKE_MAX_CPUS];
+static uint32_t slots[HA_MAX_CPUS];
+static uint32_t ticks[HA_MAX_CPUS];
 
 /* Every CPU counts itself once: the total is the CPU count. */
 static void every_cpu_runs(struct th_ctx *ctx)
@@ -33,7 +32,7 @@ static void cpu_indices_distinct(struct th_ctx *ctx)
     th_barrier();
     uint64_t bit = 1ull << (ctx->cpu % 64);
     uint64_t before = __atomic_fetch_or(&seen_cpus, bit, __ATOMIC_RELAXED);
-    TH_EXPECT(ctx, ctx->cpu < ctx->ncpu && ctx->cpu < SMOKE_MAX_CPUS);
+    TH_EXPECT(ctx, ctx->cpu < ctx->ncpu && ctx->cpu < HA_MAX_CPUS);
     TH_EXPECT(ctx, !(before & bit));
     th_barrier();
     uint64_t all = ctx->ncpu >= 64 ? ~0ull : (1ull << ctx->ncpu) - 1;
@@ -43,9 +42,9 @@ static void cpu_indices_distinct(struct th_ctx *ctx)
 /* Plain stores made before a barrier are visible to every CPU after it. */
 static void barrier_orders_memory(struct th_ctx *ctx)
 {
-    unsigned rounds = 64 * ctx->scale, n = ctx->ncpu < SMOKE_MAX_CPUS ? ctx->ncpu : SMOKE_MAX_CPUS;
+    unsigned rounds = 64 * ctx->scale, n = ctx->ncpu < HA_MAX_CPUS ? ctx->ncpu : HA_MAX_CPUS;
     for (unsigned r = 1; r <= rounds; r++) {
-        if (ctx->cpu < SMOKE_MAX_CPUS)
+        if (ctx->cpu < HA_MAX_CPUS)
             ((volatile uint32_t *)slots)[ctx->cpu] = r;
         th_barrier();
         for (unsigned k = 0; k < n; k++)
@@ -56,7 +55,7 @@ static void barrier_orders_memory(struct th_ctx *ctx)
 
 static void count_tick(unsigned cpu)
 {
-    if (cpu < SMOKE_MAX_CPUS)
+    if (cpu < HA_MAX_CPUS)
         __atomic_add_fetch(&ticks[cpu], 1, __ATOMIC_RELAXED);
 }
 
@@ -64,16 +63,16 @@ static void count_tick(unsigned cpu)
 static void timer_ticks_arrive(struct th_ctx *ctx)
 {
     if (ctx->cpu == 0) {
-        for (unsigned k = 0; k < SMOKE_MAX_CPUS; k++)
+        for (unsigned k = 0; k < HA_MAX_CPUS; k++)
             __atomic_store_n(&ticks[k], 0, __ATOMIC_RELAXED);
         th_tick_hook = count_tick;
     }
     th_barrier();
     uint64_t deadline = th_embed_now_ns() + 2000000000ull; /* ticks are ms apart; allow 2 s */
-    while (__atomic_load_n(&ticks[ctx->cpu % SMOKE_MAX_CPUS], __ATOMIC_RELAXED) < 3 &&
+    while (__atomic_load_n(&ticks[ctx->cpu % HA_MAX_CPUS], __ATOMIC_RELAXED) < 3 &&
            th_embed_now_ns() < deadline)
         ;
-    TH_EXPECT(ctx, __atomic_load_n(&ticks[ctx->cpu % SMOKE_MAX_CPUS], __ATOMIC_RELAXED) >= 3);
+    TH_EXPECT(ctx, __atomic_load_n(&ticks[ctx->cpu % HA_MAX_CPUS], __ATOMIC_RELAXED) >= 3);
     th_barrier();
     if (ctx->cpu == 0)
         th_tick_hook = 0;

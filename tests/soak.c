@@ -12,7 +12,6 @@
 #include "harness.h"
 #include "hartalloc.h"
 
-#define SOAK_MAX_CPUS 64
 #define SOAK_ROUNDS 3000   /* per CPU per unit of scale                     */
 #define RING_SLOTS 64      /* blocks in flight from one CPU to the next     */
 #define STASH 8            /* blocks each CPU's interrupt handler keeps     */
@@ -53,16 +52,16 @@ struct stash {
     uint64_t rng;
 };
 
-static struct ring rings[SOAK_MAX_CPUS];
-static struct tally tallies[SOAK_MAX_CPUS];
-static struct stash stashes[SOAK_MAX_CPUS];
+static struct ring rings[HA_MAX_CPUS];
+static struct tally tallies[HA_MAX_CPUS];
+static struct stash stashes[HA_MAX_CPUS];
 /* Pausing the handlers: a CPU waiting at a barrier still takes interrupts,
  * and the barrier counts it as arrived, so a handler that started before it
  * saw hook_paused may still be running when CPU 0 checks. The handler marks
  * itself busy before it reads hook_paused (both sequentially consistent, as
  * is CPU 0's store), so CPU 0 either stops it or sees it busy and waits. */
 static uint32_t hook_paused;
-static uint32_t hook_busy[SOAK_MAX_CPUS];
+static uint32_t hook_busy[HA_MAX_CPUS];
 static unsigned soak_ncpu;
 
 /* ---- blocks ---------------------------------------------------------------- */
@@ -325,8 +324,8 @@ static void ring_of_cpus(struct th_ctx *ctx)
     unsigned cpu = ctx->cpu, next = (cpu + 1) % ctx->ncpu;
     struct tally *t = &tallies[cpu];
     if (cpu == 0) {
-        soak_ncpu = ctx->ncpu < SOAK_MAX_CPUS ? ctx->ncpu : SOAK_MAX_CPUS;
-        for (unsigned c = 0; c < SOAK_MAX_CPUS; c++) {
+        soak_ncpu = ctx->ncpu < HA_MAX_CPUS ? ctx->ncpu : HA_MAX_CPUS;
+        for (unsigned c = 0; c < HA_MAX_CPUS; c++) {
             rings[c].head = rings[c].tail = 0;
             tallies[c] = (struct tally){ 0, 0, 0, 0, 0, 0, 0 };
             stashes[c].count = 0;

@@ -55,28 +55,24 @@ if [ -n "$checked_runner" ]; then
     run_suites "$checked_runner" ",checked" $checked_cpus_list
 fi
 
-# The runner must report failure, not just print it.
-out=$("$runner" --alloc=mi --cpus=2 --suite=fail 2>&1)
-rc=$?
-if [ "$rc" -ne 0 ] && grep -q '^FAIL fail\.' <<<"$out"; then
-    echo "PASS host.runner.fail-suite-exits-nonzero"
-else
-    fail "host.runner.fail-suite-exits-nonzero exit status $rc for a failing suite"
-fi
+# expect_exit NAME STATUS PATTERN ARGS...: the runner run with ARGS must exit
+# with STATUS ("nonzero" for any failure) and print a line matching PATTERN.
+expect_exit() {
+    local name=$1 want=$2 pattern=$3 out rc
+    shift 3
+    out=$("$runner" "$@" 2>&1)
+    rc=$?
+    if { [ "$want" = nonzero ] && [ "$rc" -ne 0 ] || [ "$rc" = "$want" ]; } && grep -q "$pattern" <<<"$out"; then
+        echo "PASS host.runner.$name"
+    else
+        fail "host.runner.$name exit status $rc (expected $want, and a line matching '$pattern'): $out"
+    fi
+}
 
+# The runner must report failure, not just print it.
+expect_exit fail-suite-exits-nonzero nonzero '^FAIL fail\.' --alloc=mi --cpus=2 --suite=fail
 # Unknown names: exit status 2 and the list of valid names.
-out=$("$runner" --alloc=nonsense --cpus=1 --suite="${suites%%$'\n'*}" 2>&1)
-rc=$?
-if [ "$rc" -eq 2 ] && grep -q "valid names: $(head -n1 <<<"$allocs")," <<<"$out"; then
-    echo "PASS host.runner.unknown-alloc"
-else
-    fail "host.runner.unknown-alloc exit status $rc: $out"
-fi
-out=$("$runner" --alloc=mi --cpus=1 --suite=nonsense 2>&1)
-rc=$?
-if [ "$rc" -eq 2 ] && grep -q "valid names: .*${suites%%$'\n'*}" <<<"$out"; then
-    echo "PASS host.runner.unknown-suite"
-else
-    fail "host.runner.unknown-suite exit status $rc: $out"
-fi
+expect_exit unknown-alloc 2 "valid names: $(head -n1 <<<"$allocs")," \
+    --alloc=nonsense --cpus=1 --suite="${suites%%$'\n'*}"
+expect_exit unknown-suite 2 "valid names: .*${suites%%$'\n'*}" --alloc=mi --cpus=1 --suite=nonsense
 exit $failed

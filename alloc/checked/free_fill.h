@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "backend.h"
+#include "common.h"
 
 #define FREE_FILL 0xdfu
 #define FREE_FILL_MAX 256u /* bytes of a free block that carry the fill */

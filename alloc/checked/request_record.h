@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "backend.h"
+#include "common.h"
 
 #ifdef HA_CHECKED
 #define RECORD_PAD 16u          /* the record word and at least 8 canary bytes */

@@ -7,7 +7,7 @@
 
 int locked_stats_init(struct locked_stats *s, unsigned ncpu)
 {
-    if (ncpu == 0 || ncpu > LOCKED_STATS_MAX_CPUS)
+    if (ncpu == 0 || ncpu > HA_MAX_CPUS)
         return -HA_EINVAL;
     __builtin_memset(s, 0, sizeof *s);
     s->ncpu = ncpu;

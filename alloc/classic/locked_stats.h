@@ -19,14 +19,13 @@
 #include "backend.h"
 
 /* ---- tunable ------------------------------------------------------------- */
-#define LOCKED_STATS_MAX_CPUS 64 /* as many CPU indices as mi serves        */
 
 struct locked_stats {
     unsigned ncpu;
     size_t used_bytes;  /* usable bytes of live ha_alloc blocks (ha_usage)  */
     size_t used_pages;  /* live ha_alloc_pages pages (ha_usage)             */
     uint64_t peak_bytes; /* high-water mark of used_bytes                   */
-    struct ha_stats cpu[LOCKED_STATS_MAX_CPUS];
+    struct ha_stats cpu[HA_MAX_CPUS];
 };
 
 /* 0, or -HA_EINVAL for an ncpu this table cannot hold. */

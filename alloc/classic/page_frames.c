@@ -3,7 +3,7 @@
  */
 #include "page_frames.h"
 
-#include "backend.h"
+#include "common.h"
 
 #define PAGE_SHIFT 12
 #define WORD_BITS 64

@@ -16,7 +16,6 @@
 #include "hartalloc.h"
 
 /* ---- tunable ------------------------------------------------------------- */
-#define HA_MAX_REGIONS 16 /* ha_init's region plus 15 ha_add_memory regions   */
 
 struct region {
     uintptr_t start; /* first managed byte (after the backend's metadata)  */

@@ -20,6 +20,11 @@ extern "C" {
 int ha_vformat(char *buf, size_t n, const char *fmt, va_list ap);
 int ha_format(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Format into a line of at most HA_FORMAT_LINE - 1 characters on the stack
+ * and hand it to puts: the printf of a console that only writes strings. */
+#define HA_FORMAT_LINE 512
+void ha_vformat_puts(void (*puts)(const char *s), const char *fmt, va_list ap);
+
 #ifdef __cplusplus
 }
 #endif

@@ -48,10 +48,20 @@ enum ha_error {
     HA_ENOINIT = 6,     /* ha_add_memory before ha_init                        */
 };
 
+/* What an error code means, for messages: ha_error_text(-HA_ETOOSMALL) or
+ * ha_error_text(HA_ETOOSMALL) gives "region too small for the selected
+ * backend"; an unknown code gives "unknown error". */
+const char *ha_error_text(int err);
+
 /* Flags for ha_init_flags / ha_add_memory_flags. */
 #define HA_MEMORY_ZEROED 1u /* the region is known to hold only zero bytes     */
 
 #define HA_PAGE_SIZE 4096u  /* unit of the page allocator                      */
+
+/* The limits every part reads (the core, the harness, the runners, the
+ * benchmarks): defined here only. */
+#define HA_MAX_CPUS 64      /* ncpu of ha_init at most: CPU indices 0..63       */
+#define HA_MAX_REGIONS 16   /* ha_init's region plus 15 ha_add_memory regions   */
 
 /* Initialise the allocator of `type` over [start, start+size) for `ncpu` CPUs
  * (CPU indices 0..ncpu-1 as returned by the embedding's ha_embed_cpu_index).

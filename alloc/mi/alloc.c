@@ -1,6 +1,7 @@
 /*
- * mi_alloc.c - allocation on a given heap: the fast path, alignment, zeroing
- * and realloc. Callers hold the heap (irqs masked; see mi_backend.c).
+ * mi/alloc.c - allocation on a given heap: the generic path (any size class,
+ * alignment, zeroing, 4 KiB pages) and realloc. Callers hold the heap (irqs
+ * masked; see entry_points.c).
  */
 #include "internal.h"
 
@@ -34,17 +35,15 @@ static void *finish(mi_heap *heap, mi_page *page, mi_block *block, void *user, s
     return user;
 }
 
-/* Fast path: the first page of the class queue has a free block. Everything
- * it reads is owner-only, so no atomics; two loads and a store on a hit. */
+/* A block of size class `bin`: from the first page of its queue when that
+ * has a free block, else from mi_heap_alloc_slow. (The generic path: the
+ * fast one is mi_alloc_direct.) */
 static inline void *alloc_bin(mi_heap *heap, unsigned bin, size_t align, size_t size, bool zero,
                               bool as_pages)
 {
     mi_page *page = heap->queues[bin].first;
-    mi_block *block;
-    if (likely(page != 0) && likely((block = page->free) != 0)) {
-        page->free = mi_decode(page, block->next, block);
-        page->used++;
-    } else {
+    mi_block *block = page ? mi_page_pop(page) : 0;
+    if (unlikely(!block)) {
         block = mi_heap_alloc_slow(heap, bin);
         if (unlikely(!block))
             return 0;

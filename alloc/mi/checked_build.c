@@ -1,5 +1,5 @@
 /*
- * mi_checked.c - the checks of a checked build (-DHA_CHECKED). Every fault
+ * mi/checked_build.c - the checks of a checked build (-DHA_CHECKED). Every fault
  * stops the run through ha_fault with the pointer and what is wrong with it.
  *
  *  - A live-block bitmap per page catches double frees, frees of blocks never

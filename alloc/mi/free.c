@@ -1,5 +1,5 @@
 /*
- * mi_free.c - returning a block: to its page's local_free when the caller's
+ * mi/free.c - returning a block: to its page's local_free when the caller's
  * heap owns the page, to its xthread_free (one CAS) when it does not, and
  * straight to the pool for huge blocks.
  */
@@ -116,9 +116,7 @@ void mi_free_generic(mi_heap *heap, void *p, size_t size, size_t align, bool as_
         return;
     }
     if (likely(page->heap == heap)) {
-        block->next = mi_encode(page, page->local_free);
-        page->local_free = block;
-        page->used--;
+        mi_page_push_local(page, block);
         if (unlikely(page->in_full || page->used == 0))
             mi_heap_page_freed_slow(heap, page);
     } else {

@@ -1,11 +1,11 @@
 /*
- * mi_heap.c - per-CPU heaps: page queues, the allocation slow path and the
- * full-page hand-off (protocol in mi_types.h). Owner CPU only, with irqs
+ * mi/heap.c - per-CPU heaps: page queues, the allocation slow path and the
+ * full-page hand-off (protocol in mi/types.h). Owner CPU only, with irqs
  * masked, except mi_heap_return_page_mt.
  */
 #include "internal.h"
 
-mi_heap mi_heaps[MI_MAX_CPUS];
+mi_heap mi_heaps[HA_MAX_CPUS];
 unsigned mi_heap_count;
 
 void mi_heap_init(mi_heap *heap, unsigned cpu)

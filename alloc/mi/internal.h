@@ -1,6 +1,6 @@
 /*
- * mi_internal.h - helpers and function contracts shared by the mi_*.c files.
- * Types, glossary, invariants and lock order: mi_types.h.
+ * mi/internal.h - helpers and function contracts shared by the files of alloc/mi.
+ * Types, glossary, invariants and lock order: mi/types.h.
  */
 #ifndef HA_MI_INTERNAL_H
 #define HA_MI_INTERNAL_H
@@ -160,14 +160,13 @@ void mi_pool_free(void *run, size_t n);
 void *mi_pool_find_huge(const void *p, size_t *count);
 bool mi_pool_contains(const void *p);
 size_t mi_pool_total_segments(void);
-size_t mi_pool_free_segments(void);
 int mi_pool_check(void);
 void mi_pool_reset(void);
 uintptr_t mi_pool_secret(void);
 /* Bytes of live huge blocks (for ha_check; needs a quiescent heap). */
 int64_t mi_pool_huge_live_bytes(void);
 
-/* ---- segments and pages (mi_segment.c, mi_page.c) ------------------------ */
+/* ---- segments and pages (mi/segment.c, mi/page.c) ------------------------ */
 /* A fresh page of `bin` for heap, from its segments or a new one; NULL if the
  * pool is exhausted. Owner only. */
 mi_page *mi_segment_page_alloc(mi_heap *heap, unsigned bin);
@@ -205,8 +204,8 @@ bool mi_page_extend(mi_page *page);
 /* Move xthread_free and local_free blocks to free. Owner only. */
 void mi_page_collect(mi_page *page);
 
-/* ---- heaps (mi_heap.c) --------------------------------------------------- */
-extern mi_heap mi_heaps[MI_MAX_CPUS];
+/* ---- heaps (heap.c) --------------------------------------------------- */
+extern mi_heap mi_heaps[HA_MAX_CPUS];
 extern mi_page mi_page_empty;
 extern unsigned mi_heap_count;
 void mi_heap_init(mi_heap *heap, unsigned cpu);
@@ -224,7 +223,7 @@ void mi_heap_page_freed_slow(mi_heap *heap, mi_page *page);
 mi_page *mi_heap_take_large_cache(mi_heap *heap, size_t need, size_t align);
 /* A new one-block page: it is full from the start. */
 void mi_heap_park_large(mi_heap *heap, mi_page *page);
-/* The page may stay cached although empty (see mi_heap.c). */
+/* The page may stay cached although empty (see mi/heap.c). */
 bool mi_heap_keeps_empty(const mi_heap *heap, const mi_page *page);
 /* Take such a page off its queue before its slices go back. */
 void mi_heap_unqueue_empty(mi_heap *heap, mi_page *page);
@@ -235,7 +234,7 @@ void mi_heap_collect_all(mi_heap *heap);
 /* Remote CPU: hand a full page back to its owner. */
 void mi_heap_return_page_mt(mi_heap *heap, mi_page *page);
 
-/* ---- allocation and free on an explicit heap (mi_alloc.c, mi_free.c) ------ */
+/* ---- allocation and free on an explicit heap (mi/alloc.c, mi/free.c) ------ */
 /* as_pages: a 4 KiB page run, counted in the page statistics. */
 void *mi_heap_alloc_generic(mi_heap *heap, size_t size, size_t align, bool zero, bool as_pages);
 /* heap: the caller's heap (decides local vs remote). */
@@ -249,34 +248,62 @@ static inline void mi_page_set_fast(mi_page *page)
     mi_store_relaxed(&page->fast_heap, fast ? page->heap : 0);
 }
 
-/* The fast paths, shared by the entry points (mi_backend.c) and embeddings
- * that cache their heap (the host's malloc, mi_lane_heap). They read and
- * write only owner-only fields, so they take no atomics. The byte peak is
- * not updated here but on the slow paths (mi_stat_note_peak). */
+/* ---- the fast paths --------------------------------------------------------
+ * Shared by the entry points (entry_points.c), the core's own callers and the
+ * lane (lane.h). They read and write only owner-only fields, so they take no
+ * atomics. The byte peak is not updated here but on the slow paths
+ * (mi_stat_note_peak).
+ *
+ * The checked build's one switch: MI_FAST_PATHS is 0 there, so every call
+ * goes through the generic paths, which verify it (checked_build.c), and the
+ * lane stays closed. */
+#ifdef HA_CHECKED
+#define MI_FAST_PATHS 0
+#else
+#define MI_FAST_PATHS 1
+#endif
 
-/* Pop a block of the class whose direct entry is `index` (request size in
- * words, rounded up), or NULL when its first page has no free block. */
-static inline __attribute__((always_inline)) mi_block *mi_page_pop(mi_heap *heap, mi_page *page)
+/* The one pop: take page's first free block, or NULL when `free` is empty.
+ * The caller counts the allocation in its heap's statistics. */
+static inline __attribute__((always_inline)) mi_block *mi_page_pop(mi_page *page)
 {
     mi_block *block = page->free;
     if (unlikely(block == 0))
         return 0;
     page->free = mi_decode(page, block->next, block);
     page->used++;
-    mi_stats *stats = &heap->stats;
-    mi_stat_inc(&stats->allocs);
-    mi_stat_add(&stats->bytes_in_use, (int64_t)page->block_size);
     return block;
 }
 
-static inline __attribute__((always_inline)) mi_block *mi_alloc_direct(mi_heap *heap, size_t index)
+/* The one local push: block goes on its page's local_free (owner only). */
+static inline __attribute__((always_inline)) void mi_page_push_local(mi_page *page, mi_block *block)
 {
-    return mi_page_pop(heap, heap->direct[index]);
+    block->next = mi_encode(page, page->local_free);
+    page->local_free = block;
+    page->used--;
 }
 
-/* Free p into its page's local_free when heap owns the page and the page
- * takes fast frees; returns that page (the caller calls mi_page_emptied if
- * its used count fell to 0), or NULL having done nothing. p may be NULL. */
+static inline __attribute__((always_inline)) void mi_count_alloc(mi_heap *heap, const mi_page *page)
+{
+    mi_stat_inc(&heap->stats.allocs);
+    mi_stat_add(&heap->stats.bytes_in_use, (int64_t)page->block_size);
+}
+
+/* Fast path: a block of the class whose direct entry is `index` (request
+ * size in words, rounded up), counted, or NULL when its first page has no
+ * free block. */
+static inline __attribute__((always_inline)) mi_block *mi_alloc_direct(mi_heap *heap, size_t index)
+{
+    mi_page *page = heap->direct[index];
+    mi_block *block = mi_page_pop(page);
+    if (likely(block != 0))
+        mi_count_alloc(heap, page);
+    return block;
+}
+
+/* Fast path: free p into its page's local_free when heap owns the page and
+ * the page takes fast frees; returns that page (the caller then asks
+ * mi_page_emptied_retires), or NULL having done nothing. p may be NULL. */
 static inline __attribute__((always_inline)) mi_page *mi_free_local(mi_heap *heap, void *p)
 {
     mi_segment *seg = mi_segment_of(p);
@@ -286,31 +313,31 @@ static inline __attribute__((always_inline)) mi_page *mi_free_local(mi_heap *hea
     /* Any CPU reads this; only the owner can find its own heap here. */
     if (unlikely(mi_peek(&page->fast_heap) != heap))
         return 0;
-    mi_block *block = (mi_block *)p;
     mi_stats *stats = &heap->stats;
     mi_stat_inc(&stats->frees);
     mi_stat_add(&stats->bytes_in_use, -(int64_t)page->block_size);
-    block->next = mi_encode(page, page->local_free);
-    page->local_free = block;
-    page->used--;
+    mi_page_push_local(page, (mi_block *)p);
     return page;
 }
 
-/* A fast free left `page` empty. The common case stays inline: the only
- * page of its class, in a heap with one segment, is kept (see mi_heap.c). */
-static inline bool mi_page_emptied_keeps(const mi_heap *heap, const mi_page *page)
+/* The one emptied-page rule, after a local free into `page`: true when the
+ * caller must hand the page to mi_heap_page_freed_slow (masked). It is not
+ * when blocks are still in use, nor in the common case kept inline: the
+ * only page of its class, in a heap with one segment, stays (heap.c). */
+static inline __attribute__((always_inline)) bool mi_page_emptied_retires(const mi_heap *heap,
+                                                                          const mi_page *page)
 {
-    return !page->next && !page->prev && heap->segment_count == 1;
+    return unlikely(page->used == 0) && !(!page->next && !page->prev && heap->segment_count == 1);
 }
 
+/* Allocation and free on an explicit heap, for callers inside the core:
+ * the fast path first, then the generic one. */
 static inline __attribute__((always_inline)) void *mi_heap_alloc(mi_heap *heap, size_t size, size_t align,
                                                                bool zero, bool as_pages)
 {
-#ifndef HA_CHECKED
-    /* Fast path: a small request finds its class's first page in the direct
-     * table. (Rounding to a multiple of align lands on a class that keeps
-     * the alignment.) */
-    if (likely(size <= MI_DIRECT_MAX && align <= MI_DIRECT_MAX && !zero && !as_pages)) {
+    /* Rounding to a multiple of align lands on a class that keeps the
+     * alignment. */
+    if (MI_FAST_PATHS && likely(size <= MI_DIRECT_MAX && align <= MI_DIRECT_MAX && !zero && !as_pages)) {
         size_t rounded = ((size ? size : 1) + align - 1) & ~(align - 1);
         if (likely(rounded <= MI_DIRECT_MAX)) {
             mi_block *block = mi_alloc_direct(heap, (rounded + 7) >> 3);
@@ -318,23 +345,18 @@ static inline __attribute__((always_inline)) void *mi_heap_alloc(mi_heap *heap, 
                 return block;
         }
     }
-#endif
     return mi_heap_alloc_generic(heap, size, align, zero, as_pages);
 }
 
 static inline __attribute__((always_inline)) void mi_free(mi_heap *heap, void *p, size_t size, size_t align,
                                                         bool as_pages)
 {
-#ifndef HA_CHECKED
-    if (likely(!as_pages)) {
-        mi_page *page = mi_free_local(heap, p);
-        if (likely(page != 0)) {
-            if (unlikely(page->used == 0) && !mi_page_emptied_keeps(heap, page))
-                mi_heap_page_freed_slow(heap, page);
-            return;
-        }
+    mi_page *page = MI_FAST_PATHS && likely(!as_pages) ? mi_free_local(heap, p) : 0;
+    if (likely(page != 0)) {
+        if (mi_page_emptied_retires(heap, page))
+            mi_heap_page_freed_slow(heap, page);
+        return;
     }
-#endif
     mi_free_generic(heap, p, size, align, as_pages);
 }
 void *mi_heap_realloc(mi_heap *heap, void *p, size_t old_size, size_t align, size_t new_size);
@@ -342,7 +364,7 @@ size_t mi_usable_size(const void *p);
 /* The page holding a live block p (checked builds verify everything). */
 mi_page *mi_page_of_block(const void *p);
 
-/* ---- checked builds (mi_checked.c) --------------------------------------- */
+/* ---- checked builds (checked_build.c) --------------------------------------- */
 #ifdef HA_CHECKED
 /* A checked block ends with its requested size (encoded) and carries an
  * 8-byte canary right after the requested bytes. */
@@ -357,7 +379,7 @@ void mi_checked_fill_free(mi_page *page, mi_block *block);
 #define MI_PADDING 0u
 #endif
 
-/* ---- validation (mi_check.c) --------------------------------------------- */
+/* ---- validation (mi/validate.c) --------------------------------------------- */
 int mi_check_heaps(void);
 
 #endif /* HA_MI_INTERNAL_H */

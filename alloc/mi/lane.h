@@ -1,5 +1,5 @@
 /*
- * mi_lane.h - the lane: mi's fast paths for an embedding that caches its
+ * mi/lane.h - the lane: mi's fast paths for an embedding that caches its
  * thread's heap, so a small malloc or free is a few loads and stores with no
  * call into the core, no interrupt masking and no dispatch.
  *
@@ -51,7 +51,10 @@ static inline void *mi_lane_alloc_class(mi_heap *heap, size_t size)
     if (size > MI_MEDIUM_MAX)
         return 0;
     mi_page *page = heap->queues[mi_bin_of(size)].first;
-    return page ? mi_page_pop(heap, page) : 0;
+    mi_block *block = page ? mi_page_pop(page) : 0;
+    if (block)
+        mi_count_alloc(heap, page);
+    return block;
 }
 
 /* Free p, a block of another heap's small, medium or large page that is not
@@ -66,7 +69,7 @@ static inline __attribute__((always_inline)) bool mi_lane_free(mi_heap *heap, vo
     mi_page *page = mi_free_local(heap, p);
     if (unlikely(page == 0))
         return false;
-    if (unlikely(page->used == 0) && !mi_page_emptied_keeps(heap, page))
+    if (mi_page_emptied_retires(heap, page))
         mi_lane_page_emptied(heap, page);
     return true;
 }

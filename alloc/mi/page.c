@@ -1,6 +1,6 @@
 /*
- * mi_page.c - one page's blocks: lazy carving and collecting the three free
- * lists (invariants in mi_types.h). Owner CPU only, except where noted.
+ * mi/page.c - one page's blocks: lazy carving and collecting the three free
+ * lists (invariants in mi/types.h). Owner CPU only, except where noted.
  */
 #include "internal.h"
 

@@ -1,6 +1,6 @@
 /*
- * mi_segment.c - segments carved into slices, owned by one heap, and the
- * segment runs of huge blocks. A sliced segment's header (mi_types.h) sits at
+ * mi/segment.c - segments carved into slices, owned by one heap, and the
+ * segment runs of huge blocks. A sliced segment's header (mi/types.h) sits at
  * its start; slice 0's page begins after it. A huge run has no header: its
  * block starts at the run's first byte. Owner CPU only, except the huge
  * functions, which any CPU may call.

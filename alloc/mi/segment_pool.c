@@ -1,6 +1,6 @@
 /*
  * segment_pool.c - carves regions into 4 MiB-aligned segments and hands runs
- * of them to heaps. One spinlock (lock order 2 in mi_types.h) protects the
+ * of them to heaps. One spinlock (lock order 2 in mi/types.h) protects the
  * region table and the state of every segment; nothing else is taken inside.
  *
  * Each segment has one 32-bit state word: free (known zero or dirty), the
@@ -27,7 +27,7 @@ struct region {
 };
 
 static ha_spinlock pool_lock;
-static struct region regions[MI_POOL_MAX_REGIONS];
+static struct region regions[HA_MAX_REGIONS];
 static unsigned region_count;       /* written under the lock, read acquire   */
 static size_t segment_total;        /* entries of `state` in use              */
 static size_t segment_free;
@@ -58,7 +58,7 @@ int mi_pool_add_region(void *start, size_t size, bool zeroed)
     for (unsigned r = 0; r < region_count && result == 0; r++)
         if (lo < regions[r].base + (regions[r].count << MI_SEGMENT_SHIFT) && regions[r].base < hi)
             result = -HA_EINVAL; /* overlaps a region we already manage */
-    if (result == 0 && (region_count == MI_POOL_MAX_REGIONS || segment_total == MI_POOL_MAX_SEGMENTS))
+    if (result == 0 && (region_count == HA_MAX_REGIONS || segment_total == MI_POOL_MAX_SEGMENTS))
         result = -HA_EFULL;
     if (result == 0) {
         if (n > MI_POOL_MAX_SEGMENTS - segment_total)
@@ -154,7 +154,6 @@ void *mi_pool_find_huge(const void *p, size_t *count)
 }
 
 size_t mi_pool_total_segments(void) { return __atomic_load_n(&segment_total, __ATOMIC_RELAXED); }
-size_t mi_pool_free_segments(void) { return __atomic_load_n(&segment_free, __ATOMIC_RELAXED); }
 
 /* Every run is well formed, its header is live and the free count adds up. */
 int mi_pool_check(void)

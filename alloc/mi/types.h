@@ -1,5 +1,5 @@
 /*
- * mi_types.h - the data structures of the `mi` allocator, their glossary,
+ * mi/types.h - the data structures of the `mi` allocator, their glossary,
  * invariants and lock order. Read this first; alloc/README.md summarises it.
  *
  * Glossary
@@ -31,7 +31,7 @@
  *            segments.
  *   lane     the fast paths entered with a cached heap and no irq hooks, by an
  *            embedding whose caller no allocating interrupt can preempt (the
- *            host's malloc shim; mi_lane.h).
+ *            host's malloc shim; mi/lane.h).
  *
  * The three free lists of a page (free-list sharding, Leijen et al. 2019)
  *   free         blocks to allocate from. Owner only; no atomics.
@@ -56,7 +56,7 @@
  *   So a full page is always either reachable from the owner's queues or on
  *   its stack; a page is pushed at most once per FULL period; and a page whose
  *   flag is not NORMAL is never retired (it may be on the stack).
- *   alloc/model/thread_free.pml model-checks this protocol.
+ *   alloc/mi/model/thread_free.pml model-checks this protocol.
  *
  * Interrupts
  *   Every operation on a heap runs between ha_embed_irq_save/restore, so an
@@ -86,9 +86,7 @@
 #include "hartalloc.h"
 
 /* ---- tunables ------------------------------------------------------------ */
-#define MI_MAX_CPUS 64              /* heaps; CPU indices beyond are refused     */
 #define MI_POOL_MAX_SEGMENTS 16384  /* 64 GiB of regions in all                  */
-#define MI_POOL_MAX_REGIONS 16
 #define MI_EXTEND_BYTES 4096        /* carve about this much of a page at once   */
 #define MI_EXTEND_MIN_BLOCKS 4      /* ...but at least this many blocks          */
 #define MI_CACHE_LINE 128           /* per-CPU data never shares a line (128: adjacent-line prefetch) */
@@ -123,7 +121,7 @@ enum mi_full_state { MI_NORMAL = 0, MI_FULL = 1, MI_NOTIFIED = 2 };
 #define MI_FLAG_MASK ((uintptr_t)3)
 
 typedef struct mi_block {
-    uintptr_t next;                 /* encoded link (see mi_internal.h)          */
+    uintptr_t next;                 /* encoded link (see mi/internal.h)          */
 } mi_block;
 
 struct mi_heap;
@@ -182,7 +180,7 @@ typedef struct mi_page_queue {
  * with relaxed loads. bytes_in_use may go negative on one CPU when it frees
  * blocks another CPU allocated; the sum over CPUs is exact. mi-locked has
  * one heap, so its figures are all CPU 0's. bytes_peak is sampled on the
- * slow paths (see mi_internal.h). */
+ * slow paths (see mi/internal.h). */
 typedef struct mi_stats {
     uint64_t allocs, frees, remote_frees;
     int64_t bytes_in_use, bytes_peak;
@@ -207,7 +205,7 @@ typedef struct mi_heap {
     mi_page *xreturned;             /* any CPU: full pages that got a remote free */
     mi_stats stats;                 /* the heap's (mi-locked: of all CPUs)       */
     mi_page *large_cache;           /* an empty one-block page kept for the next
-                                       large block of about its size (mi_heap.c) */
+                                       large block of about its size (mi/heap.c) */
     int64_t xpeak_reported;         /* any CPU: the highest peak a report gave   */
 } __attribute__((aligned(MI_CACHE_LINE))) mi_heap;
 

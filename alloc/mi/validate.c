@@ -1,7 +1,7 @@
 /*
- * mi_check.c - ha_check for mi and mi-locked: walks the pool, every heap,
+ * mi/validate.c - ha_check for mi and mi-locked: walks the pool, every heap,
  * every queued page and its three lists, and reports the first broken
- * invariant of mi_types.h. Needs a quiescent heap (no CPU allocating).
+ * invariant of mi/types.h. Needs a quiescent heap (no CPU allocating).
  */
 #include "internal.h"
 
@@ -135,7 +135,7 @@ int mi_check_heaps(void)
     for (unsigned i = 0; i < mi_heap_count; i++)
         if (check_heap(&mi_heaps[i], &t) != 0)
             return -1;
-    for (unsigned i = 0; i < MI_MAX_CPUS; i++) {
+    for (unsigned i = 0; i < HA_MAX_CPUS; i++) {
         stat_bytes += mi_load_relaxed(&mi_heaps[i].stats.bytes_in_use) +
                       mi_load_relaxed(&mi_heaps[i].stats.page4k_block_bytes);
         stat_pages += mi_load_relaxed(&mi_heaps[i].stats.pages_in_use);

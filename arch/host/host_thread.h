@@ -19,7 +19,7 @@ enum role {
 };
 
 struct host_thread {
-    struct mi_heap *lane;          /* the malloc shim's cached heap (mi_lane.h)
+    struct mi_heap *lane;          /* the malloc shim's cached heap (mi/lane.h)
                                     * for an owner while mi is active, else
                                     * &mi_lane_closed; the slot stays this
                                     * thread's while it is open               */
@@ -39,7 +39,7 @@ struct host_thread {
 #define HOST_HIDDEN __attribute__((visibility("hidden")))
 
 extern __thread struct host_thread ha_host_self HOST_TLS;
-/* The lane's closed value, from the core (mi_lane.h): an empty heap, so the
+/* The lane's closed value, from the core (mi/lane.h): an empty heap, so the
  * shim's fast paths need no NULL test. */
 extern struct mi_heap mi_lane_closed;
 extern int ha_host_fork_pending HOST_HIDDEN; /* owners must not start a section */

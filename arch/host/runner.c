@@ -25,7 +25,6 @@
 #include "host.h"
 #include "runner.h"
 
-#define MAX_CPUS 64 /* the harness's limit */
 #define DEFAULT_HEAP ((size_t)64 << 20)
 
 struct options {
@@ -137,7 +136,7 @@ static void parse(int argc, char **argv)
             opt.bench = value;
         else if (strcmp(arg, "--heap") == 0)
             opt.heap = value;
-        else if (strcmp(arg, "--cpus") == 0 && numeric && n >= 1 && n <= MAX_CPUS)
+        else if (strcmp(arg, "--cpus") == 0 && numeric && n >= 1 && n <= HA_MAX_CPUS)
             opt.cpus = (unsigned long)n;
         else if (strcmp(arg, "--scale") == 0 && numeric && n >= 1 && n <= 1000000)
             opt.scale = (unsigned long)n;
@@ -189,7 +188,7 @@ int main(int argc, char **argv)
     pthread_barrier_init(&barrier, NULL, ncpu);
 
     /* This thread is CPU 0: it prints the results, as CPU 0 does in the kernel. */
-    pthread_t threads[MAX_CPUS];
+    pthread_t threads[HA_MAX_CPUS];
     for (unsigned cpu = 1; cpu < ncpu; cpu++) {
         if (pthread_create(&threads[cpu], NULL, cpu_thread, (void *)(uintptr_t)cpu) != 0) {
             fprintf(stderr, "hartalloc-test: cannot start thread %u\n", cpu);

@@ -18,18 +18,18 @@
 #include <time.h>
 
 #include "harness.h"
+#include "hartalloc.h"
 #include "hartalloc_embed.h"
 #include "host.h"
 #include "runner.h"
 
 #define TICK_NS 1000000L /* 1 kHz, per CPU                                */
 #define SIGTICK SIGUSR2
-#define MAX_CPUS 64      /* the harness's limit                             */
 
 /* CPUs register in any order, possibly while a timer case already ticks:
  * the flag, set with release after the thread id, says which ids are valid. */
-static pthread_t cpu_threads[MAX_CPUS];
-static int registered[MAX_CPUS];
+static pthread_t cpu_threads[HA_MAX_CPUS];
+static int registered[HA_MAX_CPUS];
 static pthread_t ticker;
 static int ticking;
 
@@ -65,7 +65,7 @@ static void *tick_loop(void *unused)
         }
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
             ;
-        for (unsigned cpu = 0; cpu < MAX_CPUS; cpu++)
+        for (unsigned cpu = 0; cpu < HA_MAX_CPUS; cpu++)
             if (__atomic_load_n(&registered[cpu], __ATOMIC_ACQUIRE))
                 pthread_kill(cpu_threads[cpu], SIGTICK);
     }

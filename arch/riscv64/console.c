@@ -37,10 +37,8 @@ void console_puts(const char *s)
 
 void console_printf(const char *fmt, ...)
 {
-    char line[512];
     va_list ap;
     va_start(ap, fmt);
-    ha_vformat(line, sizeof line, fmt, ap);
+    ha_vformat_puts(console_puts, fmt, ap);
     va_end(ap);
-    console_puts(line);
 }

@@ -8,9 +8,11 @@
 static uint64_t timebase_hz;   /* /cpus/timebase-frequency              */
 static uint64_t tick_interval; /* timebase units between two ticks      */
 static uint32_t switch_on;     /* global wish: ticks on (1) or off (0)  */
+static void (*tick_handler)(unsigned cpu); /* the kernel's, from timer_init */
 
-void timer_init(uint64_t hz)
+void timer_init(uint64_t hz, void (*on_tick)(unsigned cpu))
 {
+    tick_handler = on_tick;
     if (hz < TIMER_HZ)
         panic("timebase %llu Hz is too slow for a %u Hz tick", (unsigned long long)hz, TIMER_HZ);
     timebase_hz = hz;
@@ -71,5 +73,5 @@ void timer_interrupt(void)
     } else {
         park(c);
     }
-    kernel_timer_tick(c->index);
+    tick_handler(c->index);
 }

@@ -12,15 +12,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-void timer_init(uint64_t timebase_hz); /* boot hart, before any other call */
+/* Boot hart, before any other call. on_tick runs on every tick, in the timer
+ * interrupt of the hart that took it, with its CPU index, interrupts masked. */
+void timer_init(uint64_t timebase_hz, void (*on_tick)(unsigned cpu));
 uint64_t time_ns(void);                 /* rdtime in ns since reset */
 uint64_t time_ms(void);
 
 void timer_switch(bool on);   /* set the global switch and follow it here */
 void timer_follow(void);      /* arm or park this hart's timer to match the switch */
 void timer_interrupt(void);   /* from the trap handler, interrupts masked */
-
-/* Supplied by the kernel: called on every tick with the CPU index. */
-void kernel_timer_tick(unsigned cpu);
 
 #endif /* RV_TIMER_H */

@@ -38,7 +38,6 @@ const char *ha_name(void)
     return name && *name ? name : "libc";
 }
 
-#define BENCH_MAX_CPUS_HOST 64 /* the harness clamps to 64 CPUs */
 
 static pthread_barrier_t barrier;
 
@@ -117,13 +116,13 @@ int main(int argc, char **argv)
     unsigned ncpu = (unsigned)strtoul(argv[2], NULL, 0);
     unsigned scale = argc > 3 ? (unsigned)strtoul(argv[3], NULL, 0) : 1;
     uint64_t seed = argc > 4 ? strtoull(argv[4], NULL, 0) : 42;
-    if (!bench || ncpu == 0 || ncpu > BENCH_MAX_CPUS_HOST) {
+    if (!bench || ncpu == 0 || ncpu > HA_MAX_CPUS) {
         fprintf(stderr, "unknown workload '%s' or bad thread count (workloads: %s)\n", argv[1],
                 names);
         return 1;
     }
     pthread_barrier_init(&barrier, NULL, ncpu);
-    struct worker workers[BENCH_MAX_CPUS_HOST];
+    struct worker workers[HA_MAX_CPUS];
     for (unsigned c = 0; c < ncpu; c++) {
         workers[c] = (struct worker){ .bench = bench, .cpu = c, .ncpu = ncpu, .scale = scale,
                                       .seed = seed };

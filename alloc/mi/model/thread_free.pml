@@ -1,8 +1,8 @@
 /*
  * thread_free.pml - a Promela model of the mi core's cross-CPU free protocol:
  * the thread_free push, the full-page hand-off and the owner's collection
- * (alloc/mi_types.h states the protocol; the code is mi_free.c, mi_page.c and
- * mi_heap.c). Checked exhaustively with Debian's spin: `make model` (larger
+ * (alloc/mi/types.h states the protocol; the code is mi/free.c, mi/page.c and
+ * mi/heap.c). Checked exhaustively with Debian's spin: `make model` (larger
  * bounds), `make test` (step `model`, smaller bounds, and `model-bugs`).
  *
  * What is modelled, function by function (names as in the C code):
@@ -12,7 +12,7 @@
  *                         a Treiber push of page->returned_next).
  *  mi_free (owner)        push on local_free, used--; if in_full: unfull (requeue,
  *                         then CAS FULL -> NORMAL, which loses to NOTIFIED); if
- *                         used == 0: mi_heap_page_emptied (retire only when the
+ *                         used == 0: mi_heap_page_freed_slow (retire only when the
  *                         flag is NORMAL; whether to keep the page is chosen
  *                         nondeterministically, a superset of the real policy).
  *  fast path              pop from the free list of a queued page.
@@ -65,7 +65,7 @@
  *  BUG=3 a local free into a full page does not requeue it
  *  BUG=4 take_returned takes the stack with a load and a store, not an exchange
  *  BUG=5 mi_page_collect takes xthread_free with a load and a store
- *  BUG=6 mi_heap_page_emptied retires without looking at the flag
+ *  BUG=6 mi_heap_page_freed_slow retires without looking at the flag
  *  BUG=7 (LARGE=1) retire_large retires a NOTIFIED large page
  *  BUG=8 (LARGE=1) take_returned does not retire the large page it took
  *
@@ -469,7 +469,7 @@ inline owner_free(b)
 #endif
     };
     if
-    :: used[p] == 0 -> /* mi_heap_page_emptied */
+    :: used[p] == 0 -> /* mi_heap_page_freed_slow */
         atomic {
             assert(tf_head[p] == NIL); /* used counts the remote list too */
 #if BUG == 6
