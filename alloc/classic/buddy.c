@@ -284,10 +284,17 @@ static int add_region(void *start, size_t size, unsigned flags)
 
 /* ---- the backend ---------------------------------------------------------- */
 
+/* What the blocks and pages take: managed bytes less free ones (headers
+ * and rounding included), for the held figures of locked_stats. */
+static size_t buddy_held(void)
+{
+    return region_set_bytes(&buddy.regions) - buddy.free_bytes;
+}
+
 static int buddy_init(void *start, size_t size, unsigned ncpu, unsigned flags)
 {
     __builtin_memset(&buddy, 0, sizeof buddy);
-    int r = locked_stats_init(&buddy.stats, ncpu);
+    int r = locked_stats_init(&buddy.stats, ncpu, buddy_held);
     return r ? r : add_region(start, size, flags);
 }
 

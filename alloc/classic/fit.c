@@ -279,11 +279,18 @@ static int add_region(void *start, size_t size)
 
 /* ---- the backends: identical but for the policy set at init -------------- */
 
+/* What the blocks and pages take: managed bytes less free ones (headers
+ * and rounding included), for the held figures of locked_stats. */
+static size_t fit_held(void)
+{
+    return region_set_bytes(&fit.regions) - fit.free_bytes;
+}
+
 static int init_with(enum fit_policy policy, void *start, size_t size, unsigned ncpu)
 {
     __builtin_memset(&fit, 0, sizeof fit);
     fit.policy = policy;
-    int r = locked_stats_init(&fit.stats, ncpu);
+    int r = locked_stats_init(&fit.stats, ncpu, fit_held);
     return r ? r : add_region(start, size);
 }
 

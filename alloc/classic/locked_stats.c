@@ -5,13 +5,22 @@
 
 #include "hartalloc_embed.h"
 
-int locked_stats_init(struct locked_stats *s, unsigned ncpu)
+int locked_stats_init(struct locked_stats *s, unsigned ncpu, size_t (*held_now)(void))
 {
     if (ncpu == 0 || ncpu > HA_MAX_CPUS)
         return -HA_EINVAL;
     __builtin_memset(s, 0, sizeof *s);
     s->ncpu = ncpu;
+    s->held_now = held_now;
     return 0;
+}
+
+/* Memory is only taken by an allocation (or a resize): sample it there. */
+static void note_held(struct locked_stats *s)
+{
+    size_t held = s->held_now();
+    if (held > s->held_peak)
+        s->held_peak = held;
 }
 
 unsigned locked_stats_cpu(const struct locked_stats *s)
@@ -33,6 +42,7 @@ void locked_stats_alloc(struct locked_stats *s, unsigned cpu, size_t bytes)
     s->used_bytes += bytes;
     if (s->used_bytes > s->peak_bytes)
         s->peak_bytes = s->used_bytes;
+    note_held(s);
 }
 
 void locked_stats_free(struct locked_stats *s, unsigned cpu, size_t bytes)
@@ -51,6 +61,7 @@ void locked_stats_resize(struct locked_stats *s, unsigned cpu, size_t old_bytes,
     s->used_bytes += new_bytes - old_bytes;
     if (s->used_bytes > s->peak_bytes)
         s->peak_bytes = s->used_bytes;
+    note_held(s);
 }
 
 void locked_stats_pages(struct locked_stats *s, unsigned cpu, size_t pages, int sign)
@@ -58,6 +69,7 @@ void locked_stats_pages(struct locked_stats *s, unsigned cpu, size_t pages, int 
     if (sign > 0) {
         s->cpu[cpu].pages_in_use += pages;
         s->used_pages += pages;
+        note_held(s);
     } else {
         s->cpu[cpu].pages_in_use -= pages;
         s->used_pages -= pages;
@@ -70,6 +82,10 @@ int locked_stats_get(const struct locked_stats *s, unsigned cpu, struct ha_stats
         if (cpu >= s->ncpu)
             return -HA_EINVAL;
         *out = s->cpu[cpu];
+        if (cpu == 0) {
+            out->bytes_held = (int64_t)s->held_now();
+            out->bytes_held_peak = (int64_t)s->held_peak;
+        }
         return 0;
     }
     __builtin_memset(out, 0, sizeof *out);
@@ -81,6 +97,8 @@ int locked_stats_get(const struct locked_stats *s, unsigned cpu, struct ha_stats
         out->pages_in_use += s->cpu[i].pages_in_use;
     }
     out->bytes_peak = s->peak_bytes;
+    out->bytes_held = (int64_t)s->held_now();
+    out->bytes_held_peak = (int64_t)s->held_peak;
     return 0;
 }
 

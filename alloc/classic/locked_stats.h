@@ -25,11 +25,16 @@ struct locked_stats {
     size_t used_bytes;  /* usable bytes of live ha_alloc blocks (ha_usage)  */
     size_t used_pages;  /* live ha_alloc_pages pages (ha_usage)             */
     uint64_t peak_bytes; /* high-water mark of used_bytes                   */
+    /* The backend's own figure of the bytes its blocks and pages take (the
+     * managed bytes less its free ones: headers and rounding included),
+     * read after every allocation for its peak. */
+    size_t (*held_now)(void);
+    size_t held_peak;
     struct ha_stats cpu[HA_MAX_CPUS];
 };
 
 /* 0, or -HA_EINVAL for an ncpu this table cannot hold. */
-int locked_stats_init(struct locked_stats *s, unsigned ncpu);
+int locked_stats_init(struct locked_stats *s, unsigned ncpu, size_t (*held_now)(void));
 
 /* The caller's CPU index; call with the backend's lock held (irqs masked).
  * Panics on an index the embedding should never return. */
@@ -41,7 +46,8 @@ void locked_stats_free(struct locked_stats *s, unsigned cpu, size_t bytes);
 void locked_stats_resize(struct locked_stats *s, unsigned cpu, size_t old_bytes, size_t new_bytes);
 void locked_stats_pages(struct locked_stats *s, unsigned cpu, size_t pages, int sign);
 
-/* get_stats of struct ha_backend: one CPU, or the sum for HA_ALL_CPUS. */
+/* get_stats of struct ha_backend: one CPU, or the sum for HA_ALL_CPUS. The
+ * bytes held belong to no CPU: CPU 0 and the sum report them. */
 int locked_stats_get(const struct locked_stats *s, unsigned cpu, struct ha_stats *out);
 
 /* The used_* figures of ha_usage. */

@@ -49,6 +49,16 @@ static inline int region_set_add(struct region_set *set, uintptr_t start, uintpt
 }
 
 /* The region holding addr, or NULL. Linear: there are at most 16 regions. */
+/* Bytes managed in all regions (a backend's held figure is this less its
+ * free bytes). */
+static inline size_t region_set_bytes(const struct region_set *set)
+{
+    size_t bytes = 0;
+    for (unsigned i = 0; i < set->count; i++)
+        bytes += set->r[i].end - set->r[i].start;
+    return bytes;
+}
+
 static inline const struct region *region_set_find(const struct region_set *set, uintptr_t addr)
 {
     for (unsigned i = 0; i < set->count; i++)

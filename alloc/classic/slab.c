@@ -355,6 +355,16 @@ static bool resize_locked(struct slab_page *d, size_t n, size_t align)
 
 /* ---- the backend ---------------------------------------------------------- */
 
+/* What the slabs and page runs take: every page not free and not a spare
+ * (free objects in a slab serve only its class, so they count as held). */
+static size_t slab_held(void)
+{
+    size_t pages = 0;
+    for (unsigned i = 0; i < slab.frames.regions.count; i++)
+        pages += slab.frames.area[i].npages;
+    return (pages - slab.frames.free_pages - slab.spare_pages) * HA_PAGE_SIZE;
+}
+
 static int slab_init(void *start, size_t size, unsigned ncpu, unsigned flags)
 {
     __builtin_memset(&slab, 0, sizeof slab);
@@ -368,7 +378,7 @@ static int slab_init(void *start, size_t size, unsigned ncpu, unsigned flags)
         slab.classes[c].objects = (uint16_t)(pages * HA_PAGE_SIZE / bytes);
     }
     page_frames_init(&slab.frames, sizeof(struct slab_page));
-    int r = locked_stats_init(&slab.stats, ncpu);
+    int r = locked_stats_init(&slab.stats, ncpu, slab_held);
     return r ? r : page_frames_add(&slab.frames, start, size, flags);
 }
 

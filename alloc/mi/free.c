@@ -112,7 +112,9 @@ void mi_free_generic(mi_heap *heap, void *p, size_t size, size_t align, bool as_
     mi_checked_fill_free(page, block);
 #endif
     if (unlikely(page->bin == MI_BIN_HUGE)) {
-        mi_stat_add(&heap->stats.segments_in_use, -(int64_t)mi_segment_huge_free(page));
+        size_t count = mi_segment_huge_free(page);
+        mi_stat_add(&heap->stats.segments_in_use, -(int64_t)count);
+        mi_stat_held(&heap->stats, -((int64_t)count << MI_SEGMENT_SHIFT));
         return;
     }
     if (likely(page->heap == heap)) {

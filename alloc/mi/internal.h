@@ -60,6 +60,15 @@ static inline void mi_stat_note_peak(mi_stats *s)
         mi_store_relaxed(&s->bytes_peak, now);
 }
 
+/* Pages or huge runs taken (bytes > 0) or given back. */
+static inline void mi_stat_held(mi_stats *s, int64_t bytes)
+{
+    int64_t now = mi_load_relaxed(&s->held_bytes) + bytes;
+    mi_store_relaxed(&s->held_bytes, now);
+    if (now > mi_load_relaxed(&s->held_peak))
+        mi_store_relaxed(&s->held_peak, now);
+}
+
 /* ---- size classes -------------------------------------------------------- */
 static inline unsigned mi_bin_of(size_t size)
 {
@@ -79,10 +88,16 @@ static inline size_t mi_bin_size(unsigned bin)
     return (size_t)(5 + k % 4) << (hb - 2);
 }
 
-/* Slices of the page for a class: one for small blocks, eight for medium. */
+/* Slices of the page for a class: one for small blocks; for medium ones the
+ * fewest that hold MI_MEDIUM_MIN_BLOCKS (a heap holding one 32 KiB block
+ * holds a 128 KiB page for it, not 512 KiB), at most MI_MEDIUM_SLICES. */
 static inline unsigned mi_slices_of_bin(unsigned bin)
 {
-    return mi_bin_size(bin) <= MI_SMALL_MAX ? 1u : MI_MEDIUM_SLICES;
+    size_t size = mi_bin_size(bin);
+    if (size <= MI_SMALL_MAX)
+        return 1u;
+    unsigned n = (unsigned)((MI_MEDIUM_MIN_BLOCKS * size + MI_SLICE_SIZE - 1) >> MI_SLICE_SHIFT);
+    return n < MI_MEDIUM_SLICES ? n : MI_MEDIUM_SLICES;
 }
 
 /* ---- address arithmetic -------------------------------------------------- */
@@ -163,8 +178,9 @@ size_t mi_pool_total_segments(void);
 int mi_pool_check(void);
 void mi_pool_reset(void);
 uintptr_t mi_pool_secret(void);
-/* Bytes of live huge blocks (for ha_check; needs a quiescent heap). */
-int64_t mi_pool_huge_live_bytes(void);
+/* Bytes of live huge blocks and of their runs (for ha_check; needs a
+ * quiescent heap). */
+void mi_pool_huge_bytes(int64_t *live, int64_t *held);
 
 /* ---- segments and pages (mi/segment.c, mi/page.c) ------------------------ */
 /* A fresh page of `bin` for heap, from its segments or a new one; NULL if the

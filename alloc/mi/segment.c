@@ -124,6 +124,7 @@ static mi_page *take_slices(mi_heap *heap, unsigned count, unsigned count0, size
     page->slice_count = (uint8_t)count;
     *area_bytes = end - start;
     mi_stat_add(&heap->stats.pages_in_use, 1);
+    mi_stat_held(&heap->stats, (int64_t)count << MI_SLICE_SHIFT);
     return page;
 }
 
@@ -187,6 +188,7 @@ static bool large_set_slices(mi_heap *heap, mi_page *page, unsigned count)
         if (!seg->on_list)
             list_push(heap, seg);
     }
+    mi_stat_held(&heap->stats, ((int64_t)count - (int64_t)have) << MI_SLICE_SHIFT);
     page->slice_count = (uint8_t)count;
     return true;
 }
@@ -260,6 +262,7 @@ static bool free_slices_of(mi_heap *heap, mi_page *page)
     mi_page_set_fast(page);
     seg->free_slices |= run_mask(page->index, page->slice_count);
     mi_stat_add(&heap->stats.pages_in_use, -1);
+    mi_stat_held(&heap->stats, -((int64_t)page->slice_count << MI_SLICE_SHIFT));
     if (seg->free_slices == ~0ull) {
         if (seg->on_list)
             list_remove(heap, seg);
@@ -372,6 +375,7 @@ mi_page *mi_segment_huge_alloc(mi_heap *heap, size_t size, size_t align)
     mi_page_init(page, heap, block, block, zeroed);
     page->heap = 0; /* any CPU frees a huge block straight to the pool */
     mi_stat_add(&heap->stats.segments_in_use, (int64_t)count);
+    mi_stat_held(&heap->stats, (int64_t)count << MI_SEGMENT_SHIFT);
     return page;
 }
 

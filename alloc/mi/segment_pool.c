@@ -196,9 +196,9 @@ int mi_pool_check(void)
     return 0;
 }
 
-int64_t mi_pool_huge_live_bytes(void)
+void mi_pool_huge_bytes(int64_t *live, int64_t *held)
 {
-    int64_t bytes = 0;
+    *live = *held = 0;
     for (unsigned r = 0; r < region_count; r++)
         for (size_t i = 0; i < regions[r].count; i++) {
             uint32_t s = state[regions[r].first + i];
@@ -207,7 +207,7 @@ int64_t mi_pool_huge_live_bytes(void)
             const mi_page *page = mi_segment_huge_page((void *)(regions[r].base + (i << MI_SEGMENT_SHIFT)),
                                                       STATE_COUNT(s));
             if (page->in_use)
-                bytes += (int64_t)page->block_size;
+                *live += (int64_t)page->block_size;
+            *held += (int64_t)STATE_COUNT(s) << MI_SEGMENT_SHIFT;
         }
-    return bytes;
 }

@@ -98,7 +98,8 @@
 #define MI_SLICE_SHIFT 16           /* 64 KiB                                    */
 #define MI_SLICE_SIZE ((uintptr_t)1 << MI_SLICE_SHIFT)
 #define MI_SLICES 64u               /* per segment                               */
-#define MI_MEDIUM_SLICES 8u         /* a medium page: 512 KiB                    */
+#define MI_MEDIUM_SLICES 8u         /* the largest medium page: 512 KiB          */
+#define MI_MEDIUM_MIN_BLOCKS 4u     /* a medium page holds this many blocks      */
 
 /* Block size boundaries. Small pages hold >= 7 blocks of their largest class,
  * medium pages >= 4. A larger block gets a page of its own, sized to it in
@@ -190,6 +191,9 @@ typedef struct mi_stats {
                                        pointers; in checked builds, the padding   */
     int64_t page4k_in_use;          /* 4 KiB pages handed out by alloc_pages     */
     int64_t page4k_block_bytes;     /* block bytes those pages occupy            */
+    int64_t held_bytes, held_peak;  /* bytes of the pages (and huge runs) held:
+                                       changed only on slow paths, so the peak
+                                       is exact                                  */
 } mi_stats; /* inside its heap, so on its CPU's own lines */
 
 /* Requests up to this size find their page in one load (mi_heap.direct). */

@@ -10,6 +10,7 @@
 struct totals {
     int64_t live_bytes;   /* sum over pages of (used - |xthread_free|) * block size */
     int64_t pages;
+    int64_t held_bytes;   /* sum over pages of their slices' bytes             */
 };
 
 /* Walk one list, marking blocks in `seen`; returns the length or -1. */
@@ -90,6 +91,7 @@ static int check_page(const mi_heap *heap, const mi_page *page, unsigned queue, 
                              nthread, page->used);
     t->live_bytes += ((int64_t)page->used - nthread) * (int64_t)page->block_size;
     t->pages++;
+    t->held_bytes += (int64_t)page->slice_count << MI_SLICE_SHIFT;
     return 0;
 }
 
@@ -130,8 +132,8 @@ int mi_check_heaps(void)
 {
     if (mi_pool_check() != 0)
         return -1;
-    struct totals t = { 0, 0 };
-    int64_t stat_bytes = 0, stat_pages = 0;
+    struct totals t = { 0, 0, 0 };
+    int64_t stat_bytes = 0, stat_pages = 0, stat_held = 0;
     for (unsigned i = 0; i < mi_heap_count; i++)
         if (check_heap(&mi_heaps[i], &t) != 0)
             return -1;
@@ -139,14 +141,19 @@ int mi_check_heaps(void)
         stat_bytes += mi_load_relaxed(&mi_heaps[i].stats.bytes_in_use) +
                       mi_load_relaxed(&mi_heaps[i].stats.page4k_block_bytes);
         stat_pages += mi_load_relaxed(&mi_heaps[i].stats.pages_in_use);
+        stat_held += mi_load_relaxed(&mi_heaps[i].stats.held_bytes);
     }
     /* Huge blocks live outside the queues: count them from the pool. */
-    int64_t huge_bytes = mi_pool_huge_live_bytes();
+    int64_t huge_bytes, huge_held;
+    mi_pool_huge_bytes(&huge_bytes, &huge_held);
     if (t.pages != stat_pages)
         return ha_check_fail("%lld pages are queued but the statistics count %lld (a page was lost?)",
                              (long long)t.pages, (long long)stat_pages);
     if (t.live_bytes + huge_bytes != stat_bytes)
         return ha_check_fail("live blocks hold %lld bytes but the statistics count %lld",
                              (long long)(t.live_bytes + huge_bytes), (long long)stat_bytes);
+    if (t.held_bytes + huge_held != stat_held)
+        return ha_check_fail("pages and huge runs span %lld bytes but the statistics hold %lld",
+                             (long long)(t.held_bytes + huge_held), (long long)stat_held);
     return 0;
 }

@@ -27,6 +27,7 @@ struct bench_mem {
     size_t footprint; /* host: RSS; kernel: live bytes (ha_used_bytes)           */
     size_t pages;     /* kernel: allocator pages held (ha_stats.pages_in_use)     */
     size_t segments;  /* kernel: 4 MiB segments held (0 for non-segment types)    */
+    size_t held;      /* kernel: bytes held for blocks (ha_stats.bytes_held)      */
 };
 
 #ifdef BENCH_LIBC
@@ -56,7 +57,7 @@ static inline struct bench_mem bench_mem_now(void)
     struct ha_stats st = { 0 };
     ha_get_stats(HA_ALL_CPUS, &st);
     return (struct bench_mem){ .footprint = ha_used_bytes(), .pages = st.pages_in_use,
-                               .segments = st.segments_in_use };
+                               .segments = st.segments_in_use, .held = (size_t)st.bytes_held };
 }
 /* A hart waiting for another: every hart is a CPU of its own. */
 static inline void bench_wait(void) {}
