@@ -6,6 +6,7 @@
 #   make bench-icount kernel: guest instructions per op at 1 hart (-icount)
 #   make bench-report regenerate docs/bench/report.md and the plots
 #   make bench-pair   callgrind instructions per malloc(32)+free pair
+#   make bench-usable malloc_usable_size of powers of two, every alloc_type and libmimalloc
 #   make bench-profile W=<workload>  callgrind top functions, hartalloc vs mimalloc
 # Knobs: BENCH_REPS (host repetitions), BENCH_THREADS (host threads),
 #        BENCH_ONLY (a subset of workloads, space-separated), BENCH_ACCEL.
@@ -13,6 +14,7 @@
 BENCH_OUT   := $(BUILD)/bench
 BENCH_HOST  := $(BENCH_OUT)/bench-host
 BENCH_PAIR  := $(BENCH_OUT)/pair
+BENCH_USABLE := $(BENCH_OUT)/usable
 BENCH_DOCS  := docs/bench
 HA_PRELOAD  := $(HOST_OUT)/libhartalloc.so
 KERNEL_ELF  := $(RV_OUT)/kernel.elf
@@ -32,11 +34,15 @@ $(BENCH_HOST): $(BENCH_HOST_SRCS) $(wildcard tests/bench/*.h tests/*.h alloc/inc
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(BENCH_HOST_CFLAGS) $(BENCH_HOST_SRCS) -o $@
 
+$(BENCH_USABLE): tools/bench/usable.c
+	@mkdir -p $(dir $@)
+	$(HOST_CC) -O2 -fno-builtin-malloc -fno-builtin-free $< -o $@
+
 $(BENCH_PAIR): tools/bench/pair.c
 	@mkdir -p $(dir $@)
 	$(HOST_CC) -O2 -g -fno-builtin-malloc -fno-builtin-free $< -o $@
 
-.PHONY: bench bench-qemu bench-icount bench-report bench-pair bench-profile test-bench-host test-bench-qemu
+.PHONY: bench bench-qemu bench-icount bench-report bench-pair bench-usable bench-profile test-bench-host test-bench-qemu
 
 bench: $(BENCH_HOST) $(HA_PRELOAD)
 	python3 tools/bench/run.py host --bin $(BENCH_HOST) --preload $(HA_PRELOAD) \
@@ -57,6 +63,11 @@ bench-icount: $(KERNEL_ELF)
 	python3 tools/bench/report.py $(BENCH_DOCS)
 
 bench-report:
+	python3 tools/bench/report.py $(BENCH_DOCS)
+
+# malloc_usable_size of powers of two for every alloc_type and libmimalloc.
+bench-usable: $(BENCH_USABLE) $(HA_PRELOAD)
+	./tools/bench/usable.sh $(BENCH_USABLE) $(HA_PRELOAD) > $(BENCH_DOCS)/usable.json
 	python3 tools/bench/report.py $(BENCH_DOCS)
 
 bench-pair: $(BENCH_PAIR) $(HA_PRELOAD)

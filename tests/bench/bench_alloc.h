@@ -46,6 +46,9 @@ static inline struct bench_mem bench_mem_now(void)
 }
 /* A CPU waiting for another: host threads may outnumber the cores. */
 static inline void bench_wait(void) { sched_yield(); }
+/* Run fn(arg) on a thread created for it and wait for it to end (the host
+ * driver): a workload whose threads come and go. */
+void bench_in_fresh_thread(void (*fn)(void *), void *arg);
 #else
 static inline void *bench_malloc(size_t size) { return ha_alloc(size, BENCH_ALIGN); }
 static inline void bench_free(void *p, size_t size) { ha_dealloc(p, size, BENCH_ALIGN); }
@@ -61,6 +64,8 @@ static inline struct bench_mem bench_mem_now(void)
 }
 /* A hart waiting for another: every hart is a CPU of its own. */
 static inline void bench_wait(void) {}
+/* A hart has no threads to start: it runs fn in turn. */
+static inline void bench_in_fresh_thread(void (*fn)(void *), void *arg) { fn(arg); }
 #endif
 
 /* Keep `p` (and every store through it) alive: GCC cannot see through an
