@@ -36,7 +36,7 @@ struct ha_backend {
     /* ptr is non-NULL. size/align are those given at allocation, or
      * size == 0 && align == 0 when unknown (ha_free). */
     void (*dealloc)(void *ptr, size_t size, size_t align);
-    /* NULL: the dispatcher allocates, copies and frees. */
+    /* NULL: the dispatcher allocates, copies and frees (ha_realloc_move). */
     void *(*realloc)(void *ptr, size_t old_size, size_t align, size_t new_size);
     size_t (*usable_size)(const void *ptr);
     /* num_pages >= 1, align a power of two >= HA_PAGE_SIZE. */
@@ -63,5 +63,11 @@ extern const struct ha_backend ha_backend_first_fit;
 extern const struct ha_backend ha_backend_best_fit;
 extern const struct ha_backend ha_backend_worst_fit;
 
+/* A realloc that moves the block: a new one from alloc(new_size, align), the
+ * first min(keep, new_size) bytes of ptr copied into it, then
+ * dealloc(ptr, free_size, free_align). NULL when alloc fails: ptr is then
+ * untouched and still the caller's. (hartalloc.c) */
+void *ha_realloc_move(void *ptr, size_t keep, size_t new_size, size_t align, void *(*alloc)(size_t size, size_t align),
+                      void (*dealloc)(void *ptr, size_t size, size_t align), size_t free_size, size_t free_align);
 
 #endif /* HA_BACKEND_H */

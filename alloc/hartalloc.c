@@ -203,11 +203,17 @@ void *ha_realloc(void *ptr, size_t old_size, size_t align, size_t new_size)
         AFTER_ALLOC(q, active->realloc(ptr, old_size, align, new_size));
         return q;
     }
-    void *fresh = ha_alloc(new_size, align);
+    return ha_realloc_move(ptr, old_size, new_size, align, ha_alloc, free_block, old_size, align);
+}
+
+void *ha_realloc_move(void *ptr, size_t keep, size_t new_size, size_t align, void *(*alloc)(size_t size, size_t align),
+                      void (*dealloc)(void *ptr, size_t size, size_t align), size_t free_size, size_t free_align)
+{
+    void *fresh = alloc(new_size, align);
     if (!fresh)
         return 0; /* the old block stays the caller's */
-    __builtin_memcpy(fresh, ptr, old_size < new_size ? old_size : new_size);
-    free_block(ptr, old_size, align);
+    __builtin_memcpy(fresh, ptr, keep < new_size ? keep : new_size);
+    dealloc(ptr, free_size, free_align);
     return fresh;
 }
 

@@ -176,6 +176,25 @@ void ta_add_memory_used(struct th_ctx *ctx)
     TH_CHECK_EQ(ctx, ha_used_bytes(), used0);
 }
 
+/* ha_add_memory rejects memory the allocator already manages with -HA_EINVAL
+ * (two blocks would share bytes): the region add_memory_used gave, and a
+ * range holding it, without changing what is available. */
+void ta_add_memory_overlap(struct th_ctx *ctx)
+{
+    if (ctx->cpu != 0)
+        return;
+    uint8_t *region = (uint8_t *)(((uintptr_t)extra_memory + EXTRA_REGION - 1) & ~(uintptr_t)(EXTRA_REGION - 1));
+    int first = ha_add_memory(region, EXTRA_REGION); /* 0 when the case runs alone */
+    TH_CHECK_MSG(ctx, first == 0 || first == -HA_EINVAL, "ha_add_memory(%p, 4 MiB) returned %d", (void *)region,
+                 first);
+    size_t avail0 = ha_available_bytes(), pages0 = ha_available_pages();
+    TH_CHECK_EQ(ctx, -ha_add_memory(region, EXTRA_REGION), HA_EINVAL);
+    TH_CHECK_EQ(ctx, -ha_add_memory_flags(region, EXTRA_REGION, HA_MEMORY_ZEROED), HA_EINVAL);
+    TH_CHECK_EQ(ctx, -ha_add_memory(extra_memory, sizeof extra_memory), HA_EINVAL);
+    TH_CHECK_EQ(ctx, ha_available_bytes(), avail0);
+    TH_CHECK_EQ(ctx, ha_available_pages(), pages0);
+}
+
 /* Freeing NULL, in each of the three ways, does nothing. */
 void ta_null_ignored(struct th_ctx *ctx)
 {

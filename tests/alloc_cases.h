@@ -83,6 +83,7 @@ void ta_error_text(struct th_ctx *ctx);
 void ta_init_twice_rejected(struct th_ctx *ctx);
 void ta_add_memory_bad_args(struct th_ctx *ctx);
 void ta_add_memory_used(struct th_ctx *ctx);
+void ta_add_memory_overlap(struct th_ctx *ctx);
 void ta_null_ignored(struct th_ctx *ctx);
 void ta_size_zero(struct th_ctx *ctx);
 void ta_every_small_size(struct th_ctx *ctx);

@@ -10,6 +10,7 @@ static const struct th_case alloc_cases[] = {
     { "init_twice_rejected", ta_init_twice_rejected },
     { "add_memory_bad_args", ta_add_memory_bad_args },
     { "add_memory_used", ta_add_memory_used },
+    { "add_memory_overlap", ta_add_memory_overlap },
     { "null_ignored", ta_null_ignored },
     /* sizes and alignment (alloc_abi.c) */
     { "size_zero", ta_size_zero },

@@ -75,6 +75,7 @@ static inline void record_verify(const void *ptr, size_t usable, const char *bac
                      backend, n, i);
 }
 #else
+#define RECORD_PAD 0u
 static inline size_t record_request(size_t n) { return n; }
 static inline size_t record_size(const void *ptr, size_t usable, const char *backend) { return usable; }
 static inline void record_set(void *ptr, size_t n, size_t usable) {}

@@ -21,15 +21,13 @@
  * Pages: alloc_pages takes a block of the covering order and gives back the
  * tail beyond num_pages at once (Linux's alloc_pages_exact); the pages kept
  * are marked as a run of maximal aligned pieces, and dealloc_pages frees the
- * same pieces. One spinlock, with interrupts masked, serialises every call.
+ * same pieces. The shared layer (locked_backend.h) serialises every call.
  */
 #include "backend.h"
 #include "checked/free_fill.h"
-#include "hartalloc_embed.h"
-#include "locked_stats.h"
-#include "region_set.h"
 #include "checked/request_record.h"
-#include "spinlock.h"
+#include "locked_backend.h"
+#include "region_set.h"
 
 /* ---- tunable ------------------------------------------------------------- */
 #define BUDDY_MIN_ORDER 5  /* 32-byte blocks; the order map costs 1 byte per 2^5 */
@@ -45,6 +43,8 @@
 #define STATE_BYTES 2u   /* an ha_alloc block                                 */
 #define STATE_PAGES 3u   /* one piece of an alloc_pages run                    */
 #define ENTRY(state, order) ((uint8_t)((state) << STATE_SHIFT | (order)))
+/* The largest request: it and its checked-build record fill the largest block. */
+#define BUDDY_MAX_REQUEST (((size_t)1 << BUDDY_MAX_ORDER) - RECORD_PAD)
 
 _Static_assert(BUDDY_MIN_ORDER >= 4, "a free block holds its two list links");
 _Static_assert(BUDDY_MIN_ORDER <= BUDDY_PAGE_ORDER, "pages are whole blocks");
@@ -55,7 +55,6 @@ struct buddy_free {
 };
 
 static struct {
-    ha_spinlock lock;
     uint64_t nonempty;                          /* bit k: heads[k] != NULL      */
     struct buddy_free *heads[BUDDY_MAX_ORDER + 1];
     size_t counts[BUDDY_MAX_ORDER + 1];         /* blocks on each list          */
@@ -63,7 +62,6 @@ static struct {
     struct region_set regions;
     uint8_t *maps[HA_MAX_REGIONS];              /* order map of regions.r[i]    */
     uintptr_t first[HA_MAX_REGIONS];            /* its first block, after the map */
-    struct locked_stats stats;
 } buddy;
 
 static inline uintptr_t order_size(unsigned k) { return (uintptr_t)1 << k; }
@@ -269,8 +267,6 @@ static int add_region(void *start, size_t size, unsigned flags)
     uintptr_t a = ha_align_up(s + map_bytes, BUDDY_GRANULE);
     if (a >= e)
         return -HA_ETOOSMALL;
-    if (region_set_overlaps(&buddy.regions, s, e))
-        return -HA_EINVAL;
     int i = region_set_add(&buddy.regions, s, e);
     if (i < 0)
         return i;
@@ -282,152 +278,54 @@ static int add_region(void *start, size_t size, unsigned flags)
     return 0;
 }
 
-/* ---- the backend ---------------------------------------------------------- */
+/* ---- the backend's ops (locked_backend.h), run with the lock held -------- */
 
-/* What the blocks and pages take: managed bytes less free ones (headers
- * and rounding included), for the held figures of locked_stats. */
-static size_t buddy_held(void)
+static void *alloc_bytes(size_t n, size_t align, size_t *usable)
 {
-    return region_set_bytes(&buddy.regions) - buddy.free_bytes;
-}
-
-static int buddy_init(void *start, size_t size, unsigned ncpu, unsigned flags)
-{
-    __builtin_memset(&buddy, 0, sizeof buddy);
-    int r = locked_stats_init(&buddy.stats, ncpu, buddy_held);
-    return r ? r : add_region(start, size, flags);
-}
-
-static int buddy_add_memory(void *start, size_t size, unsigned flags)
-{
-    unsigned long irq = ha_spin_lock_irqsave(&buddy.lock);
-    int r = add_region(start, size, flags);
-    ha_spin_unlock_irqrestore(&buddy.lock, irq);
-    return r;
-}
-
-/* Checked builds keep the request in the block (request_record.h): the
- * order covers it and its record, and the usable size reported and counted
- * is the request. Release builds report the whole block. */
-#ifdef HA_CHECKED
-#define RECORD_PAD_BYTES RECORD_PAD
-static inline size_t block_request(size_t n) { return record_request(n); }
-static inline size_t reported(const void *ptr, unsigned k) { return record_size(ptr, order_size(k), "buddy"); }
-#else
-#define RECORD_PAD_BYTES 0
-static inline size_t block_request(size_t n) { return n; }
-static inline size_t reported(const void *ptr, unsigned k) { (void)ptr; return order_size(k); }
-#endif
-
-static void *buddy_alloc(size_t size, size_t align)
-{
-    if (size > order_size(BUDDY_MAX_ORDER) - RECORD_PAD_BYTES || align > order_size(BUDDY_MAX_ORDER))
+    if (align > order_size(BUDDY_MAX_ORDER)) /* n is at most BUDDY_MAX_REQUEST + RECORD_PAD */
         return 0;
-    unsigned k = order_for(block_request(size), align);
-    unsigned long irq = ha_spin_lock_irqsave(&buddy.lock);
-    unsigned cpu = locked_stats_cpu(&buddy.stats);
-    uintptr_t addr = alloc_block(k, STATE_BYTES);
-    if (addr) {
-#ifdef HA_CHECKED
-        record_set((void *)addr, size, order_size(k));
-#endif
-        locked_stats_alloc(&buddy.stats, cpu, reported((void *)addr, k));
-    }
-    ha_spin_unlock_irqrestore(&buddy.lock, irq);
-    return (void *)addr;
+    unsigned k = order_for(n, align);
+    *usable = order_size(k);
+    return (void *)alloc_block(k, STATE_BYTES);
 }
 
-/* The order of the live block of bytes at ptr, whose region goes to *r;
- * checked builds verify its record and canary. Call with the lock held. */
-static unsigned live_bytes_order(const void *ptr, const struct region **r)
+static struct locked_block live_bytes(const void *ptr)
 {
     uint8_t *e;
-    *r = live_block(ptr, STATE_BYTES, &e);
+    const struct region *r = live_block(ptr, STATE_BYTES, &e);
     unsigned k = entry_order(*e);
-#ifdef HA_CHECKED
-    record_verify(ptr, order_size(k), "buddy");
-#endif
-    return k;
+    return (struct locked_block){ .desc = (void *)r, .usable = order_size(k), .order = k };
 }
 
-static void buddy_dealloc(void *ptr, size_t size, size_t align)
+static void release_bytes(void *ptr, const struct locked_block *b) { free_block(b->desc, (uintptr_t)ptr, b->order); }
+
+static bool resize_bytes(void *ptr, struct locked_block *b, size_t n, size_t align)
 {
-    unsigned long irq = ha_spin_lock_irqsave(&buddy.lock);
-    unsigned cpu = locked_stats_cpu(&buddy.stats);
-    const struct region *r;
-    unsigned k = live_bytes_order(ptr, &r);
-#ifdef HA_CHECKED
-    if (align && (reported(ptr, k) != size || (uintptr_t)ptr % align)) /* a known layout must match */
-        ha_fault(ptr, "buddy: dealloc with a size or alignment the block was not allocated with");
-#else
-    (void)size, (void)align;
-#endif
-    locked_stats_free(&buddy.stats, cpu, reported(ptr, k));
-    free_block(r, (uintptr_t)ptr, k);
-    ha_spin_unlock_irqrestore(&buddy.lock, irq);
+    unsigned want = order_for(n, align);
+    if (!resize_locked(b->desc, (uintptr_t)ptr, b->order, want))
+        return false;
+    b->order = want;
+    b->usable = order_size(want);
+    return true;
 }
 
-static void *buddy_realloc(void *ptr, size_t old_size, size_t align, size_t new_size)
-{
-    if (new_size > order_size(BUDDY_MAX_ORDER) - RECORD_PAD_BYTES)
-        return 0;
-    unsigned want = order_for(block_request(new_size), align);
-    unsigned long irq = ha_spin_lock_irqsave(&buddy.lock);
-    unsigned cpu = locked_stats_cpu(&buddy.stats);
-    const struct region *r;
-    unsigned k = live_bytes_order(ptr, &r);
-    size_t old_usable = reported(ptr, k);
-    bool in_place = resize_locked(r, (uintptr_t)ptr, k, want);
-    if (in_place) {
-#ifdef HA_CHECKED
-        record_set(ptr, new_size, order_size(want));
-#endif
-        locked_stats_resize(&buddy.stats, cpu, old_usable, reported(ptr, want));
-    }
-    ha_spin_unlock_irqrestore(&buddy.lock, irq);
-    if (in_place)
-        return ptr;
-    void *fresh = buddy_alloc(new_size, align); /* copy without the lock held */
-    if (!fresh)
-        return 0;
-    __builtin_memcpy(fresh, ptr, old_usable < new_size ? old_usable : new_size);
-    buddy_dealloc(ptr, 0, 0);
-    return fresh;
-}
-
-static size_t buddy_usable_size(const void *ptr)
-{
-    unsigned long irq = ha_spin_lock_irqsave(&buddy.lock);
-    uint8_t *e;
-    live_block(ptr, STATE_BYTES, &e);
-    size_t n = reported(ptr, entry_order(*e));
-    ha_spin_unlock_irqrestore(&buddy.lock, irq);
-    return n;
-}
-
-static void *buddy_alloc_pages(size_t num_pages, size_t align)
+static void *alloc_pages(size_t num_pages, size_t align)
 {
     if (num_pages > (order_size(BUDDY_MAX_ORDER) >> BUDDY_PAGE_ORDER) || align > order_size(BUDDY_MAX_ORDER))
         return 0;
     uintptr_t len = num_pages << BUDDY_PAGE_ORDER;
     unsigned k = order_for(len, align);
-    unsigned long irq = ha_spin_lock_irqsave(&buddy.lock);
-    unsigned cpu = locked_stats_cpu(&buddy.stats);
     uintptr_t addr = alloc_block(k, STATE_PAGES);
     if (addr) {
         const struct region *r = region_set_find(&buddy.regions, addr);
         mark_run(r, addr, addr + len, STATE_PAGES);
         free_run(r, addr + len, addr + order_size(k));
-        locked_stats_pages(&buddy.stats, cpu, num_pages, +1);
     }
-    ha_spin_unlock_irqrestore(&buddy.lock, irq);
     return (void *)addr;
 }
 
-static void buddy_dealloc_pages(void *addr, size_t num_pages)
+static void free_pages(void *addr, size_t num_pages)
 {
-    unsigned long irq = ha_spin_lock_irqsave(&buddy.lock);
-    unsigned cpu = locked_stats_cpu(&buddy.stats);
     uint8_t *e;
     const struct region *r = live_block(addr, STATE_PAGES, &e);
     uintptr_t start = (uintptr_t)addr, end = start + (num_pages << BUDDY_PAGE_ORDER);
@@ -440,28 +338,15 @@ static void buddy_dealloc_pages(void *addr, size_t num_pages)
             ha_fault(addr, "buddy: dealloc_pages of pages that were not allocated as one run");
     }
 #endif
-    locked_stats_pages(&buddy.stats, cpu, num_pages, -1);
     free_run(r, start, end);
-    ha_spin_unlock_irqrestore(&buddy.lock, irq);
 }
 
-static void buddy_usage(struct ha_usage *out)
+static void usage(struct ha_usage *out)
 {
-    unsigned long irq = ha_spin_lock_irqsave(&buddy.lock);
-    locked_stats_usage(&buddy.stats, out);
     out->available_bytes = buddy.free_bytes;
     out->available_pages = 0;
     for (unsigned k = BUDDY_PAGE_ORDER; k <= BUDDY_MAX_ORDER; k++)
         out->available_pages += buddy.counts[k] << (k - BUDDY_PAGE_ORDER);
-    ha_spin_unlock_irqrestore(&buddy.lock, irq);
-}
-
-static int buddy_get_stats(unsigned cpu, struct ha_stats *out)
-{
-    unsigned long irq = ha_spin_lock_irqsave(&buddy.lock);
-    int r = locked_stats_get(&buddy.stats, cpu, out);
-    ha_spin_unlock_irqrestore(&buddy.lock, irq);
-    return r;
 }
 
 /* Whether the n map bytes from p are all zero, a word at a time: the map
@@ -486,7 +371,7 @@ static bool map_blank(const uint8_t *p, size_t n)
 /* Walk every region's map block by block (blocks must tile the region,
  * bytes inside a block must be zero, free buddies must have merged), then
  * every free list against the map. */
-static int check_locked(void)
+static int check_locked(const struct locked_stats *stats)
 {
     size_t free_bytes = 0, used_bytes = 0, used_page_bytes = 0;
     size_t counts[BUDDY_MAX_ORDER + 1] = { 0 };
@@ -540,34 +425,22 @@ static int check_locked(void)
             return ha_check_fail("buddy: order %u: %zu free blocks, %zu listed, counter %zu", k, counts[k], listed,
                                  buddy.counts[k]);
     }
-    if (free_bytes != buddy.free_bytes || used_bytes != buddy.stats.used_bytes ||
-        used_page_bytes != buddy.stats.used_pages << BUDDY_PAGE_ORDER)
+    if (free_bytes != buddy.free_bytes || used_bytes != stats->used_bytes ||
+        used_page_bytes != stats->used_pages << BUDDY_PAGE_ORDER)
         return ha_check_fail("buddy: map has %zu free / %zu used / %zu page bytes, counters %zu / %zu / %zu",
-                             free_bytes, used_bytes, used_page_bytes, buddy.free_bytes, buddy.stats.used_bytes,
-                             buddy.stats.used_pages << BUDDY_PAGE_ORDER);
+                             free_bytes, used_bytes, used_page_bytes, buddy.free_bytes, stats->used_bytes,
+                             stats->used_pages << BUDDY_PAGE_ORDER);
     return 0;
 }
 
-static int buddy_check(void)
+/* The bytes blocks and pages take: managed less free (headers and rounding
+ * included); ha_stats.bytes_held. */
+static size_t held_bytes(void)
 {
-    unsigned long irq = ha_spin_lock_irqsave(&buddy.lock);
-    int r = check_locked();
-    ha_spin_unlock_irqrestore(&buddy.lock, irq);
-    return r;
+    return region_set_bytes(&buddy.regions) - buddy.free_bytes;
 }
 
-const struct ha_backend ha_backend_buddy = {
-    .name = "buddy",
-    .init = buddy_init,
-    .add_memory = buddy_add_memory,
-    .alloc = buddy_alloc,
-    .alloc_zeroed = 0,
-    .dealloc = buddy_dealloc,
-    .realloc = buddy_realloc,
-    .usable_size = buddy_usable_size,
-    .alloc_pages = buddy_alloc_pages,
-    .dealloc_pages = buddy_dealloc_pages,
-    .usage = buddy_usage,
-    .get_stats = buddy_get_stats,
-    .check = buddy_check,
-};
+LOCKED_BACKEND(buddy, "buddy", false, alloc_bytes, release_bytes,
+               .name = "buddy", .max_request = BUDDY_MAX_REQUEST, .state = &buddy, .state_size = sizeof buddy,
+               .add_region = add_region, .live_block = live_bytes, .resize = resize_bytes, .alloc_pages = alloc_pages,
+               .free_pages = free_pages, .usage = usage, .held = held_bytes, .check = check_locked)

@@ -9,7 +9,7 @@
  * The three alloc_types share every line except which free block a request
  * takes (enum fit_policy): the first that fits, the smallest that fits, or the
  * largest. Alloc and free walk the list: O(free blocks) each. Pages are blocks
- * placed with 4 KiB alignment. One spinlock, with interrupts masked,
+ * placed with 4 KiB alignment. The shared layer (locked_backend.h)
  * serialises every call.
  *
  * Invariants: the list is strictly address-ordered; no two free blocks are
@@ -18,11 +18,9 @@
  */
 #include "backend.h"
 #include "checked/free_fill.h"
-#include "hartalloc_embed.h"
-#include "locked_stats.h"
-#include "region_set.h"
 #include "checked/request_record.h"
-#include "spinlock.h"
+#include "locked_backend.h"
+#include "region_set.h"
 
 /* ---- derived, do not modify --------------------------------------------- */
 #define FIT_ALIGN ((size_t)16)     /* block and payload granule: malloc's alignment   */
@@ -50,13 +48,11 @@ struct fit_block {
 };
 
 static struct {
-    ha_spinlock lock;
     enum fit_policy policy;
     struct fit_block *free_list; /* lowest address first */
     size_t free_bytes;           /* sum of free block sizes */
     size_t free_blocks;
     struct region_set regions;
-    struct locked_stats stats;
 } fit;
 
 static inline uintptr_t end_of(const struct fit_block *b) { return (uintptr_t)b + b->size; }
@@ -140,6 +136,23 @@ static void give_back(uintptr_t start, size_t size)
 #endif
 }
 
+/* A new region (locked_ops.add_region) goes on the free list whole, less
+ * its guard. */
+static int add_region(void *start, size_t size, unsigned flags)
+{
+    uintptr_t s, e;
+    int r = region_span(start, size, FIT_ALIGN, FIT_MIN_BLOCK + FIT_REGION_GUARD, &s, &e);
+    if (r)
+        return r;
+    if (region_set_overlaps(&fit.regions, s, e)) /* the guard too */
+        return -HA_EINVAL;
+    r = region_set_add(&fit.regions, s, e - FIT_REGION_GUARD);
+    if (r < 0)
+        return r;
+    give_back(s, e - FIT_REGION_GUARD - s);
+    return 0;
+}
+
 /* The link to the free block the policy picks for the request, or NULL. */
 static struct fit_block **choose(size_t size, size_t align)
 {
@@ -190,6 +203,8 @@ static struct fit_block *carve(struct fit_block **link, uintptr_t at, size_t siz
     return b;
 }
 
+/* A new block of n bytes tagged tag, with an align-aligned payload; NULL
+ * when no free block fits. */
 static struct fit_block *alloc_locked(size_t n, size_t align, uintptr_t tag)
 {
     if (n > FIT_MAX_REQUEST || align > FIT_MAX_REQUEST)
@@ -212,10 +227,61 @@ static void free_locked(struct fit_block *b)
     give_back((uintptr_t)b, b->size);
 }
 
+static struct fit_block *live_block(const void *ptr, uintptr_t tag)
+{
+    struct fit_block *b = block_of(ptr);
+#ifdef HA_CHECKED
+    const struct region *r = region_set_verify_block(&fit.regions, ptr, b, FIT_ALIGN, "fit");
+    if (b->tag != tag)
+        ha_fault(ptr, tag == TAG_PAGES ? "fit: not the start of a live page allocation (double free?)"
+                                       : "fit: not the start of a live block (interior pointer or double free?)");
+    if (b->size < FIT_MIN_BLOCK || b->size % FIT_ALIGN || b->size > r->end - (uintptr_t)b)
+        ha_fault(ptr, "fit: block header damaged");
+#else
+    (void)tag;
+#endif
+    return b;
+}
+
+/* ---- the backend's ops (locked_backend.h), run with the lock held -------- */
+
+static void *alloc_bytes(size_t n, size_t align, size_t *usable_out)
+{
+    struct fit_block *b = alloc_locked(n, align < FIT_ALIGN ? FIT_ALIGN : align, TAG_BYTES);
+    if (!b)
+        return 0;
+    *usable_out = usable(b);
+    return payload_of(b);
+}
+
+/* Pages are blocks tagged TAG_PAGES, at a 4 KiB-aligned payload. */
+static void *alloc_pages(size_t num_pages, size_t align)
+{
+    struct fit_block *b = alloc_locked(num_pages * HA_PAGE_SIZE, align, TAG_PAGES);
+    return b ? payload_of(b) : 0;
+}
+
+static struct locked_block live_bytes(const void *ptr)
+{
+    struct fit_block *b = live_block(ptr, TAG_BYTES);
+    return (struct locked_block){ .desc = b, .usable = usable(b) };
+}
+
+static void release_bytes(void *ptr, const struct locked_block *lb) { free_locked(lb->desc); }
+
+static void free_pages(void *addr, size_t num_pages)
+{
+    struct fit_block *b = live_block(addr, TAG_PAGES);
+    locked_verify_page_count("fit", addr, usable(b), num_pages);
+    free_locked(b);
+}
+
 /* Resize a used block in place: shrink by freeing its tail, grow into the
  * free block right after it. */
-static bool resize_locked(struct fit_block *b, size_t size)
+static bool resize_bytes(void *ptr, struct locked_block *lb, size_t n, size_t align)
 {
+    struct fit_block *b = lb->desc;
+    size_t size = block_size_for(n);
     if (size > b->size) {
         struct fit_block **link = &fit.free_list;
         while (*link && (uintptr_t)*link < end_of(b))
@@ -237,204 +303,13 @@ static bool resize_locked(struct fit_block *b, size_t size)
         b->size = size;
         give_back(tail, tail_size);
     }
+    lb->usable = usable(b);
     return true;
-}
-
-static struct fit_block *live_block(const void *ptr, uintptr_t tag)
-{
-    struct fit_block *b = block_of(ptr);
-#ifdef HA_CHECKED
-    const struct region *r = region_set_find(&fit.regions, (uintptr_t)b);
-    if ((uintptr_t)ptr % FIT_ALIGN || !r)
-        ha_fault(ptr, "fit: not a block of this heap");
-    if (b->tag != tag)
-        ha_fault(ptr, tag == TAG_PAGES ? "fit: not the start of a live page allocation (double free?)"
-                                       : "fit: not the start of a live block (interior pointer or double free?)");
-    if (b->size < FIT_MIN_BLOCK || b->size % FIT_ALIGN || b->size > r->end - (uintptr_t)b)
-        ha_fault(ptr, "fit: block header damaged");
-#else
-    (void)tag;
-#endif
-    return b;
-}
-
-static int add_region(void *start, size_t size)
-{
-    uintptr_t s = ha_align_up((uintptr_t)start, FIT_ALIGN);
-    uintptr_t e = (uintptr_t)start + size;
-    if (e < (uintptr_t)start)
-        return -HA_EINVAL;
-    e = ha_align_down(e, FIT_ALIGN);
-    if (e <= s || e - s < FIT_MIN_BLOCK + FIT_REGION_GUARD)
-        return -HA_ETOOSMALL;
-    e -= FIT_REGION_GUARD;
-    if (region_set_overlaps(&fit.regions, s, e + FIT_REGION_GUARD))
-        return -HA_EINVAL;
-    int r = region_set_add(&fit.regions, s, e);
-    if (r < 0)
-        return r;
-    give_back(s, e - s);
-    return 0;
-}
-
-/* ---- the backends: identical but for the policy set at init -------------- */
-
-/* What the blocks and pages take: managed bytes less free ones (headers
- * and rounding included), for the held figures of locked_stats. */
-static size_t fit_held(void)
-{
-    return region_set_bytes(&fit.regions) - fit.free_bytes;
-}
-
-static int init_with(enum fit_policy policy, void *start, size_t size, unsigned ncpu)
-{
-    __builtin_memset(&fit, 0, sizeof fit);
-    fit.policy = policy;
-    int r = locked_stats_init(&fit.stats, ncpu, fit_held);
-    return r ? r : add_region(start, size);
-}
-
-static int first_fit_init(void *start, size_t size, unsigned ncpu, unsigned flags) { return init_with(FIRST_FIT, start, size, ncpu); }
-static int best_fit_init(void *start, size_t size, unsigned ncpu, unsigned flags) { return init_with(BEST_FIT, start, size, ncpu); }
-static int worst_fit_init(void *start, size_t size, unsigned ncpu, unsigned flags) { return init_with(WORST_FIT, start, size, ncpu); }
-
-static int fit_add_memory(void *start, size_t size, unsigned flags)
-{
-    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
-    int r = add_region(start, size);
-    ha_spin_unlock_irqrestore(&fit.lock, irq);
-    return r;
-}
-
-static void *fit_alloc(size_t size, size_t align)
-{
-    if (size > FIT_MAX_REQUEST)
-        return 0;
-    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
-    unsigned cpu = locked_stats_cpu(&fit.stats);
-    struct fit_block *b = alloc_locked(record_request(size), align < FIT_ALIGN ? FIT_ALIGN : align, TAG_BYTES);
-    if (b) {
-        record_set(payload_of(b), size, usable(b));
-        locked_stats_alloc(&fit.stats, cpu, reported(b));
-    }
-    ha_spin_unlock_irqrestore(&fit.lock, irq);
-    return b ? payload_of(b) : 0;
-}
-
-/* The block a free of ptr releases, once the checked build's checks pass.
- * Call with the lock held. */
-static struct fit_block *block_to_free(const void *ptr, size_t size, size_t align)
-{
-    struct fit_block *b = live_block(ptr, TAG_BYTES);
-#ifdef HA_CHECKED
-    record_verify(ptr, usable(b), "fit");
-    if (align && (reported(b) != size || (uintptr_t)ptr % align)) /* a known layout must match */
-        ha_fault(ptr, "fit: dealloc with a size or alignment the block was not allocated with");
-#else
-    (void)size, (void)align;
-#endif
-    return b;
-}
-
-static void fit_dealloc(void *ptr, size_t size, size_t align)
-{
-    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
-    unsigned cpu = locked_stats_cpu(&fit.stats);
-    struct fit_block *b = block_to_free(ptr, size, align);
-    locked_stats_free(&fit.stats, cpu, reported(b));
-    free_locked(b);
-    ha_spin_unlock_irqrestore(&fit.lock, irq);
-}
-
-/* The checks of a free, without it (the quarantine's). */
-static void fit_verify_free(const void *ptr, size_t size, size_t align)
-{
-    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
-    block_to_free(ptr, size, align);
-    ha_spin_unlock_irqrestore(&fit.lock, irq);
-}
-
-static void *fit_realloc(void *ptr, size_t old_size, size_t align, size_t new_size)
-{
-    if (new_size > FIT_MAX_REQUEST)
-        return 0;
-    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
-    unsigned cpu = locked_stats_cpu(&fit.stats);
-    struct fit_block *b = live_block(ptr, TAG_BYTES);
-    record_verify(ptr, usable(b), "fit");
-    size_t old_usable = reported(b);
-    bool in_place = resize_locked(b, block_size_for(record_request(new_size)));
-    if (in_place) {
-        record_set(ptr, new_size, usable(b));
-        locked_stats_resize(&fit.stats, cpu, old_usable, reported(b));
-    }
-    ha_spin_unlock_irqrestore(&fit.lock, irq);
-    if (in_place)
-        return ptr;
-    void *fresh = fit_alloc(new_size, align); /* copy without the lock held */
-    if (!fresh)
-        return 0;
-    __builtin_memcpy(fresh, ptr, old_usable < new_size ? old_usable : new_size);
-    fit_dealloc(ptr, 0, 0);
-    return fresh;
-}
-
-static size_t fit_usable_size(const void *ptr)
-{
-    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
-    size_t n = reported(live_block(ptr, TAG_BYTES));
-    ha_spin_unlock_irqrestore(&fit.lock, irq);
-    return n;
-}
-
-static void *fit_alloc_pages(size_t num_pages, size_t align)
-{
-    if (num_pages > FIT_MAX_REQUEST / HA_PAGE_SIZE)
-        return 0;
-    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
-    unsigned cpu = locked_stats_cpu(&fit.stats);
-    struct fit_block *b = alloc_locked(num_pages * HA_PAGE_SIZE, align, TAG_PAGES);
-    if (b)
-        locked_stats_pages(&fit.stats, cpu, num_pages, +1);
-    ha_spin_unlock_irqrestore(&fit.lock, irq);
-    return b ? payload_of(b) : 0;
-}
-
-static void fit_dealloc_pages(void *addr, size_t num_pages)
-{
-    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
-    unsigned cpu = locked_stats_cpu(&fit.stats);
-    struct fit_block *b = live_block(addr, TAG_PAGES);
-#ifdef HA_CHECKED
-    if (usable(b) / HA_PAGE_SIZE < num_pages)
-        ha_fault(addr, "fit: dealloc_pages with more pages than were allocated");
-#endif
-    locked_stats_pages(&fit.stats, cpu, num_pages, -1);
-    free_locked(b);
-    ha_spin_unlock_irqrestore(&fit.lock, irq);
-}
-
-static void fit_usage(struct ha_usage *out)
-{
-    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
-    locked_stats_usage(&fit.stats, out);
-    out->available_bytes = fit.free_bytes;
-    /* Page-equivalents: a page also needs a 4 KiB-aligned run and a header. */
-    out->available_pages = fit.free_bytes / HA_PAGE_SIZE;
-    ha_spin_unlock_irqrestore(&fit.lock, irq);
-}
-
-static int fit_get_stats(unsigned cpu, struct ha_stats *out)
-{
-    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
-    int r = locked_stats_get(&fit.stats, cpu, out);
-    ha_spin_unlock_irqrestore(&fit.lock, irq);
-    return r;
 }
 
 /* Walk every region block by block, matching free blocks against the list
  * in order: one pass checks tiling, order, coalescing and the counters. */
-static int check_locked(void)
+static int check_locked(const struct locked_stats *stats)
 {
     size_t free_bytes = 0, free_blocks = 0, used_bytes = 0;
     const struct fit_block *expect_free = fit.free_list;
@@ -482,28 +357,34 @@ static int check_locked(void)
     if (free_bytes != fit.free_bytes || free_blocks != fit.free_blocks)
         return ha_check_fail("fit: free bytes %zu in %zu blocks, counters say %zu in %zu", free_bytes,
                              free_blocks, fit.free_bytes, fit.free_blocks);
-    if (used_bytes != fit.stats.used_bytes)
-        return ha_check_fail("fit: live blocks hold %zu bytes, counter says %zu", used_bytes, fit.stats.used_bytes);
-    return 0;
+    return locked_check_used_bytes("fit", stats, used_bytes);
 }
 
-static int fit_check(void)
+/* ---- the three alloc_types: identical but for the policy ------------------ */
+
+/* The bytes blocks and pages take: managed less free (headers and rounding
+ * included); ha_stats.bytes_held. */
+static size_t held_bytes(void)
 {
-    unsigned long irq = ha_spin_lock_irqsave(&fit.lock);
-    int r = check_locked();
-    ha_spin_unlock_irqrestore(&fit.lock, irq);
+    return region_set_bytes(&fit.regions) - fit.free_bytes;
+}
+
+LOCKED_ENTRY_POINTS(fit, alloc_bytes, release_bytes,
+                    .name = "fit", .max_request = FIT_MAX_REQUEST, .state = &fit, .state_size = sizeof fit,
+                    .add_region = add_region, .live_block = live_bytes, .resize = resize_bytes, .alloc_pages = alloc_pages,
+                    .free_pages = free_pages, .free_bytes = &fit.free_bytes, .held = held_bytes, .check = check_locked)
+
+static int init_with(enum fit_policy policy, void *start, size_t size, unsigned ncpu, unsigned flags)
+{
+    int r = fit_init(start, size, ncpu, flags);
+    fit.policy = policy; /* after the layer's init, which clears fit */
     return r;
 }
 
-#define FIT_BACKEND(policy_name, init_fn)                                                             \
-    {                                                                                                 \
-        .name = policy_name, .init = init_fn, .add_memory = fit_add_memory, .alloc = fit_alloc,      \
-        .alloc_zeroed = 0, .dealloc = fit_dealloc, .realloc = fit_realloc,                           \
-        .usable_size = fit_usable_size, .alloc_pages = fit_alloc_pages,                              \
-        .dealloc_pages = fit_dealloc_pages, .usage = fit_usage, .get_stats = fit_get_stats,          \
-        .check = fit_check, .quarantine = true, .verify_free = fit_verify_free,                       \
-    }
+static int first_fit_init(void *start, size_t size, unsigned ncpu, unsigned flags) { return init_with(FIRST_FIT, start, size, ncpu, flags); }
+static int best_fit_init(void *start, size_t size, unsigned ncpu, unsigned flags) { return init_with(BEST_FIT, start, size, ncpu, flags); }
+static int worst_fit_init(void *start, size_t size, unsigned ncpu, unsigned flags) { return init_with(WORST_FIT, start, size, ncpu, flags); }
 
-const struct ha_backend ha_backend_first_fit = FIT_BACKEND("first-fit", first_fit_init);
-const struct ha_backend ha_backend_best_fit = FIT_BACKEND("best-fit", best_fit_init);
-const struct ha_backend ha_backend_worst_fit = FIT_BACKEND("worst-fit", worst_fit_init);
+const struct ha_backend ha_backend_first_fit = LOCKED_BACKEND_TABLE("first-fit", fit, first_fit_init, true);
+const struct ha_backend ha_backend_best_fit = LOCKED_BACKEND_TABLE("best-fit", fit, best_fit_init, true);
+const struct ha_backend ha_backend_worst_fit = LOCKED_BACKEND_TABLE("worst-fit", fit, worst_fit_init, true);

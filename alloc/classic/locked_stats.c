@@ -3,53 +3,14 @@
  */
 #include "locked_stats.h"
 
-#include "hartalloc_embed.h"
 
-int locked_stats_init(struct locked_stats *s, unsigned ncpu, size_t (*held_now)(void))
+int locked_stats_init(struct locked_stats *s, unsigned ncpu)
 {
     if (ncpu == 0 || ncpu > HA_MAX_CPUS)
         return -HA_EINVAL;
     __builtin_memset(s, 0, sizeof *s);
     s->ncpu = ncpu;
-    s->held_now = held_now;
     return 0;
-}
-
-/* Memory is only taken by an allocation (or a resize): sample it there. */
-static void note_held(struct locked_stats *s)
-{
-    size_t held = s->held_now();
-    if (held > s->held_peak)
-        s->held_peak = held;
-}
-
-unsigned locked_stats_cpu(const struct locked_stats *s)
-{
-    unsigned cpu = ha_embed_cpu_index();
-    if (__builtin_expect(cpu >= s->ncpu, 0))
-        ha_embed_panic("hartalloc: ha_embed_cpu_index returned an index >= ncpu");
-    return cpu;
-}
-
-void locked_stats_alloc(struct locked_stats *s, unsigned cpu, size_t bytes)
-{
-    struct ha_stats *c = &s->cpu[cpu];
-    c->allocs++;
-    c->bytes_in_use += bytes;
-    /* Signed: bytes_in_use of one CPU may be "negative" (see the header). */
-    if ((int64_t)c->bytes_in_use > (int64_t)c->bytes_peak)
-        c->bytes_peak = c->bytes_in_use;
-    s->used_bytes += bytes;
-    if (s->used_bytes > s->peak_bytes)
-        s->peak_bytes = s->used_bytes;
-    note_held(s);
-}
-
-void locked_stats_free(struct locked_stats *s, unsigned cpu, size_t bytes)
-{
-    s->cpu[cpu].frees++;
-    s->cpu[cpu].bytes_in_use -= bytes;
-    s->used_bytes -= bytes;
 }
 
 void locked_stats_resize(struct locked_stats *s, unsigned cpu, size_t old_bytes, size_t new_bytes)
@@ -61,7 +22,6 @@ void locked_stats_resize(struct locked_stats *s, unsigned cpu, size_t old_bytes,
     s->used_bytes += new_bytes - old_bytes;
     if (s->used_bytes > s->peak_bytes)
         s->peak_bytes = s->used_bytes;
-    note_held(s);
 }
 
 void locked_stats_pages(struct locked_stats *s, unsigned cpu, size_t pages, int sign)
@@ -69,7 +29,6 @@ void locked_stats_pages(struct locked_stats *s, unsigned cpu, size_t pages, int 
     if (sign > 0) {
         s->cpu[cpu].pages_in_use += pages;
         s->used_pages += pages;
-        note_held(s);
     } else {
         s->cpu[cpu].pages_in_use -= pages;
         s->used_pages -= pages;

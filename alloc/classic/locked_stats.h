@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "backend.h"
+#include "hartalloc_embed.h"
 
 /* ---- tunable ------------------------------------------------------------- */
 
@@ -25,23 +26,51 @@ struct locked_stats {
     size_t used_bytes;  /* usable bytes of live ha_alloc blocks (ha_usage)  */
     size_t used_pages;  /* live ha_alloc_pages pages (ha_usage)             */
     uint64_t peak_bytes; /* high-water mark of used_bytes                   */
-    /* The backend's own figure of the bytes its blocks and pages take (the
-     * managed bytes less its free ones: headers and rounding included),
-     * read after every allocation for its peak. */
-    size_t (*held_now)(void);
-    size_t held_peak;
+    size_t (*held_now)(void); /* the backend's bytes held (locked_ops.held)  */
+    size_t held_peak;    /* its high-water mark, noted after every allocation */
     struct ha_stats cpu[HA_MAX_CPUS];
 };
 
 /* 0, or -HA_EINVAL for an ncpu this table cannot hold. */
-int locked_stats_init(struct locked_stats *s, unsigned ncpu, size_t (*held_now)(void));
+int locked_stats_init(struct locked_stats *s, unsigned ncpu);
 
 /* The caller's CPU index; call with the backend's lock held (irqs masked).
- * Panics on an index the embedding should never return. */
-unsigned locked_stats_cpu(const struct locked_stats *s);
+ * Panics on an index the embedding should never return. Inline, like the
+ * two updates below: every alloc and free of a classic backend runs them. */
+static inline unsigned locked_stats_cpu(const struct locked_stats *s)
+{
+    unsigned cpu = ha_embed_cpu_index();
+    if (__builtin_expect(cpu >= s->ncpu, 0))
+        ha_embed_panic("hartalloc: ha_embed_cpu_index returned an index >= ncpu");
+    return cpu;
+}
 
-void locked_stats_alloc(struct locked_stats *s, unsigned cpu, size_t bytes);
-void locked_stats_free(struct locked_stats *s, unsigned cpu, size_t bytes);
+static inline void locked_stats_alloc(struct locked_stats *s, unsigned cpu, size_t bytes)
+{
+    struct ha_stats *c = &s->cpu[cpu];
+    c->allocs++;
+    c->bytes_in_use += bytes;
+    /* Signed: bytes_in_use of one CPU may be "negative" (see above). */
+    if ((int64_t)c->bytes_in_use > (int64_t)c->bytes_peak)
+        c->bytes_peak = c->bytes_in_use;
+    s->used_bytes += bytes;
+    if (s->used_bytes > s->peak_bytes)
+        s->peak_bytes = s->used_bytes;
+}
+
+/* Memory is only taken by an allocation: note the bytes held after one. */
+static inline void locked_stats_note_held(struct locked_stats *s, size_t held)
+{
+    if (held > s->held_peak)
+        s->held_peak = held;
+}
+
+static inline void locked_stats_free(struct locked_stats *s, unsigned cpu, size_t bytes)
+{
+    s->cpu[cpu].frees++;
+    s->cpu[cpu].bytes_in_use -= bytes;
+    s->used_bytes -= bytes;
+}
 /* A block resized in place: its usable size went from old to new bytes. */
 void locked_stats_resize(struct locked_stats *s, unsigned cpu, size_t old_bytes, size_t new_bytes);
 void locked_stats_pages(struct locked_stats *s, unsigned cpu, size_t pages, int sign);

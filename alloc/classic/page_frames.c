@@ -63,8 +63,6 @@ int page_frames_add(struct page_frames *pf, void *start, size_t size, unsigned f
     }
     if (n == 0)
         return -HA_ETOOSMALL;
-    if (region_set_overlaps(&pf->regions, s, e))
-        return -HA_EINVAL;
     int i = region_set_add(&pf->regions, s, e);
     if (i < 0)
         return i;

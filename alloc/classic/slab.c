@@ -16,7 +16,7 @@
  *
  * Large blocks and alloc_pages runs are page runs marked in their first
  * page's descriptor. All memory is page frames, so it moves freely between
- * slabs, large blocks and pages. One spinlock, with interrupts masked,
+ * slabs, large blocks and pages. The shared layer (locked_backend.h)
  * serialises every call.
  *
  * Invariants: a slab is on its class's partial list iff 0 < inuse < objects;
@@ -24,11 +24,9 @@
  */
 #include "backend.h"
 #include "checked/free_fill.h"
-#include "hartalloc_embed.h"
-#include "locked_stats.h"
-#include "page_frames.h"
 #include "checked/request_record.h"
-#include "spinlock.h"
+#include "locked_backend.h"
+#include "page_frames.h"
 
 /* ---- tunable ------------------------------------------------------------- */
 #define SLAB_MIN_OBJECTS 8  /* a slab is made of enough pages for this many objects ... */
@@ -76,12 +74,10 @@ struct slab_class {
 };
 
 static struct {
-    ha_spinlock lock;
     struct page_frames frames;
     struct slab_class classes[SLAB_CLASSES];
     size_t cached_bytes; /* free object bytes in slabs other than spares    */
     size_t spare_pages;
-    struct locked_stats stats;
 } slab;
 
 _Static_assert(SLAB_MAX_OBJECT == 2048 && SLAB_CLASSES == 24, "class_index() follows the table");
@@ -353,21 +349,11 @@ static bool resize_locked(struct slab_page *d, size_t n, size_t align)
     return true;
 }
 
-/* ---- the backend ---------------------------------------------------------- */
+/* ---- the backend's ops (locked_backend.h), run with the lock held -------- */
 
-/* What the slabs and page runs take: every page not free and not a spare
- * (free objects in a slab serve only its class, so they count as held). */
-static size_t slab_held(void)
+/* Size each class's slabs and set up the page frames of the cleared state. */
+static void prepare(void)
 {
-    size_t pages = 0;
-    for (unsigned i = 0; i < slab.frames.regions.count; i++)
-        pages += slab.frames.area[i].npages;
-    return (pages - slab.frames.free_pages - slab.spare_pages) * HA_PAGE_SIZE;
-}
-
-static int slab_init(void *start, size_t size, unsigned ncpu, unsigned flags)
-{
-    __builtin_memset(&slab, 0, sizeof slab);
     for (unsigned c = 0; c < SLAB_CLASSES; c++) {
         size_t bytes = class_size[c];
         size_t pages = 1;
@@ -378,97 +364,30 @@ static int slab_init(void *start, size_t size, unsigned ncpu, unsigned flags)
         slab.classes[c].objects = (uint16_t)(pages * HA_PAGE_SIZE / bytes);
     }
     page_frames_init(&slab.frames, sizeof(struct slab_page));
-    int r = locked_stats_init(&slab.stats, ncpu, slab_held);
-    return r ? r : page_frames_add(&slab.frames, start, size, flags);
 }
 
-static int slab_add_memory(void *start, size_t size, unsigned flags)
-{
-    unsigned long irq = ha_spin_lock_irqsave(&slab.lock);
-    int r = page_frames_add(&slab.frames, start, size, flags);
-    ha_spin_unlock_irqrestore(&slab.lock, irq);
-    return r;
-}
+static int add_region(void *start, size_t size, unsigned flags) { return page_frames_add(&slab.frames, start, size, flags); }
 
-static void *slab_alloc(size_t size, size_t align)
+static inline struct locked_block live_bytes(const void *ptr)
 {
-    size_t usable;
-    if (size > SLAB_MAX_REQUEST)
-        return 0;
-    unsigned long irq = ha_spin_lock_irqsave(&slab.lock);
-    unsigned cpu = locked_stats_cpu(&slab.stats);
-    void *p = alloc_locked(record_request(size), align, &usable);
-    if (p) {
-        record_set(p, size, usable);
-        locked_stats_alloc(&slab.stats, cpu, record_size(p, usable, "slab"));
-    }
-    ha_spin_unlock_irqrestore(&slab.lock, irq);
-    return p;
-}
-
-static void slab_dealloc(void *ptr, size_t size, size_t align)
-{
-    unsigned long irq = ha_spin_lock_irqsave(&slab.lock);
-    unsigned cpu = locked_stats_cpu(&slab.stats);
     struct slab_page *d = block_desc(ptr);
-#ifdef HA_CHECKED
-    record_verify(ptr, block_usable(d), "slab");
-    if (align && (reported(ptr, d) != size || (uintptr_t)ptr % align)) /* a known layout must match */
-        ha_fault(ptr, "slab: dealloc with a size or alignment the block was not allocated with");
-#endif
-    locked_stats_free(&slab.stats, cpu, reported(ptr, d));
-    free_locked(d, ptr);
-    ha_spin_unlock_irqrestore(&slab.lock, irq);
+    return (struct locked_block){ .desc = d, .usable = block_usable(d) };
 }
 
-static void *slab_realloc(void *ptr, size_t old_size, size_t align, size_t new_size)
+static void release_bytes(void *ptr, const struct locked_block *b) { free_locked(b->desc, ptr); }
+
+static bool resize_bytes(void *ptr, struct locked_block *b, size_t n, size_t align)
 {
-    if (new_size > SLAB_MAX_REQUEST)
-        return 0;
-    unsigned long irq = ha_spin_lock_irqsave(&slab.lock);
-    unsigned cpu = locked_stats_cpu(&slab.stats);
-    struct slab_page *d = block_desc(ptr);
-    record_verify(ptr, block_usable(d), "slab");
-    size_t old_usable = reported(ptr, d);
-    bool in_place = resize_locked(d, record_request(new_size), align);
-    if (in_place) {
-        record_set(ptr, new_size, block_usable(d));
-        locked_stats_resize(&slab.stats, cpu, old_usable, reported(ptr, d));
-    }
-    ha_spin_unlock_irqrestore(&slab.lock, irq);
-    if (in_place)
-        return ptr;
-    void *fresh = slab_alloc(new_size, align); /* copy without the lock held */
-    if (!fresh)
-        return 0;
-    __builtin_memcpy(fresh, ptr, old_usable < new_size ? old_usable : new_size);
-    slab_dealloc(ptr, 0, 0);
-    return fresh;
+    if (!resize_locked(b->desc, n, align))
+        return false;
+    b->usable = block_usable(b->desc);
+    return true;
 }
 
-static size_t slab_usable_size(const void *ptr)
-{
-    unsigned long irq = ha_spin_lock_irqsave(&slab.lock);
-    size_t n = reported(ptr, block_desc(ptr));
-    ha_spin_unlock_irqrestore(&slab.lock, irq);
-    return n;
-}
+static void *alloc_pages(size_t num_pages, size_t align) { return take_pages(num_pages, align, KIND_PAGES); }
 
-static void *slab_alloc_pages(size_t num_pages, size_t align)
+static void free_pages(void *addr, size_t num_pages)
 {
-    unsigned long irq = ha_spin_lock_irqsave(&slab.lock);
-    unsigned cpu = locked_stats_cpu(&slab.stats);
-    void *p = take_pages(num_pages, align, KIND_PAGES);
-    if (p)
-        locked_stats_pages(&slab.stats, cpu, num_pages, +1);
-    ha_spin_unlock_irqrestore(&slab.lock, irq);
-    return p;
-}
-
-static void slab_dealloc_pages(void *addr, size_t num_pages)
-{
-    unsigned long irq = ha_spin_lock_irqsave(&slab.lock);
-    unsigned cpu = locked_stats_cpu(&slab.stats);
     struct slab_page *d = desc_of(addr);
     if (!d || d->kind != KIND_PAGES || d->base != (uintptr_t)addr)
         ha_fault(addr, "slab: dealloc_pages of pages that are not an allocated run");
@@ -476,28 +395,15 @@ static void slab_dealloc_pages(void *addr, size_t num_pages)
     if (d->npages != num_pages)
         ha_fault(addr, "slab: dealloc_pages with a page count the run was not allocated with");
 #endif
-    locked_stats_pages(&slab.stats, cpu, num_pages, -1);
     d->kind = KIND_NONE;
     page_frames_free(&slab.frames, addr, d->npages);
-    ha_spin_unlock_irqrestore(&slab.lock, irq);
 }
 
-static void slab_usage(struct ha_usage *out)
+static void usage(struct ha_usage *out)
 {
-    unsigned long irq = ha_spin_lock_irqsave(&slab.lock);
-    locked_stats_usage(&slab.stats, out);
     out->available_pages = slab.frames.free_pages + slab.spare_pages;
     /* A spare counts as the pages it goes back to, not as its objects. */
     out->available_bytes = out->available_pages * HA_PAGE_SIZE + slab.cached_bytes;
-    ha_spin_unlock_irqrestore(&slab.lock, irq);
-}
-
-static int slab_get_stats(unsigned cpu, struct ha_stats *out)
-{
-    unsigned long irq = ha_spin_lock_irqsave(&slab.lock);
-    int r = locked_stats_get(&slab.stats, cpu, out);
-    ha_spin_unlock_irqrestore(&slab.lock, irq);
-    return r;
 }
 
 /* ---- check --------------------------------------------------------------- */
@@ -585,7 +491,7 @@ static int check_run(void *ctx, uintptr_t start, size_t n)
     return 0;
 }
 
-static int check_locked(void)
+static int check_locked(const struct locked_stats *stats)
 {
     struct slab_census census;
     __builtin_memset(&census, 0, sizeof census);
@@ -609,35 +515,27 @@ static int check_locked(void)
         if (cls->spare && (cls->spare->kind != KIND_SLAB || cls->spare->inuse != 0))
             return ha_check_fail("slab: class %u spare is not an empty slab", class_size[c]);
     }
-    if (census.used_bytes != slab.stats.used_bytes || census.page_pages != slab.stats.used_pages ||
+    if (census.used_bytes != stats->used_bytes || census.page_pages != stats->used_pages ||
         census.cached_bytes != slab.cached_bytes || census.spare_pages != slab.spare_pages)
         return ha_check_fail("slab: pages hold %zu used / %zu cached bytes, %zu pages, %zu spare; counters %zu / "
                              "%zu / %zu / %zu",
                              census.used_bytes, census.cached_bytes, census.page_pages, census.spare_pages,
-                             slab.stats.used_bytes, slab.cached_bytes, slab.stats.used_pages, slab.spare_pages);
+                             stats->used_bytes, slab.cached_bytes, stats->used_pages, slab.spare_pages);
     return 0;
 }
 
-static int slab_check(void)
+/* The bytes slabs and page runs take: every page not free and not a spare
+ * (a slab's free objects serve only its class, so they count as held, as
+ * mi's pages do); ha_stats.bytes_held. */
+static size_t held_bytes(void)
 {
-    unsigned long irq = ha_spin_lock_irqsave(&slab.lock);
-    int r = check_locked();
-    ha_spin_unlock_irqrestore(&slab.lock, irq);
-    return r;
+    size_t pages = 0;
+    for (unsigned i = 0; i < slab.frames.regions.count; i++)
+        pages += slab.frames.area[i].npages;
+    return (pages - slab.frames.free_pages - slab.spare_pages) * HA_PAGE_SIZE;
 }
 
-const struct ha_backend ha_backend_slab = {
-    .name = "slab",
-    .init = slab_init,
-    .add_memory = slab_add_memory,
-    .alloc = slab_alloc,
-    .alloc_zeroed = 0,
-    .dealloc = slab_dealloc,
-    .realloc = slab_realloc,
-    .usable_size = slab_usable_size,
-    .alloc_pages = slab_alloc_pages,
-    .dealloc_pages = slab_dealloc_pages,
-    .usage = slab_usage,
-    .get_stats = slab_get_stats,
-    .check = slab_check,
-};
+LOCKED_BACKEND(slab, "slab", false, alloc_locked, release_bytes,
+               .name = "slab", .max_request = SLAB_MAX_REQUEST, .state = &slab, .state_size = sizeof slab,
+               .prepare = prepare, .add_region = add_region, .live_block = live_bytes, .resize = resize_bytes,
+               .alloc_pages = alloc_pages, .free_pages = free_pages, .usage = usage, .held = held_bytes, .check = check_locked)

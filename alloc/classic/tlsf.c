@@ -22,15 +22,13 @@
  *
  * Pages (ha_alloc_pages) are blocks like any other, 4 KiB-aligned through the
  * aligned path and flagged PAGES, so memory moves freely between byte and page
- * use. One spinlock, taken with interrupts masked, serialises every call.
+ * use. The shared layer (locked_backend.h) serialises every call.
  */
 #include "backend.h"
 #include "checked/free_fill.h"
-#include "hartalloc_embed.h"
-#include "locked_stats.h"
-#include "region_set.h"
 #include "checked/request_record.h"
-#include "spinlock.h"
+#include "locked_backend.h"
+#include "region_set.h"
 
 /* ---- tunable ------------------------------------------------------------- */
 #define TLSF_SL_LOG2 5      /* 32 lists per power of two: a found block wastes <= 1/32 */
@@ -71,14 +69,12 @@ struct tlsf_block {
 };
 
 static struct {
-    ha_spinlock lock;
     uint64_t fl_map;                    /* bit fl: sl_map[fl] != 0            */
     uint32_t sl_map[TLSF_FL_COUNT];     /* bit sl: heads[fl][sl] != NULL      */
     struct tlsf_block *heads[TLSF_FL_COUNT][TLSF_SL_COUNT];
     size_t free_bytes;                  /* sum of free block sizes            */
     size_t free_blocks;
     struct region_set regions;
-    struct locked_stats stats;
 } tlsf;
 
 /* ---- blocks -------------------------------------------------------------- */
@@ -270,21 +266,6 @@ static struct tlsf_block *alloc_locked(size_t n, size_t align, size_t flags)
     return b;
 }
 
-/* Grow or shrink a used block in place; false when the next block cannot
- * supply the missing bytes. */
-static bool resize_locked(struct tlsf_block *b, size_t size)
-{
-    if (size > block_size(b)) {
-        struct tlsf_block *next = next_phys(b);
-        if (!(next->size_flags & FREE) || block_size(b) + block_size(next) < size)
-            return false;
-        claim(next);
-        set_size(b, block_size(b) + block_size(next));
-    }
-    trim(b, size);
-    return true;
-}
-
 /* The block of a pointer handed to dealloc/realloc/usable_size. The checked
  * build verifies the tag: 16-aligned, inside a region, used, of a sane size
  * and agreeing with its physical successor. */
@@ -292,9 +273,7 @@ static struct tlsf_block *live_block(const void *ptr, size_t want_flags)
 {
     struct tlsf_block *b = block_of(ptr);
 #ifdef HA_CHECKED
-    const struct region *r = region_set_find(&tlsf.regions, (uintptr_t)b);
-    if ((uintptr_t)ptr % TLSF_ALIGN || !r)
-        ha_fault(ptr, "tlsf: not a block of this heap");
+    const struct region *r = region_set_verify_block(&tlsf.regions, ptr, b, TLSF_ALIGN, "tlsf");
     size_t size = block_size(b);
     if (b->size_flags & FREE) {
         /* A block still free under its own tag is named by its successor;
@@ -315,22 +294,17 @@ static struct tlsf_block *live_block(const void *ptr, size_t want_flags)
     return b;
 }
 
-/* ---- regions ------------------------------------------------------------- */
+/* ---- the backend's ops (locked_backend.h), run with the lock held -------- */
 
-static int add_region(void *start, size_t size)
+static int add_region(void *start, size_t size, unsigned flags)
 {
-    uintptr_t s = ha_align_up((uintptr_t)start, TLSF_ALIGN);
-    uintptr_t e = (uintptr_t)start + size;
-    if (e < (uintptr_t)start) /* wraps the address space */
-        return -HA_EINVAL;
-    e = ha_align_down(e, TLSF_ALIGN);
-    if (e <= s || e - s < TLSF_MIN_BLOCK + TLSF_SENTINEL)
-        return -HA_ETOOSMALL;
+    uintptr_t s, e;
+    int r = region_span(start, size, TLSF_ALIGN, TLSF_MIN_BLOCK + TLSF_SENTINEL, &s, &e);
+    if (r)
+        return r;
     if (e - s - TLSF_SENTINEL > TLSF_MAX_BLOCK)
         e = s + TLSF_MAX_BLOCK + TLSF_SENTINEL;
-    if (region_set_overlaps(&tlsf.regions, s, e))
-        return -HA_EINVAL;
-    int r = region_set_add(&tlsf.regions, s, e);
+    r = region_set_add(&tlsf.regions, s, e);
     if (r < 0)
         return r;
     struct tlsf_block *first = (struct tlsf_block *)s;
@@ -341,159 +315,57 @@ static int add_region(void *start, size_t size)
     return 0;
 }
 
-/* ---- the backend ---------------------------------------------------------- */
-
-/* What the blocks and pages take: managed bytes less free ones (headers
- * and rounding included), for the held figures of locked_stats. */
-static size_t tlsf_held(void)
+static void *alloc_bytes(size_t n, size_t align, size_t *usable_out)
 {
-    return region_set_bytes(&tlsf.regions) - tlsf.free_bytes;
-}
-
-static int tlsf_init(void *start, size_t size, unsigned ncpu, unsigned flags)
-{
-    __builtin_memset(&tlsf, 0, sizeof tlsf);
-    int r = locked_stats_init(&tlsf.stats, ncpu, tlsf_held);
-    return r ? r : add_region(start, size);
-}
-
-static int tlsf_add_memory(void *start, size_t size, unsigned flags)
-{
-    unsigned long irq = ha_spin_lock_irqsave(&tlsf.lock);
-    int r = add_region(start, size);
-    ha_spin_unlock_irqrestore(&tlsf.lock, irq);
-    return r;
-}
-
-static void *tlsf_alloc(size_t size, size_t align)
-{
-    if (size > TLSF_MAX_REQUEST)
+    struct tlsf_block *b = alloc_locked(n, align, 0);
+    if (!b)
         return 0;
-    unsigned long irq = ha_spin_lock_irqsave(&tlsf.lock);
-    unsigned cpu = locked_stats_cpu(&tlsf.stats);
-    struct tlsf_block *b = alloc_locked(record_request(size), align, 0);
-    if (b) {
-        record_set(payload_of(b), size, usable(b));
-        locked_stats_alloc(&tlsf.stats, cpu, reported(b));
-    }
-    ha_spin_unlock_irqrestore(&tlsf.lock, irq);
-    return b ? payload_of(b) : 0;
+    *usable_out = usable(b);
+    return payload_of(b);
 }
 
-/* The block a free of ptr releases, once the checked build's checks pass.
- * Call with the lock held. */
-static struct tlsf_block *block_to_free(const void *ptr, size_t size, size_t align)
+static struct locked_block live_bytes(const void *ptr)
 {
     struct tlsf_block *b = live_block(ptr, 0);
-#ifdef HA_CHECKED
-    record_verify(ptr, usable(b), "tlsf");
-    if (align && (reported(b) != size || (uintptr_t)ptr % align)) /* a known layout must match */
-        ha_fault(ptr, "tlsf: dealloc with a size or alignment the block was not allocated with");
-#else
-    (void)size, (void)align;
-#endif
-    return b;
+    return (struct locked_block){ .desc = b, .usable = usable(b) };
 }
 
-static void tlsf_dealloc(void *ptr, size_t size, size_t align)
-{
-    unsigned long irq = ha_spin_lock_irqsave(&tlsf.lock);
-    unsigned cpu = locked_stats_cpu(&tlsf.stats);
-    struct tlsf_block *b = block_to_free(ptr, size, align);
-    locked_stats_free(&tlsf.stats, cpu, reported(b));
-    release(b);
-    ha_spin_unlock_irqrestore(&tlsf.lock, irq);
-}
+static void release_bytes(void *ptr, const struct locked_block *lb) { release(lb->desc); }
 
-/* The checks of a free, without it (the quarantine's). */
-static void tlsf_verify_free(const void *ptr, size_t size, size_t align)
+/* Grow or shrink a used block in place; false when the next block cannot
+ * supply the missing bytes. */
+static bool resize_bytes(void *ptr, struct locked_block *lb, size_t n, size_t align)
 {
-    unsigned long irq = ha_spin_lock_irqsave(&tlsf.lock);
-    block_to_free(ptr, size, align);
-    ha_spin_unlock_irqrestore(&tlsf.lock, irq);
-}
-
-static void *tlsf_realloc(void *ptr, size_t old_size, size_t align, size_t new_size)
-{
-    if (new_size > TLSF_MAX_REQUEST)
-        return 0;
-    unsigned long irq = ha_spin_lock_irqsave(&tlsf.lock);
-    unsigned cpu = locked_stats_cpu(&tlsf.stats);
-    struct tlsf_block *b = live_block(ptr, 0);
-    record_verify(ptr, usable(b), "tlsf");
-    size_t old_usable = reported(b);
-    bool in_place = resize_locked(b, block_size_for(record_request(new_size)));
-    if (in_place) {
-        record_set(ptr, new_size, usable(b));
-        locked_stats_resize(&tlsf.stats, cpu, old_usable, reported(b));
+    struct tlsf_block *b = lb->desc;
+    size_t size = block_size_for(n);
+    if (size > block_size(b)) {
+        struct tlsf_block *next = next_phys(b);
+        if (!(next->size_flags & FREE) || block_size(b) + block_size(next) < size)
+            return false;
+        claim(next);
+        set_size(b, block_size(b) + block_size(next));
     }
-    ha_spin_unlock_irqrestore(&tlsf.lock, irq);
-    if (in_place)
-        return ptr;
-    /* Move: the lock is not held across the copy. */
-    void *fresh = tlsf_alloc(new_size, align);
-    if (!fresh)
-        return 0;
-    __builtin_memcpy(fresh, ptr, old_usable < new_size ? old_usable : new_size);
-    tlsf_dealloc(ptr, 0, 0);
-    return fresh;
+    trim(b, size);
+    lb->usable = usable(b);
+    return true;
 }
 
-static size_t tlsf_usable_size(const void *ptr)
+/* Pages are blocks flagged PAGES, placed through the aligned path. */
+static void *alloc_pages(size_t num_pages, size_t align)
 {
-    unsigned long irq = ha_spin_lock_irqsave(&tlsf.lock);
-    size_t n = reported(live_block(ptr, 0));
-    ha_spin_unlock_irqrestore(&tlsf.lock, irq);
-    return n;
-}
-
-static void *tlsf_alloc_pages(size_t num_pages, size_t align)
-{
-    if (num_pages > TLSF_MAX_REQUEST / HA_PAGE_SIZE)
-        return 0;
-    unsigned long irq = ha_spin_lock_irqsave(&tlsf.lock);
-    unsigned cpu = locked_stats_cpu(&tlsf.stats);
     struct tlsf_block *b = alloc_locked(num_pages * HA_PAGE_SIZE, align, PAGES);
-    if (b)
-        locked_stats_pages(&tlsf.stats, cpu, num_pages, +1);
-    ha_spin_unlock_irqrestore(&tlsf.lock, irq);
     return b ? payload_of(b) : 0;
 }
 
-static void tlsf_dealloc_pages(void *addr, size_t num_pages)
+static void free_pages(void *addr, size_t num_pages)
 {
-    unsigned long irq = ha_spin_lock_irqsave(&tlsf.lock);
-    unsigned cpu = locked_stats_cpu(&tlsf.stats);
     struct tlsf_block *b = live_block(addr, PAGES);
-#ifdef HA_CHECKED
-    if (usable(b) / HA_PAGE_SIZE < num_pages)
-        ha_fault(addr, "tlsf: dealloc_pages with more pages than were allocated");
-#endif
-    locked_stats_pages(&tlsf.stats, cpu, num_pages, -1);
+    locked_verify_page_count("tlsf", addr, usable(b), num_pages);
     release(b);
-    ha_spin_unlock_irqrestore(&tlsf.lock, irq);
-}
-
-static void tlsf_usage(struct ha_usage *out)
-{
-    unsigned long irq = ha_spin_lock_irqsave(&tlsf.lock);
-    locked_stats_usage(&tlsf.stats, out);
-    out->available_bytes = tlsf.free_bytes;
-    /* Page-equivalents of free memory: exact pages need a 4 KiB-aligned run. */
-    out->available_pages = tlsf.free_bytes / HA_PAGE_SIZE;
-    ha_spin_unlock_irqrestore(&tlsf.lock, irq);
-}
-
-static int tlsf_get_stats(unsigned cpu, struct ha_stats *out)
-{
-    unsigned long irq = ha_spin_lock_irqsave(&tlsf.lock);
-    int r = locked_stats_get(&tlsf.stats, cpu, out);
-    ha_spin_unlock_irqrestore(&tlsf.lock, irq);
-    return r;
 }
 
 /* Walk every region block by block, then every list. */
-static int check_locked(void)
+static int check_locked(const struct locked_stats *stats)
 {
     size_t free_bytes = 0, free_blocks = 0, used_bytes = 0;
     for (unsigned i = 0; i < tlsf.regions.count; i++) {
@@ -534,9 +406,8 @@ static int check_locked(void)
     if (free_bytes != tlsf.free_bytes || free_blocks != tlsf.free_blocks)
         return ha_check_fail("tlsf: free bytes %zu in %zu blocks, counters say %zu in %zu", free_bytes,
                              free_blocks, tlsf.free_bytes, tlsf.free_blocks);
-    if (used_bytes != tlsf.stats.used_bytes)
-        return ha_check_fail("tlsf: live blocks hold %zu bytes, counter says %zu", used_bytes,
-                             tlsf.stats.used_bytes);
+    if (locked_check_used_bytes("tlsf", stats, used_bytes))
+        return -1;
     size_t listed = 0;
     for (unsigned fl = 0; fl < TLSF_FL_COUNT; fl++) {
         if (!!(tlsf.fl_map & ((uint64_t)1 << fl)) != !!tlsf.sl_map[fl])
@@ -565,28 +436,14 @@ static int check_locked(void)
     return 0;
 }
 
-static int tlsf_check(void)
+/* The bytes blocks and pages take: managed less free (headers and rounding
+ * included); ha_stats.bytes_held. */
+static size_t held_bytes(void)
 {
-    unsigned long irq = ha_spin_lock_irqsave(&tlsf.lock);
-    int r = check_locked();
-    ha_spin_unlock_irqrestore(&tlsf.lock, irq);
-    return r;
+    return region_set_bytes(&tlsf.regions) - tlsf.free_bytes;
 }
 
-const struct ha_backend ha_backend_tlsf = {
-    .name = "tlsf",
-    .init = tlsf_init,
-    .add_memory = tlsf_add_memory,
-    .alloc = tlsf_alloc,
-    .alloc_zeroed = 0,
-    .dealloc = tlsf_dealloc,
-    .realloc = tlsf_realloc,
-    .usable_size = tlsf_usable_size,
-    .alloc_pages = tlsf_alloc_pages,
-    .dealloc_pages = tlsf_dealloc_pages,
-    .usage = tlsf_usage,
-    .get_stats = tlsf_get_stats,
-    .check = tlsf_check,
-    .quarantine = true,
-    .verify_free = tlsf_verify_free,
-};
+LOCKED_BACKEND(tlsf, "tlsf", true, alloc_bytes, release_bytes,
+               .name = "tlsf", .max_request = TLSF_MAX_REQUEST, .state = &tlsf, .state_size = sizeof tlsf,
+               .add_region = add_region, .live_block = live_bytes, .resize = resize_bytes, .alloc_pages = alloc_pages,
+               .free_pages = free_pages, .free_bytes = &tlsf.free_bytes, .held = held_bytes, .check = check_locked)
