@@ -25,6 +25,25 @@ static const struct ha_backend *const backends[HA_TYPE_COUNT] = {
 /* Set once by ha_init, before any other CPU allocates. */
 static const struct ha_backend *active;
 
+/* ha_alloc and ha_dealloc, the two calls on every path, jump through their
+ * own pointer (auipc, ld, jr) instead of loading `active` and then its entry:
+ * set by ha_init with `active`. Before it they go to the uninitialised
+ * stand-ins, which do what a call before ha_init did (nothing is managed). */
+static void *alloc_before_init(size_t size, size_t align)
+{
+    (void)size, (void)align;
+    return 0;
+}
+
+static void dealloc_before_init(void *ptr, size_t size, size_t align)
+{
+    (void)size, (void)align;
+    ha_fault(ptr, "ha_dealloc before ha_init");
+}
+
+static void *(*alloc_entry)(size_t size, size_t align) = alloc_before_init;
+static void (*dealloc_entry)(void *ptr, size_t size, size_t align) = dealloc_before_init;
+
 /* ---- checked builds: the quarantine (quarantine.h) -------------------------
  * These wrap what the entry points below do with a block; release builds
  * compile them to nothing. */
@@ -64,7 +83,7 @@ static inline void free_block(void *ptr, size_t size, size_t align)
         return;
     }
 #endif
-    active->dealloc(ptr, size, align);
+    dealloc_entry(ptr, size, align);
 }
 
 static bool same_name(const char *a, const char *b)
@@ -131,8 +150,11 @@ int ha_init_flags(ha_type type, void *start, size_t size, unsigned ncpu, unsigne
     if ((unsigned)type >= HA_TYPE_COUNT || !start || ncpu == 0)
         return -HA_EINVAL;
     int r = backends[type]->init(start, size, ncpu, flags);
-    if (r == 0)
+    if (r == 0) {
         active = backends[type];
+        alloc_entry = active->alloc;
+        dealloc_entry = active->dealloc;
+    }
     return r;
 }
 
@@ -157,10 +179,10 @@ int ha_add_memory(void *start, size_t size)
 
 void *ha_alloc(size_t size, size_t align)
 {
-    if (!ha_is_pow2(align))
+    if (__builtin_expect(!ha_is_pow2(align), 0))
         return 0;
-    void *p = active->alloc(size, align);
-    AFTER_ALLOC(p, active->alloc(size, align));
+    void *p = alloc_entry(size, align);
+    AFTER_ALLOC(p, alloc_entry(size, align));
     return p;
 }
 
@@ -179,7 +201,7 @@ void *ha_alloc_zeroed(size_t size, size_t align)
 
 void ha_dealloc(void *ptr, size_t size, size_t align)
 {
-    if (!ptr)
+    if (__builtin_expect(!ptr, 0))
         return;
     free_block(ptr, size, align);
 }

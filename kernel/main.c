@@ -25,8 +25,10 @@ static unsigned failed_cases; /* written by CPU 0 */
 /* After a benchmark: the allocator's peaks since boot (the kernel boots for
  * one workload), for the held/live table of tools/bench/report.py:
  *   HELD <name> alloc=<type> cpus=<n> live_peak=<B> held_peak=<B> live=<B> held=<B> remote_frees=<n>
- * mi sums per-CPU peaks, which overstate the live peak when blocks are
- * freed on other CPUs than their own (remote_frees > 0). */
+ * held_peak is exact for every type. live_peak is exact for the single-lock
+ * types; mi's is the highest total any statistics report saw (its fast paths
+ * count only in their pages), so it means something for the workloads that
+ * report at their peaks (frag, churn: bench_sample_stats). */
 static void print_held(const char *bench, unsigned cpus)
 {
     struct ha_stats st = { 0 };

@@ -7,6 +7,9 @@
 #   make bench-report regenerate docs/bench/report.md and the plots
 #   make bench-pair   callgrind instructions per malloc(32)+free pair
 #   make bench-usable malloc_usable_size of powers of two, every alloc_type and libmimalloc
+#   make bench-pair-kernel  kernel: guest instructions per ha_alloc(32, 8) +
+#                     ha_dealloc pair, every alloc_type (-icount), and the
+#                     disassembly count of the fast path (tools/bench/fastpath-count.py)
 #   make bench-profile W=<workload>  callgrind top functions, hartalloc vs mimalloc
 # Knobs: BENCH_REPS (host repetitions), BENCH_THREADS (host threads),
 #        BENCH_ONLY (a subset of workloads, space-separated), BENCH_ACCEL.
@@ -42,7 +45,7 @@ $(BENCH_PAIR): tools/bench/pair.c
 	@mkdir -p $(dir $@)
 	$(HOST_CC) -O2 -g -fno-builtin-malloc -fno-builtin-free $< -o $@
 
-.PHONY: bench bench-qemu bench-icount bench-report bench-pair bench-usable bench-profile test-bench-host test-bench-qemu
+.PHONY: bench bench-qemu bench-icount bench-report bench-pair bench-pair-kernel bench-usable bench-profile test-bench-host test-bench-qemu
 
 bench: $(BENCH_HOST) $(HA_PRELOAD)
 	python3 tools/bench/run.py host --bin $(BENCH_HOST) --preload $(HA_PRELOAD) \
@@ -72,6 +75,12 @@ bench-usable: $(BENCH_USABLE) $(HA_PRELOAD)
 
 bench-pair: $(BENCH_PAIR) $(HA_PRELOAD)
 	./tools/bench/callgrind-pair.sh $(BENCH_PAIR) $(HA_PRELOAD) | tee $(BENCH_DOCS)/callgrind-pair.txt
+	python3 tools/bench/report.py $(BENCH_DOCS)
+
+bench-pair-kernel: $(KERNEL_ELF) rust-kernel
+	python3 tools/bench/run.py pair --out $(BENCH_DOCS)/kernel-pair.json
+	python3 tools/bench/fastpath-count.py $(KERNEL_ELF) --rust $(RUST_KERNEL) \
+	    --json $(BENCH_DOCS)/fastpath-count.json --readme alloc/mi/README.md
 	python3 tools/bench/report.py $(BENCH_DOCS)
 
 # Where the time goes: callgrind of one host workload under hartalloc and

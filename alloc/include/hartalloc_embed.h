@@ -35,6 +35,22 @@ unsigned long ha_embed_irq_save(void);
 void ha_embed_irq_restore(unsigned long flags);
 #endif
 
+/* Optional hook: the CPU slot. An HA_EMBED_INLINE header that defines
+ * HA_EMBED_CPU_SLOT reserves one pointer-sized word per CPU for the allocator
+ * and provides:
+ *     void **ha_embed_cpu_slot(unsigned cpu);
+ *         CPU cpu's word, for cpu = 0, 1, ... up to its last CPU, then NULL.
+ *         Called by ha_init only.
+ *     static inline void **ha_embed_this_cpu_slot(void);
+ *         the caller's word, ha_embed_cpu_slot(ha_embed_cpu_index()), in as
+ *         few instructions as the embedding can (riscv64 kernels: a word at a
+ *         fixed offset from tp, so a load from it is one `ld`).
+ * The allocator writes the words in ha_init and reads them on the per-CPU
+ * fast paths, between ha_embed_irq_save and ha_embed_irq_restore; the
+ * embedding only keeps them. Per-CPU mi keeps its heap there, so its fast
+ * paths find the heap in one load instead of index, guard and address
+ * arithmetic. Without the hook nothing changes but that cost. */
+
 /* Stop everything with a message naming the fault; never returns. */
 void ha_embed_panic(const char *message) __attribute__((noreturn));
 

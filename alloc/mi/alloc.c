@@ -8,13 +8,21 @@
 static void *finish(mi_heap *heap, mi_page *page, mi_block *block, void *user, size_t size,
                     bool zero, bool as_pages)
 {
+    /* The page counted the block (mi_page_pop, alloc_single), except a huge
+     * one, whose page is not the heap's: the heap counts that here. */
     mi_stats *stats = &heap->stats;
+    bool counted = page->bin != MI_BIN_HUGE;
     if (as_pages) {
         mi_stat_add(&stats->page4k_block_bytes, (int64_t)page->block_size);
+        if (counted) { /* not a block: undo what the page's allocs count */
+            mi_stat_add((int64_t *)&stats->allocs, -1);
+            mi_stat_add(&stats->bytes_in_use, -(int64_t)page->block_size);
+        }
     } else {
-        mi_stat_inc(&stats->allocs);
-        mi_stat_add(&stats->bytes_in_use, (int64_t)page->block_size);
-        mi_stat_note_peak(stats);
+        if (!counted) {
+            mi_stat_inc(&stats->allocs);
+            mi_stat_add(&stats->bytes_in_use, (int64_t)page->block_size);
+        }
 #ifdef HA_CHECKED
         size_t usable = size;
 #else
@@ -86,7 +94,7 @@ static void *alloc_single(mi_heap *heap, size_t size, size_t need, size_t align,
         return 0;
     mi_block *block = page->free;
     page->free = 0;
-    page->used = 1;
+    mi_count_inc(&page->allocs); /* used was 0: now 1 */
     if (page->bin == MI_BIN_LARGE && !parked)
         mi_heap_park_large(heap, page);
     void *user = block;

@@ -25,7 +25,7 @@ static size_t block_index(const mi_page *page, const mi_block *block)
 static bool live_bit(mi_page *page, size_t i, bool set, bool value)
 {
     if (page->bin == 0)
-        return set ? value : page->used == 1; /* huge: one block, `used` says it */
+        return set ? value : mi_page_used(page) == 1; /* huge: one block, `used` says it */
     uint64_t *word = &page->live[i / 64], bit = 1ull << (i % 64);
     /* Atomic: a remote free clears its bit while the owner sets others. */
     uint64_t old = set ? (value ? __atomic_fetch_or(word, bit, __ATOMIC_RELAXED)

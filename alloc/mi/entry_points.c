@@ -5,11 +5,21 @@
  * reproduces ArceOS's Mutex<MiAllocator>).
  */
 #include "internal.h"
+#include "lane.h"
 #include "spinlock.h"
 
 static ha_spinlock global_lock;
 static unsigned cpu_count;   /* statistics slots: the ncpu of ha_init */
 static bool lane_open;       /* per-CPU mi in a release build (lane.h) */
+
+/* The heap of the CPU we run on, with the guard (irqs masked). */
+static inline __attribute__((always_inline)) mi_heap *checked_heap(void)
+{
+    unsigned cpu = ha_embed_cpu_index();
+    if (unlikely(cpu >= cpu_count))
+        ha_embed_panic("hartalloc: ha_embed_cpu_index() returned a CPU index >= ncpu given to ha_init");
+    return &mi_heaps[cpu];
+}
 
 /* Enter the caller's heap. Per-CPU: mask irqs, then ask which CPU we are
  * (the contract's order). Locked: every CPU uses heap 0 under the lock.
@@ -18,12 +28,8 @@ static bool lane_open;       /* per-CPU mi in a release build (lane.h) */
 static inline __attribute__((always_inline)) mi_heap *heap_enter(bool locked, unsigned long *flags)
 {
     *flags = locked ? ha_spin_lock_irqsave(&global_lock) : ha_embed_irq_save();
-    unsigned cpu = ha_embed_cpu_index();
-    if (unlikely(cpu >= cpu_count))
-        ha_embed_panic("hartalloc: ha_embed_cpu_index() returned a CPU index >= ncpu given to ha_init");
-    if (!locked)
-        return &mi_heaps[cpu];
-    return &mi_heaps[0];
+    mi_heap *heap = checked_heap();
+    return locked ? &mi_heaps[0] : heap;
 }
 
 static inline __attribute__((always_inline)) void heap_leave(bool locked, unsigned long flags)
@@ -32,6 +38,38 @@ static inline __attribute__((always_inline)) void heap_leave(bool locked, unsign
         ha_spin_unlock_irqrestore(&global_lock, flags);
     else
         ha_embed_irq_restore(flags);
+}
+
+/* This CPU's heap, for the per-CPU fast paths (irqs already masked).
+ *
+ * With a CPU slot (HA_EMBED_CPU_SLOT, hartalloc_embed.h) it is one load:
+ * mi_init stores &mi_heaps[cpu] in the slot of every CPU below ncpu and the
+ * closed heap (mi_lane_closed: no pages, so every call on it misses) in the
+ * slot of every other CPU the embedding has. The guard cpu < ncpu therefore
+ * leaves the fast path for the slow one: a CPU without a heap of its own
+ * reaches alloc_slow_per_cpu / dealloc_slow_per_cpu on every call, and those
+ * enter through heap_enter, which panics as before. Without a slot the
+ * guard stays here. */
+static inline __attribute__((always_inline)) mi_heap *fast_heap(void)
+{
+#ifdef HA_EMBED_CPU_SLOT
+    return *(mi_heap **)ha_embed_this_cpu_slot();
+#else
+    return checked_heap();
+#endif
+}
+
+/* Give every CPU slot the embedding has its heap (mi) or the closed heap
+ * (CPUs beyond ncpu; every CPU when the type is not per-CPU mi). */
+static void set_cpu_slots(unsigned heaps_in_slots)
+{
+#ifdef HA_EMBED_CPU_SLOT
+    void **slot;
+    for (unsigned cpu = 0; cpu < HA_MAX_CPUS && (slot = ha_embed_cpu_slot(cpu)) != 0; cpu++)
+        *slot = cpu < heaps_in_slots ? &mi_heaps[cpu] : &mi_lane_closed;
+#else
+    (void)heaps_in_slots;
+#endif
 }
 
 static int init_common(void *start, size_t size, unsigned ncpu, unsigned heaps, unsigned flags)
@@ -53,6 +91,7 @@ static int mi_init(void *start, size_t size, unsigned ncpu, unsigned flags)
 {
     int r = init_common(start, size, ncpu, ncpu, flags);
     lane_open = MI_FAST_PATHS && r == 0; /* checked builds verify every call: no lane */
+    set_cpu_slots(r == 0 ? ncpu : 0);
     return r;
 }
 
@@ -67,107 +106,118 @@ static int mi_add_memory(void *start, size_t size, unsigned flags)
 }
 
 /* ---- alloc and dealloc ------------------------------------------------------
- * The common case (align <= 8, a direct-table class; a local free that leaves
- * its page in use or kept) runs in alloc_per_cpu / dealloc_per_cpu with no
- * stack frame. Everything else, and the irq restore after it, is the _slow
- * function, out of line so the fast function saves no registers. The bodies
- * are written once, for a constant `locked`; each named function below
- * compiles without the other type's branch. */
+ * Per-CPU mi: alloc_per_cpu and dealloc_per_cpu are the fast paths. They run
+ * with no stack frame; every miss, and the irq restore after it, is the
+ * _slow function, out of line so the fast one saves no registers.
+ *
+ * Checks that are not on the fast path, and why that is safe:
+ *  - align is a power of two: ha_alloc checked it (hartalloc.c), before the
+ *    dispatch, for every type.
+ *  - size and alignment range: one compare. For a power-of-two align,
+ *    (size - 1) | (align - 1) is round_up(size, align) - 1, so
+ *    ((size - 1) | (align - 1)) < MI_DIRECT_MAX holds exactly when
+ *    1 <= size <= MI_DIRECT_MAX and align <= MI_DIRECT_MAX, and its words
+ *    index the direct table at the class of round_up(size, align), which
+ *    keeps the alignment (the rule of mi_heap_alloc). Size 0 and align 0
+ *    wrap around to huge values: slow path.
+ *  - cpu < ncpu: see fast_heap.
+ *  - a NULL pointer to dealloc: ha_dealloc drops it before the dispatch. */
 
-static inline __attribute__((always_inline)) void *alloc_slow(bool locked, mi_heap *heap, size_t size,
-                                                            size_t align, unsigned long flags)
+static __attribute__((noinline)) void *alloc_slow_per_cpu(size_t size, size_t align, unsigned long flags)
 {
-    void *p = mi_heap_alloc(heap, size, align, false, false);
-    heap_leave(locked, flags);
+    void *p = mi_heap_alloc(checked_heap(), size, align, false, false);
+    ha_embed_irq_restore(flags);
     return p;
 }
 
-static __attribute__((noinline)) void *alloc_slow_per_cpu(mi_heap *heap, size_t size, size_t align,
-                                                          unsigned long flags)
-{
-    return alloc_slow(false, heap, size, align, flags);
-}
-
-static __attribute__((noinline)) void *alloc_slow_locked(mi_heap *heap, size_t size, size_t align,
-                                                         unsigned long flags)
-{
-    return alloc_slow(true, heap, size, align, flags);
-}
-
 /* Fast path: a direct-table class whose first page has a free block. */
-static inline __attribute__((always_inline)) void *alloc_fast(bool locked, size_t size, size_t align)
+static void *alloc_per_cpu(size_t size, size_t align)
 {
-    unsigned long flags;
-    mi_heap *heap = heap_enter(locked, &flags);
-    if (MI_FAST_PATHS && likely(size <= MI_DIRECT_MAX && align <= 8)) {
-        mi_block *block = mi_alloc_direct(heap, (size + 7) >> 3);
+    unsigned long flags = ha_embed_irq_save();
+    mi_heap *heap = fast_heap();
+    size_t last = (size - 1) | (align - 1); /* round_up(size, align) - 1 */
+    if (MI_FAST_PATHS && likely(last < MI_DIRECT_MAX)) {
+        mi_block *block = mi_alloc_direct_at(heap, last);
         if (likely(block != 0)) {
-            heap_leave(locked, flags);
+            ha_embed_irq_restore(flags);
             return block;
         }
     }
-    return locked ? alloc_slow_locked(heap, size, align, flags) : alloc_slow_per_cpu(heap, size, align, flags);
+    return alloc_slow_per_cpu(size, align, flags);
 }
 
-static void *alloc_per_cpu(size_t size, size_t align)
+/* emptied: the fast free took p and left its page to be retired; NULL when
+ * it did not take p. */
+static __attribute__((noinline)) void dealloc_slow_per_cpu(void *p, size_t size, size_t align,
+                                                           unsigned long flags, mi_page *emptied)
 {
-    return alloc_fast(false, size, align);
+    /* Not taken (another CPU's page, a page that takes no fast free, or no
+     * heap for this CPU): the guarded heap. Taken: the fast free found the
+     * page ours, so its heap is this CPU's. */
+    if (!emptied)
+        mi_free_generic(checked_heap(), p, size, align, false);
+    else
+        mi_heap_page_freed_slow(emptied->heap, emptied);
+    ha_embed_irq_restore(flags);
+}
+
+/* Fast path: a local free into a page that stays (mi_page_emptied_retires). */
+static void dealloc_per_cpu(void *p, size_t size, size_t align)
+{
+    unsigned long flags = ha_embed_irq_save();
+    mi_heap *heap = fast_heap();
+    mi_page *page = MI_FAST_PATHS ? mi_free_local(heap, p) : 0;
+    if (likely(page != 0) && !mi_page_emptied_retires(heap, page)) {
+        ha_embed_irq_restore(flags);
+        return;
+    }
+    dealloc_slow_per_cpu(p, size, align, flags, page);
+}
+
+/* mi-locked: the same heap code on heap 0 under the global lock. */
+static __attribute__((noinline)) void *alloc_slow_locked(mi_heap *heap, size_t size, size_t align,
+                                                         unsigned long flags)
+{
+    void *p = mi_heap_alloc(heap, size, align, false, false);
+    heap_leave(true, flags);
+    return p;
 }
 
 static void *alloc_locked(size_t size, size_t align)
 {
-    return alloc_fast(true, size, align);
-}
-
-/* emptied: the fast free took p and left its page to be retired; NULL when
- * the fast free did not take p. */
-static inline __attribute__((always_inline)) void dealloc_slow(bool locked, mi_heap *heap, void *p,
-                                                             size_t size, size_t align,
-                                                             unsigned long flags, mi_page *emptied)
-{
-    if (!emptied)
-        mi_free_generic(heap, p, size, align, false);
-    else
-        mi_heap_page_freed_slow(heap, emptied);
-    heap_leave(locked, flags);
-}
-
-static __attribute__((noinline)) void dealloc_slow_per_cpu(mi_heap *heap, void *p, size_t size, size_t align,
-                                                           unsigned long flags, mi_page *emptied)
-{
-    dealloc_slow(false, heap, p, size, align, flags, emptied);
+    unsigned long flags;
+    mi_heap *heap = heap_enter(true, &flags);
+    size_t last = (size - 1) | (align - 1);
+    if (MI_FAST_PATHS && likely(last < MI_DIRECT_MAX)) {
+        mi_block *block = mi_alloc_direct_at(heap, last);
+        if (likely(block != 0)) {
+            heap_leave(true, flags);
+            return block;
+        }
+    }
+    return alloc_slow_locked(heap, size, align, flags);
 }
 
 static __attribute__((noinline)) void dealloc_slow_locked(mi_heap *heap, void *p, size_t size, size_t align,
                                                           unsigned long flags, mi_page *emptied)
 {
-    dealloc_slow(true, heap, p, size, align, flags, emptied);
-}
-
-/* Fast path: a local free into a page that stays (mi_page_emptied_retires). */
-static inline __attribute__((always_inline)) void dealloc_fast(bool locked, void *p, size_t size, size_t align)
-{
-    unsigned long flags;
-    mi_heap *heap = heap_enter(locked, &flags);
-    mi_page *page = MI_FAST_PATHS ? mi_free_local(heap, p) : 0;
-    if (likely(page != 0) && !mi_page_emptied_retires(heap, page)) {
-        heap_leave(locked, flags);
-        return;
-    }
-    if (locked)
-        dealloc_slow_locked(heap, p, size, align, flags, page);
+    if (!emptied)
+        mi_free_generic(heap, p, size, align, false);
     else
-        dealloc_slow_per_cpu(heap, p, size, align, flags, page);
-}
-
-static void dealloc_per_cpu(void *p, size_t size, size_t align)
-{
-    dealloc_fast(false, p, size, align);
+        mi_heap_page_freed_slow(heap, emptied);
+    heap_leave(true, flags);
 }
 
 static void dealloc_locked(void *p, size_t size, size_t align)
 {
-    dealloc_fast(true, p, size, align);
+    unsigned long flags;
+    mi_heap *heap = heap_enter(true, &flags);
+    mi_page *page = MI_FAST_PATHS ? mi_free_local(heap, p) : 0;
+    if (likely(page != 0) && !mi_page_emptied_retires(heap, page)) {
+        heap_leave(true, flags);
+        return;
+    }
+    dealloc_slow_locked(heap, p, size, align, flags, page);
 }
 
 /* ---- the other entry points: no fast path ------------------------------------ */
@@ -253,7 +303,7 @@ void mi_lane_page_emptied(mi_heap *heap, mi_page *page)
 {
     unsigned long flags = ha_embed_irq_save();
     /* Unmasked until here: the page may have changed since the lane's test. */
-    if (page->used == 0 && page->fast_heap == heap)
+    if (mi_page_used(page) == 0 && page->fast_heap == heap)
         mi_heap_page_freed_slow(heap, page);
     ha_embed_irq_restore(flags);
 }
@@ -263,13 +313,12 @@ static size_t mi_backend_usable_size(const void *p)
     return mi_usable_size(p);
 }
 
-/* The peak is sampled on the owner's slow paths (mi/internal.h), and a burst
- * served by the fast paths since may have gone above it: a report gives at
- * least the bytes in use now, and never less than an earlier report did
- * (xpeak_reported, raised by the readers with a CAS). */
-static int64_t reported_peak(mi_heap *heap)
+/* No path samples the peak (the fast paths count only in their pages): a
+ * report gives the bytes in use now, and never less than an earlier report
+ * did (xpeak_reported, raised by the readers with a CAS). So bytes_peak is
+ * the highest bytes_in_use any report saw. */
+static int64_t reported_peak(mi_heap *heap, int64_t in_use)
 {
-    int64_t in_use = mi_load_relaxed(&heap->stats.bytes_in_use);
     int64_t peak = mi_load_relaxed(&heap->stats.bytes_peak);
     int64_t best = peak > in_use ? peak : in_use;
     int64_t shown = mi_load_relaxed(&heap->xpeak_reported);
@@ -279,16 +328,55 @@ static int64_t reported_peak(mi_heap *heap)
     return shown > best ? shown : best;
 }
 
-static void sum_stats(unsigned first, unsigned end, mi_stats *sum)
+/* The counts of the pages in use of each heap: what the fast paths did since
+ * each page's last fold (mi_page_fold). A report reads them on any CPU while
+ * their owners may be changing them: every word read is one the owner writes
+ * whole, and each segment stays a segment meanwhile (the pool's lock), so a
+ * report that overlaps allocation is a mix of before and after, and one
+ * taken while the heaps are still is exact. */
+struct page_counts {
+    uint64_t allocs[HA_MAX_CPUS], frees[HA_MAX_CPUS];
+    int64_t bytes[HA_MAX_CPUS];
+};
+
+static void add_segment_counts(const mi_segment *seg, void *arg)
+{
+    struct page_counts *c = arg;
+    const mi_heap *owner = mi_load_relaxed(&seg->heap);
+    if (!owner || owner < &mi_heaps[0] || owner >= &mi_heaps[HA_MAX_CPUS])
+        return;
+    size_t h = (size_t)(owner - mi_heaps);
+    /* Page by page: the lowest used slice starts a page; skip its run (and
+     * always that slice, so a run read mid-change cannot stall the walk). */
+    for (uint64_t used = ~mi_load_relaxed(&seg->free_slices); used;) {
+        unsigned i = (unsigned)__builtin_ctzll(used);
+        const mi_page *p = &seg->pages[i];
+        unsigned count = mi_load_relaxed(&p->slice_count);
+        uint64_t run = count >= MI_SLICES - i ? ~0ull << i : ((1ull << count) - 1) << i;
+        used &= ~(run | (1ull << i));
+        if (!mi_load_relaxed(&p->in_use) || mi_load_relaxed(&p->heap) != owner)
+            continue;
+        uint32_t allocs = mi_load_relaxed(&p->allocs), frees = mi_load_relaxed(&p->frees);
+        c->allocs[h] += allocs;
+        c->frees[h] += frees;
+        c->bytes[h] += ((int64_t)allocs - (int64_t)frees) * (int64_t)mi_load_relaxed(&p->block_size);
+    }
+}
+
+void mi_stats_sum(unsigned first, unsigned end, mi_stats *sum)
 {
     __builtin_memset(sum, 0, sizeof *sum);
+    static struct page_counts zero;
+    struct page_counts pages = zero;
+    mi_pool_for_each_sliced(add_segment_counts, &pages);
     for (unsigned i = first; i < end; i++) {
         const mi_stats *s = &mi_heaps[i].stats;
-        sum->allocs += mi_load_relaxed(&s->allocs);
-        sum->frees += mi_load_relaxed(&s->frees);
+        int64_t in_use = mi_load_relaxed(&s->bytes_in_use) + pages.bytes[i];
+        sum->allocs += mi_load_relaxed(&s->allocs) + pages.allocs[i];
+        sum->frees += mi_load_relaxed(&s->frees) + pages.frees[i];
         sum->remote_frees += mi_load_relaxed(&s->remote_frees);
-        sum->bytes_in_use += mi_load_relaxed(&s->bytes_in_use);
-        sum->bytes_peak += reported_peak(&mi_heaps[i]);
+        sum->bytes_in_use += in_use;
+        sum->bytes_peak += reported_peak(&mi_heaps[i], in_use);
         sum->pages_in_use += mi_load_relaxed(&s->pages_in_use);
         sum->segments_in_use += mi_load_relaxed(&s->segments_in_use);
         sum->held_bytes += mi_load_relaxed(&s->held_bytes);
@@ -302,7 +390,7 @@ static void sum_stats(unsigned first, unsigned end, mi_stats *sum)
 static void mi_backend_usage(struct ha_usage *out)
 {
     mi_stats s;
-    sum_stats(0, cpu_count, &s);
+    mi_stats_sum(0, cpu_count, &s);
     size_t managed = mi_pool_total_segments() << MI_SEGMENT_SHIFT;
     size_t taken = (size_t)(s.bytes_in_use + s.page4k_block_bytes);
     out->used_bytes = (size_t)(s.bytes_in_use - s.unusable_bytes);
@@ -315,9 +403,9 @@ static int mi_backend_get_stats(unsigned cpu, struct ha_stats *out)
 {
     mi_stats s;
     if (cpu == HA_ALL_CPUS)
-        sum_stats(0, cpu_count, &s);
+        mi_stats_sum(0, cpu_count, &s);
     else if (cpu < cpu_count)
-        sum_stats(cpu, cpu + 1, &s);
+        mi_stats_sum(cpu, cpu + 1, &s);
     else
         return -HA_EINVAL;
     out->allocs = s.allocs;

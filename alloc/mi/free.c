@@ -60,16 +60,25 @@ static bool free_remote_mt(mi_page *page, mi_block *block, bool may_hand_back)
     return true;
 }
 
+/* local: the block goes on this heap's page, whose frees count it (the
+ * heap's figures then only correct for a 4 KiB-page block); otherwise (a
+ * huge block, a remote free) the heap counts the free here. */
 static void count_free(mi_stats *stats, const mi_page *page, const mi_block *block, const void *p,
-                       bool as_pages)
+                       bool as_pages, bool local)
 {
     int64_t unusable = (int64_t)(page->block_size - mi_block_usable(page, block, p));
     if (as_pages) {
         mi_stat_add(&stats->page4k_block_bytes, -(int64_t)page->block_size);
+        if (local) { /* not a block free: undo what the page's frees will count */
+            mi_stat_add((int64_t *)&stats->frees, -1);
+            mi_stat_add(&stats->bytes_in_use, (int64_t)page->block_size);
+        }
         return;
     }
-    mi_stat_inc(&stats->frees);
-    mi_stat_add(&stats->bytes_in_use, -(int64_t)page->block_size); /* no new peak */
+    if (!local) {
+        mi_stat_inc(&stats->frees);
+        mi_stat_add(&stats->bytes_in_use, -(int64_t)page->block_size);
+    }
     if (unusable)
         mi_stat_add(&stats->unusable_bytes, -unusable);
 }
@@ -107,7 +116,8 @@ void mi_free_generic(mi_heap *heap, void *p, size_t size, size_t align, bool as_
 #ifdef HA_CHECKED
     mi_checked_on_free(page, block, p, size, align, "free");
 #endif
-    count_free(&heap->stats, page, block, p, as_pages);
+    bool local = page->bin != MI_BIN_HUGE && page->heap == heap;
+    count_free(&heap->stats, page, block, p, as_pages, local);
 #ifdef HA_CHECKED
     mi_checked_fill_free(page, block);
 #endif
@@ -117,9 +127,9 @@ void mi_free_generic(mi_heap *heap, void *p, size_t size, size_t align, bool as_
         mi_stat_held(&heap->stats, -((int64_t)count << MI_SEGMENT_SHIFT));
         return;
     }
-    if (likely(page->heap == heap)) {
+    if (likely(local)) {
         mi_page_push_local(page, block);
-        if (unlikely(page->in_full || page->used == 0))
+        if (unlikely(page->in_full || mi_page_used(page) == 0))
             mi_heap_page_freed_slow(heap, page);
     } else {
         if (!as_pages)

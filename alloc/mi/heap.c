@@ -135,7 +135,7 @@ bool mi_heap_keeps_empty(const mi_heap *heap, const mi_page *page)
 {
     if (page == heap->large_cache)
         return true;
-    return page->in_use && page->used == 0 && !page->in_full && page->bin < MI_BIN_COUNT &&
+    return page->in_use && mi_page_used(page) == 0 && !page->in_full && page->bin < MI_BIN_COUNT &&
            (mi_load_relaxed(&page->xthread_free) & MI_FLAG_MASK) == MI_NORMAL;
 }
 
@@ -148,7 +148,7 @@ bool mi_heap_keeps_empty(const mi_heap *heap, const mi_page *page)
 static bool cache_large(mi_heap *heap, mi_page *page)
 {
     /* Alone in its segment, it would keep the segment from the pool. */
-    if (heap->large_cache || page->used != 0 ||
+    if (heap->large_cache || mi_page_used(page) != 0 ||
         (mi_load_relaxed(&page->xthread_free) & MI_FLAG_MASK) != MI_FULL || mi_segment_page_is_alone(page))
         return false;
     heap->large_cache = page;
@@ -203,7 +203,7 @@ void mi_heap_page_freed_slow(mi_heap *heap, mi_page *page)
          * our returned stack; mi_heap_take_returned clears the flag then. */
         set_full_state(page, MI_FULL, MI_NORMAL);
     }
-    if (page->used != 0 || (mi_load_relaxed(&page->xthread_free) & MI_FLAG_MASK) != MI_NORMAL)
+    if (mi_page_used(page) != 0 || (mi_load_relaxed(&page->xthread_free) & MI_FLAG_MASK) != MI_NORMAL)
         return; /* still used, or maybe on the returned stack: never retire it there */
     mi_page_queue *q = &heap->queues[page->bin];
     /* Keep the only page of a class, so one block allocated and freed in a
@@ -236,7 +236,7 @@ void mi_heap_take_returned(mi_heap *heap)
         set_full_state(page, MI_NOTIFIED, MI_NORMAL);
         if (page->bin == MI_BIN_LARGE) {
             mi_page_collect(page); /* its one block came back: retire it */
-            if (page->used == 0) {
+            if (mi_page_used(page) == 0) {
                 mi_queue_remove(heap, MI_BIN_FULL, page);
                 page->in_full = 0;
                 mi_segment_page_free(heap, page);
@@ -256,10 +256,7 @@ static mi_block *pop(mi_heap *heap, mi_page_queue *q, mi_page *page)
         mi_queue_remove(heap, page->bin, page);
         mi_queue_push_front(heap, page->bin, page);
     }
-    mi_block *block = page->free;
-    page->free = mi_decode(page, block->next, block);
-    page->used++;
-    return block;
+    return mi_page_pop(page);
 }
 
 /* Find a page of `bin` with a free block, parking full pages on the way. */
@@ -315,18 +312,18 @@ void mi_heap_collect_all(mi_heap *heap)
             next = page->next;
             mi_page_collect(page);
             if (page->bin == MI_BIN_LARGE) {
-                if (page->used == 0 && page->in_use) {
+                if (mi_page_used(page) == 0 && page->in_use) {
                     retire_large(heap, page);
                     if (!page->in_use)
                         goto restart;
                 }
                 continue;
             }
-            if (page->in_full && (page->free || page->used < page->reserved)) {
+            if (page->in_full && (page->free || mi_page_used(page) < page->reserved)) {
                 requeue(heap, page);
                 set_full_state(page, MI_FULL, MI_NORMAL);
             }
-            if (page->used != 0 || (mi_load_relaxed(&page->xthread_free) & MI_FLAG_MASK) != MI_NORMAL)
+            if (mi_page_used(page) != 0 || (mi_load_relaxed(&page->xthread_free) & MI_FLAG_MASK) != MI_NORMAL)
                 continue; /* live blocks, or on the returned stack */
             mi_queue_remove(heap, page->bin, page);
             mi_segment_page_free(heap, page);

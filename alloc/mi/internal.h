@@ -52,13 +52,13 @@ static inline void mi_stat_inc(uint64_t *field) { *field += 1; }
  * into a compare. */
 #define mi_peek(p) (*(p))
 #endif
-/* bytes_peak is sampled here, on the slow paths, not on every call. */
-static inline void mi_stat_note_peak(mi_stats *s)
-{
-    int64_t now = mi_load_relaxed(&s->bytes_in_use);
-    if (now > mi_load_relaxed(&s->bytes_peak))
-        mi_store_relaxed(&s->bytes_peak, now);
-}
+/* A page's allocs/frees counters: owner-only writes, read by reports on any
+ * CPU (relaxed in ThreadSanitizer builds, as mi_stat_add). */
+#ifdef __SANITIZE_THREAD__
+static inline void mi_count_inc(uint32_t *field) { mi_store_relaxed(field, mi_load_relaxed(field) + 1); }
+#else
+static inline void mi_count_inc(uint32_t *field) { *field += 1; }
+#endif
 
 /* Pages or huge runs taken (bytes > 0) or given back. */
 static inline void mi_stat_held(mi_stats *s, int64_t bytes)
@@ -178,6 +178,9 @@ size_t mi_pool_total_segments(void);
 int mi_pool_check(void);
 void mi_pool_reset(void);
 uintptr_t mi_pool_secret(void);
+/* Call fn on every sliced segment in use, under the pool's lock (so none is
+ * handed back meanwhile; its owner may still be changing it). */
+void mi_pool_for_each_sliced(void (*fn)(const mi_segment *seg, void *arg), void *arg);
 /* Bytes of live huge blocks and of their runs (for ha_check; needs a
  * quiescent heap). */
 void mi_pool_huge_bytes(int64_t *live, int64_t *held);
@@ -264,11 +267,29 @@ static inline void mi_page_set_fast(mi_page *page)
     mi_store_relaxed(&page->fast_heap, fast ? page->heap : 0);
 }
 
+/* ---- page counts ----------------------------------------------------------- */
+/* Blocks of the page out of free/local_free (live, or freed remotely and not
+ * collected yet). */
+static inline uint32_t mi_page_used(const mi_page *page) { return page->allocs - page->frees; }
+
+/* Move a page's counts into its heap's statistics, keeping `used`: after it
+ * allocs == used and frees == 0, so the counters stay small (a page is folded
+ * each time its free list is refilled) and a retired page takes nothing
+ * away. Owner only. */
+static inline void mi_page_fold(mi_page *page)
+{
+    mi_stats *stats = &page->heap->stats;
+    mi_stat_add((int64_t *)&stats->allocs, (int64_t)page->frees);
+    mi_stat_add((int64_t *)&stats->frees, (int64_t)page->frees);
+    mi_store_relaxed(&page->allocs, page->allocs - page->frees);
+    mi_store_relaxed(&page->frees, 0u);
+}
+
 /* ---- the fast paths --------------------------------------------------------
  * Shared by the entry points (entry_points.c), the core's own callers and the
  * lane (lane.h). They read and write only owner-only fields, so they take no
- * atomics. The byte peak is not updated here but on the slow paths
- * (mi_stat_note_peak).
+ * atomics, and they count only in the page (allocs, frees): the statistics
+ * are derived from those counts (mi_page_fold, sum_stats).
  *
  * The checked build's one switch: MI_FAST_PATHS is 0 there, so every call
  * goes through the generic paths, which verify it (checked_build.c), and the
@@ -280,14 +301,14 @@ static inline void mi_page_set_fast(mi_page *page)
 #endif
 
 /* The one pop: take page's first free block, or NULL when `free` is empty.
- * The caller counts the allocation in its heap's statistics. */
+ * Counted in the page's allocs, so in the statistics. */
 static inline __attribute__((always_inline)) mi_block *mi_page_pop(mi_page *page)
 {
     mi_block *block = page->free;
     if (unlikely(block == 0))
         return 0;
     page->free = mi_decode(page, block->next, block);
-    page->used++;
+    mi_count_inc(&page->allocs);
     return block;
 }
 
@@ -296,25 +317,23 @@ static inline __attribute__((always_inline)) void mi_page_push_local(mi_page *pa
 {
     block->next = mi_encode(page, page->local_free);
     page->local_free = block;
-    page->used--;
-}
-
-static inline __attribute__((always_inline)) void mi_count_alloc(mi_heap *heap, const mi_page *page)
-{
-    mi_stat_inc(&heap->stats.allocs);
-    mi_stat_add(&heap->stats.bytes_in_use, (int64_t)page->block_size);
+    mi_count_inc(&page->frees);
 }
 
 /* Fast path: a block of the class whose direct entry is `index` (request
- * size in words, rounded up), counted, or NULL when its first page has no
- * free block. */
+ * size in words, rounded up), or NULL when its first page has no free
+ * block. */
 static inline __attribute__((always_inline)) mi_block *mi_alloc_direct(mi_heap *heap, size_t index)
 {
-    mi_page *page = heap->direct[index];
-    mi_block *block = mi_page_pop(page);
-    if (likely(block != 0))
-        mi_count_alloc(heap, page);
-    return block;
+    return mi_page_pop(heap->direct[index]);
+}
+
+/* The same for a request whose last byte is at offset `last` < MI_DIRECT_MAX
+ * (size - 1, rounded up to the alignment): its entry is direct[last / 8 + 1],
+ * whose byte offset from direct[1] is last with its low three bits cleared. */
+static inline __attribute__((always_inline)) mi_block *mi_alloc_direct_at(mi_heap *heap, size_t last)
+{
+    return mi_page_pop(*(mi_page **)((uint8_t *)&heap->direct[1] + (last & ~(size_t)7)));
 }
 
 /* Fast path: free p into its page's local_free when heap owns the page and
@@ -325,13 +344,13 @@ static inline __attribute__((always_inline)) mi_page *mi_free_local(mi_heap *hea
     mi_segment *seg = mi_segment_of(p);
     if (unlikely((void *)seg == p))
         return 0; /* NULL, or a huge block aligned to its segment */
-    mi_page *page = mi_page_of(seg, p);
+    /* mi_page_of(seg, p), from p's own bits: the slice index scaled to a
+     * word offset in one shift and mask. */
+    uintptr_t slot = ((uintptr_t)p >> (MI_SLICE_SHIFT - 3)) & ((uintptr_t)(MI_SLICES - 1) << 3);
+    mi_page *page = *(mi_page **)((uint8_t *)seg->slice_page + slot);
     /* Any CPU reads this; only the owner can find its own heap here. */
     if (unlikely(mi_peek(&page->fast_heap) != heap))
         return 0;
-    mi_stats *stats = &heap->stats;
-    mi_stat_inc(&stats->frees);
-    mi_stat_add(&stats->bytes_in_use, -(int64_t)page->block_size);
     mi_page_push_local(page, (mi_block *)p);
     return page;
 }
@@ -343,7 +362,7 @@ static inline __attribute__((always_inline)) mi_page *mi_free_local(mi_heap *hea
 static inline __attribute__((always_inline)) bool mi_page_emptied_retires(const mi_heap *heap,
                                                                           const mi_page *page)
 {
-    return unlikely(page->used == 0) && !(!page->next && !page->prev && heap->segment_count == 1);
+    return unlikely(page->allocs == page->frees) && !(!page->next && !page->prev && heap->segment_count == 1);
 }
 
 /* Allocation and free on an explicit heap, for callers inside the core:
@@ -394,6 +413,10 @@ void mi_checked_fill_free(mi_page *page, mi_block *block);
 #else
 #define MI_PADDING 0u
 #endif
+
+/* The statistics of heaps [first, end): their own figures plus the counts of
+ * their pages (entry_points.c). */
+void mi_stats_sum(unsigned first, unsigned end, mi_stats *sum);
 
 /* ---- validation (mi/validate.c) --------------------------------------------- */
 int mi_check_heaps(void);

@@ -51,10 +51,7 @@ static inline void *mi_lane_alloc_class(mi_heap *heap, size_t size)
     if (size > MI_MEDIUM_MAX)
         return 0;
     mi_page *page = heap->queues[mi_bin_of(size)].first;
-    mi_block *block = page ? mi_page_pop(page) : 0;
-    if (block)
-        mi_count_alloc(heap, page);
-    return block;
+    return page ? mi_page_pop(page) : 0;
 }
 
 /* Free p, a block of another heap's small, medium or large page that is not

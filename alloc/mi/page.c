@@ -9,7 +9,8 @@ void mi_page_init(mi_page *page, mi_heap *heap, size_t block_size, size_t area_b
     static uintptr_t key_counter; /* only varies keys; races are harmless */
     page->free = page->local_free = 0;
     mi_store_relaxed(&page->xthread_free, (uintptr_t)MI_NORMAL);
-    page->used = 0;
+    mi_store_relaxed(&page->allocs, 0u);
+    mi_store_relaxed(&page->frees, 0u);
     page->capacity = 0;
     page->reserved = (uint32_t)(area_bytes / block_size);
     page->block_size = block_size;
@@ -71,12 +72,19 @@ void mi_page_collect(mi_page *page)
             count++;
         tail->next = mi_encode(page, page->local_free);
         page->local_free = head;
-        if (count > page->used)
+        if (count > mi_page_used(page))
             ha_fault(head, "page %p: %u remote frees but only %u blocks in use (double free?)",
-                     (void *)page, count, page->used);
-        page->used -= count;
+                     (void *)page, count, mi_page_used(page));
+        /* The freeing CPUs counted these frees (free_remote_mt's callers);
+         * the page counts them too, so `used` drops: take them back out of
+         * this heap's figures. */
+        mi_stats *stats = &page->heap->stats;
+        mi_store_relaxed(&page->frees, page->frees + count);
+        mi_stat_add((int64_t *)&stats->frees, -(int64_t)count);
+        mi_stat_add(&stats->bytes_in_use, (int64_t)count * (int64_t)page->block_size);
     }
     if (!page->free && page->local_free) {
+        mi_page_fold(page);
         page->free = page->local_free;
         page->local_free = 0;
         page->free_is_zero = 0;

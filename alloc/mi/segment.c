@@ -258,6 +258,7 @@ bool mi_segment_page_is_alone(const mi_page *page)
 static bool free_slices_of(mi_heap *heap, mi_page *page)
 {
     mi_segment *seg = mi_segment_of(page);
+    mi_page_fold(page); /* its counts stay in the heap's figures */
     page->in_use = 0;
     mi_page_set_fast(page);
     seg->free_slices |= run_mask(page->index, page->slice_count);

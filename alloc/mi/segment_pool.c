@@ -196,6 +196,19 @@ int mi_pool_check(void)
     return 0;
 }
 
+void mi_pool_for_each_sliced(void (*fn)(const mi_segment *seg, void *arg), void *arg)
+{
+    unsigned long flags = ha_spin_lock_irqsave(&pool_lock);
+    for (unsigned r = 0; r < region_count; r++)
+        for (size_t i = 0; i < regions[r].count; i++) {
+            const mi_segment *seg = (const mi_segment *)(regions[r].base + (i << MI_SEGMENT_SHIFT));
+            uint32_t s = state[regions[r].first + i];
+            if (STATE_KIND(s) == SEG_HEAD && !(s & SEG_HUGE))
+                fn(seg, arg);
+        }
+    ha_spin_unlock_irqrestore(&pool_lock, flags);
+}
+
 void mi_pool_huge_bytes(int64_t *live, int64_t *held)
 {
     *live = *held = 0;

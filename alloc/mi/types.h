@@ -131,7 +131,13 @@ typedef struct mi_page {
     mi_block *free;                 /* owner: allocate from here                 */
     mi_block *local_free;           /* owner: frees by the owner                 */
     uintptr_t xthread_free;         /* any CPU: remote frees | mi_full_state     */
-    uint32_t used;                  /* blocks out of free/local_free             */
+    uint32_t allocs, frees;         /* owner: blocks taken off `free` and blocks
+                                       put on local_free (remote frees when
+                                       collected) since the last fold; their
+                                       difference is `used`, the blocks out of
+                                       free/local_free (mi_page_used). The
+                                       heap's statistics are derived from them
+                                       (mi_page_fold, entry_points.c)          */
     uint32_t capacity;              /* blocks carved so far                      */
     uint32_t reserved;              /* blocks that fit in the page               */
     uint32_t xhas_aligned;          /* some block was handed out at an offset;
@@ -176,12 +182,16 @@ typedef struct mi_page_queue {
     mi_page *first, *last;
 } mi_page_queue;
 
-/* A heap's statistics, inside the heap (the fast paths reach them with no
- * extra load); written only by the heap's CPU (irqs masked), read by anyone
- * with relaxed loads. bytes_in_use may go negative on one CPU when it frees
- * blocks another CPU allocated; the sum over CPUs is exact. mi-locked has
- * one heap, so its figures are all CPU 0's. bytes_peak is sampled on the
- * slow paths (see mi/internal.h). */
+/* A heap's statistics: written only by the heap's CPU on its slow paths
+ * (irqs masked), read by anyone with relaxed loads. The fast paths count
+ * nothing here: a block taken or freed there moves its page's allocs or
+ * frees, and a report adds those of the heap's pages in use to these
+ * figures (mi_stats_sum, entry_points.c); a page folds its counts in here
+ * (mi_page_fold) when its free list is refilled and when it is retired.
+ * bytes_in_use may go negative on one CPU when it frees blocks another CPU
+ * allocated; the sum over CPUs is exact. mi-locked has one heap, so its
+ * figures are all CPU 0's. bytes_peak is the highest bytes_in_use a report
+ * has seen (xpeak_reported). */
 typedef struct mi_stats {
     uint64_t allocs, frees, remote_frees;
     int64_t bytes_in_use, bytes_peak;

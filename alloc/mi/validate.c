@@ -83,13 +83,17 @@ static int check_page(const mi_heap *heap, const mi_page *page, unsigned queue, 
     long nthread = nlocal < 0 ? -1 : walk_list(page, (const mi_block *)(tf & ~MI_FLAG_MASK), seen, "thread_free");
     if (nthread < 0)
         return -1;
-    if ((long)page->capacity != (long)page->used + nfree + nlocal)
+    uint32_t used = mi_page_used(page);
+    if (page->frees > page->allocs)
+        return ha_check_fail("page %p: %u frees counted but %u allocs", (const void *)page, page->frees,
+                             page->allocs);
+    if ((long)page->capacity != (long)used + nfree + nlocal)
         return ha_check_fail("page %p: capacity %u != used %u + free %ld + local_free %ld", (const void *)page,
-                             page->capacity, page->used, nfree, nlocal);
-    if (nthread > (long)page->used)
+                             page->capacity, used, nfree, nlocal);
+    if (nthread > (long)used)
         return ha_check_fail("page %p: %ld remote frees pending but only %u blocks used", (const void *)page,
-                             nthread, page->used);
-    t->live_bytes += ((int64_t)page->used - nthread) * (int64_t)page->block_size;
+                             nthread, used);
+    t->live_bytes += ((int64_t)used - nthread) * (int64_t)page->block_size;
     t->pages++;
     t->held_bytes += (int64_t)page->slice_count << MI_SLICE_SHIFT;
     return 0;
@@ -117,7 +121,7 @@ static int check_heap(const mi_heap *heap, struct totals *t)
         return ha_check_fail("heap %u: queue 0 is not a size class but holds pages", heap->cpu);
     const mi_page *cached = heap->large_cache;
     if (cached && (!cached->in_use || cached->heap != heap || cached->bin != MI_BIN_LARGE || !cached->in_full ||
-                   cached->used != 0))
+                   mi_page_used(cached) != 0))
         return ha_check_fail("heap %u: cached large page %p is not an empty one-block page on its full queue",
                              heap->cpu, (const void *)cached);
     for (const mi_segment *s = heap->segments; s; s = s->next)
@@ -137,12 +141,11 @@ int mi_check_heaps(void)
     for (unsigned i = 0; i < mi_heap_count; i++)
         if (check_heap(&mi_heaps[i], &t) != 0)
             return -1;
-    for (unsigned i = 0; i < HA_MAX_CPUS; i++) {
-        stat_bytes += mi_load_relaxed(&mi_heaps[i].stats.bytes_in_use) +
-                      mi_load_relaxed(&mi_heaps[i].stats.page4k_block_bytes);
-        stat_pages += mi_load_relaxed(&mi_heaps[i].stats.pages_in_use);
-        stat_held += mi_load_relaxed(&mi_heaps[i].stats.held_bytes);
-    }
+    mi_stats sum;
+    mi_stats_sum(0, HA_MAX_CPUS, &sum); /* the heaps' figures and their pages' counts */
+    stat_bytes = sum.bytes_in_use + sum.page4k_block_bytes;
+    stat_pages = sum.pages_in_use;
+    stat_held = sum.held_bytes;
     /* Huge blocks live outside the queues: count them from the pool. */
     int64_t huge_bytes, huge_held;
     mi_pool_huge_bytes(&huge_bytes, &huge_held);

@@ -56,6 +56,7 @@ rust-kernel: rust-sysroot
 	RUSTC=$(RV_RUSTC) RUSTC_BOOTSTRAP=1 RUSTFLAGS="--sysroot $(abspath $(RUST_SYSROOT))" \
 	CARGO_TARGET_RISCV64GC_UNKNOWN_NONE_ELF_LINKER=riscv64-unknown-elf-ld \
 	CARGO_TARGET_DIR=$(abspath $(RUST_OUT)/riscv) \
+	HA_CFLAGS='-DHA_EMBED_INLINE="embed_inline.h" -I$(abspath alloc/rust/riscv-kernel)' \
 	    $(RV_CARGO) build --offline --release --target $(RUST_TARGET) \
 	    --manifest-path alloc/rust/riscv-kernel/Cargo.toml
 

@@ -22,6 +22,7 @@ struct cpu {
     uint64_t next_tick;     /* time (timebase units) of the programmed tick      */
     uint64_t traps;         /* every trap taken, expected or not                 */
     uint64_t wakeups;       /* software interrupts (cpu_wake) received           */
+    void *ha_slot;          /* hartalloc's word (HA_EMBED_CPU_SLOT, embed_inline.h) */
 } __attribute__((aligned(CPU_BLOCK_SIZE)));
 
 _Static_assert(sizeof(struct cpu) == CPU_BLOCK_SIZE, "entry.S indexes cpus[] by CPU_BLOCK_SIZE");
@@ -33,9 +34,10 @@ extern uint32_t cpus_late;    /* harts that arrived at _start, not _start_second
 
 static inline struct cpu *this_cpu(void)
 {
-    struct cpu *c;
-    __asm__ volatile("mv %0, tp" : "=r"(c));
-    return c;
+    /* tp itself, not a copy, so a field loads with one `ld off(tp)`. tp is
+     * set once per hart by entry.S and never changes after. */
+    register struct cpu *tp __asm__("tp");
+    return tp;
 }
 
 #define csr_read(csr)                                                            \
@@ -67,10 +69,11 @@ static inline unsigned long irq_save(void)
     return old & SSTATUS_SIE;
 }
 
+/* flags is 0 or SSTATUS_SIE (irq_save), so setting its bits restores SIE
+ * without a branch. */
 static inline void irq_restore(unsigned long flags)
 {
-    if (flags & SSTATUS_SIE)
-        __asm__ volatile("csrs sstatus, 2" ::: "memory");
+    __asm__ volatile("csrs sstatus, %0" ::"r"(flags) : "memory");
 }
 
 static inline uint64_t rdtime(void)

@@ -14,6 +14,8 @@ unsigned long ha_embed_irq_save(void) { return irq_save(); }
 
 void ha_embed_irq_restore(unsigned long flags) { irq_restore(flags); }
 
+void **ha_embed_cpu_slot(unsigned cpu) { return cpu < MAX_HARTS ? &cpus[cpu].ha_slot : 0; }
+
 void ha_embed_panic(const char *message)
 {
     irq_disable();

@@ -15,4 +15,10 @@ static inline unsigned ha_embed_cpu_index(void) { return this_cpu()->index; }
 static inline unsigned long ha_embed_irq_save(void) { return irq_save(); }
 static inline void ha_embed_irq_restore(unsigned long flags) { irq_restore(flags); }
 
+/* The CPU slot: a word of struct cpu, which tp points at (embed.c has
+ * ha_embed_cpu_slot for any CPU). */
+#define HA_EMBED_CPU_SLOT 1
+void **ha_embed_cpu_slot(unsigned cpu);
+static inline void **ha_embed_this_cpu_slot(void) { return &this_cpu()->ha_slot; }
+
 #endif /* RV_EMBED_INLINE_H */

@@ -46,6 +46,8 @@ static inline struct bench_mem bench_mem_now(void)
 }
 /* A CPU waiting for another: host threads may outnumber the cores. */
 static inline void bench_wait(void) { sched_yield(); }
+/* The host driver measures peak RSS from outside: nothing to sample. */
+static inline void bench_sample_stats(void) {}
 /* Run fn(arg) on a thread created for it and wait for it to end (the host
  * driver): a workload whose threads come and go. */
 void bench_in_fresh_thread(void (*fn)(void *), void *arg);
@@ -64,6 +66,13 @@ static inline struct bench_mem bench_mem_now(void)
 }
 /* A hart waiting for another: every hart is a CPU of its own. */
 static inline void bench_wait(void) {}
+/* At a workload's likely peak: read the statistics, so the live-byte peak
+ * they report (mi: the highest any report saw) includes this moment. */
+static inline void bench_sample_stats(void)
+{
+    struct ha_stats st;
+    ha_get_stats(HA_ALL_CPUS, &st);
+}
 /* A hart has no threads to start: it runs fn in turn. */
 static inline void bench_in_fresh_thread(void (*fn)(void *), void *arg) { fn(arg); }
 #endif

@@ -66,6 +66,7 @@ static void generation_run(void *arg)
             g->oom = true;
         g->ops++;
     }
+    bench_sample_stats(); /* the working set is full: near the live peak */
     for (unsigned i = 0; i < LIVE_SLOTS; i++)
         if (live[i])
             bench_free_sized(live[i]);

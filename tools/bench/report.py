@@ -285,7 +285,9 @@ def held_section(data, outdir, workloads, allocs, harts):
     ratio, remote = {}, set()
     for r in data["runs"]:
         h = r.get("held")
-        if r["ok"] and h and h["live_peak"] > 0:
+        # Only the workloads that read the statistics at their peaks: mi's
+        # live peak is the highest a report saw (kernel/main.c print_held).
+        if r["ok"] and h and h["live_peak"] > 0 and r["workload"] in ("frag", "churn"):
             ratio.setdefault((r["workload"], r["alloc"], r["harts"]), []).append(
                 h["held_peak"] / h["live_peak"])
             if h["remote_frees"]:
@@ -299,7 +301,9 @@ def held_section(data, outdir, workloads, allocs, harts):
            "since boot (the boot runs one workload). Held is what the allocator cannot give to a "
            "request of another size: mi's pages and huge runs (empty kept pages included), the other "
            "types' managed bytes less their free bytes (block headers and rounding included; slab: "
-           "pages not free and not spare). mi sums per-CPU peaks, which overstate the live peak when "
+           "pages not free and not spare). Held peaks are exact; mi's live peak is the highest total a "
+           "statistics report saw, so only the workloads that read the statistics at their peaks "
+           "(frag, churn) are shown. mi sums per-CPU figures, which overstate the live peak when "
            "blocks are freed on other CPUs (marked `*`: the ratio is then too low). Lower is better; "
            "1.00 would hold nothing beyond the live bytes.", ""]
     for h in harts:
@@ -467,6 +471,47 @@ def usable_section(data):
     return out
 
 
+def kernel_pair_section(pair, count, before=None):
+    """The kernel pair (make bench-pair-kernel): instructions per ha_alloc(32, 8)
+    + ha_dealloc, measured under -icount for every alloc_type, and the hit
+    paths counted in the disassembly (tools/bench/fastpath-count.py)."""
+    out = ["## Kernel: instructions per ha_alloc(32, 8) + ha_dealloc pair (`make bench-pair-kernel`)", ""]
+    if pair:
+        out += ["`bench=pair` (tests/bench/pair.c) on 1 hart under `-icount`: a loop of `ha_alloc(32, 8)` "
+                "and `ha_dealloc` with one block kept live, so the page never empties. *loop* is the "
+                "same loop calling two functions that only return (their two `ret`s excluded); "
+                "*allocator* = *pair* - *loop*: the ABI entry points, the dispatch and the backend, "
+                "plus the slow paths the loop meets (for mi, refilling the page's free list from its "
+                "`local_free` every few hundred pairs).", ""]
+        out += meta_lines(pair["meta"])
+        old = {r["alloc"]: r for r in (before or {}).get("runs", []) if r.get("ok")}
+        if old:
+            out += ["", f"*before*: the allocator share measured the same way on "
+                        f"{before['meta'].get('git_commit', '?')} (`kernel-pair-before.json`)."]
+        out += ["", "| alloc_type | pair | loop | allocator |" + (" before |" if old else ""),
+                "|---|---:|---:|---:|" + ("---:|" if old else "")]
+        for r in pair["runs"]:
+            prev = f" {fmt(old[r['alloc']]['allocator'])} |" if r["alloc"] in old else (" - |" if old else "")
+            if r.get("ok"):
+                out.append(f"| {r['alloc']} | {fmt(r['per_pair'])} | {fmt(r['loop'])} | "
+                           f"**{fmt(r['allocator'])}** |" + prev)
+            else:
+                out.append(f"| {r['alloc']} | failed | | |" + prev)
+        out.append("")
+    if count:
+        out += ["Hit paths counted in the disassembly (`tools/bench/fastpath-count.py "
+                "build/riscv64/kernel.elf --rust <Rust kernel>`, run by `make bench-pair-kernel`; the "
+                "instruction listing is in alloc/mi/README.md):", "",
+                "| image | path | instructions | by function |", "|---|---|---:|---|"]
+        for r in count["paths"]:
+            out.append(f"| {r['image']} | {r['path']} | {r['total']} | "
+                       + " + ".join(f"`{p['function']}` {p['instructions']}" for p in r["parts"]) + " |")
+        for image, n in count["pairs"].items():
+            out.append(f"| {image} | **pair** | **{n}** | |")
+        out.append("")
+    return out
+
+
 def summary(outdir, host, pair_lines):
     """The README's Benchmarks section: the headline tables, linking the rest."""
     rel = outdir.rstrip("/")
@@ -529,6 +574,9 @@ def main():
     usable = load(os.path.join(outdir, "usable.json"))
     if usable:
         out += usable_section(usable)
+    kpair, kcount = load(os.path.join(outdir, "kernel-pair.json")), load(os.path.join(outdir, "fastpath-count.json"))
+    if kpair or kcount:
+        out += kernel_pair_section(kpair, kcount, load(os.path.join(outdir, "kernel-pair-before.json")))
     pair = os.path.join(outdir, "callgrind-pair.txt")
     pair_lines = open(pair).read().rstrip().splitlines() if os.path.exists(pair) else []
     if pair_lines:

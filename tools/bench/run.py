@@ -3,6 +3,7 @@
 
   run.py host      --bin B --preload L [--reps N] [--threads "2"] [--only "w .."] --out F.json
   run.py qemu      [--accel mt|single|icount] [--only "w .."] [--allocs "mi .."] [--harts "1 2 4 8"] --out F.json
+  run.py pair      [--allocs "mi .."] [--rust-kernel K] --out F.json   (kernel pair, -icount)
   run.py test-host --bin B --preload L     (make test: each workload once, tiny)
   run.py test-qemu                         (make test: each workload once in the kernel, SMP=2)
 
@@ -79,6 +80,10 @@ MEM_RE = re.compile(r"^MEM (\S+) alloc=(\S*) cpus=(\d+) peak=(\d+) final=(\d+) "
                     r"pages=(\d+)/(\d+) segments=(\d+)/(\d+)(?: held=(\d+)/(\d+))?", re.M)
 HELD_RE = re.compile(r"^HELD (\S+) alloc=(\S*) cpus=(\d+) live_peak=(-?\d+) held_peak=(-?\d+) "
                      r"live=(-?\d+) held=(-?\d+) remote_frees=(\d+)", re.M)
+PAIR_RE = re.compile(r"^PAIR alloc=(\S*) cpus=(\d+) pairs=(\d+) loop_ns=(\d+) pair_ns=(\d+)", re.M)
+# Instructions of the stand-ins' own `ret`s, counted in loop_ns (tests/bench/pair.c).
+PAIR_NULL_RETS = 2
+PAIR_SCALE = 10
 RUSAGE_RE = re.compile(r"^RUSAGE maxrss_kb=(\d+) utime_us=(\d+) stime_us=(\d+)", re.M)
 
 
@@ -275,6 +280,33 @@ def cmd_qemu(a):
     save(a.out, {"meta": meta, "runs": runs})
 
 
+def cmd_pair(a):
+    """bench=pair on one hart under -icount for every alloc_type: guest
+    instructions per pair, the loop's share apart (tests/bench/pair.c)."""
+    allocs = a.allocs.split() or KERNEL_ALLOCS
+    meta = machine_meta()
+    meta.update(kind="kernel-pair", accel="icount", harts=1, scale=PAIR_SCALE, null_rets=PAIR_NULL_RETS)
+    runs = []
+    for alloc in allocs:
+        out, rc, boot_s = qemu_run(alloc, 1, f"bench=pair scale={PAIR_SCALE}", "icount", a.timeout)
+        m = PAIR_RE.search(out)
+        r = dict(alloc=alloc, rc=rc, boot_s=round(boot_s, 3), ok=bool(m) and rc == 0)
+        if m:
+            pairs, loop_ns, pair_ns = int(m.group(3)), int(m.group(4)), int(m.group(5))
+            loop = loop_ns / pairs - PAIR_NULL_RETS
+            total = pair_ns / pairs
+            r.update(pairs=pairs, loop_ns=loop_ns, pair_ns=pair_ns, per_pair=round(total, 2),
+                     loop=round(loop, 2), allocator=round(total - loop, 2))
+            print(f"pair {alloc:10}: {total:8.2f} guest insns/pair, loop {loop:.2f}, "
+                  f"allocator {total - loop:.2f}", flush=True)
+        else:
+            r["output"] = out[-1500:]
+            print(f"pair {alloc:10}: FAILED rc={rc}", flush=True)
+        runs.append(r)
+    meta["loadavg_at_end"] = sh("cut -d' ' -f1-3 /proc/loadavg")
+    save(a.out, {"meta": meta, "runs": runs})
+
+
 def save(path, data):
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     with open(path, "w") as f:
@@ -290,7 +322,7 @@ def report_test(name, ok, detail):
 
 def cmd_test_host(a):
     failed = 0
-    for w in WORKLOADS:
+    for w in WORKLOADS + ["pair"]:
         r = run_host_once(a.bin, a.preload, "hartalloc", w, 2, 1, timeout=60)
         detail = f"rc={r['rc']}: " + " | ".join(r.get("output", "").strip().splitlines()[-3:])
         failed += report_test(f"bench-host.{w}", r["ok"], detail)
@@ -299,7 +331,7 @@ def cmd_test_host(a):
 
 def cmd_test_qemu(a):
     failed = 0
-    for w in WORKLOADS:
+    for w in WORKLOADS + ["pair"]:
         out, rc, _ = qemu_run("mi", 2, f"bench={w} scale=1", "mt", 60)
         r = parse(out)
         ok = rc == 0 and "ns" in r and not r["failed"]
@@ -310,7 +342,7 @@ def cmd_test_qemu(a):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("mode", choices=["host", "qemu", "test-host", "test-qemu"])
+    ap.add_argument("mode", choices=["host", "qemu", "pair", "test-host", "test-qemu"])
     ap.add_argument("--bin")
     ap.add_argument("--preload")
     ap.add_argument("--reps", type=int, default=5)
@@ -326,7 +358,7 @@ def main():
                     help="qemu: replace only these workloads' runs in an existing --out file")
     ap.add_argument("--out")
     a = ap.parse_args()
-    return {"host": cmd_host, "qemu": cmd_qemu, "test-host": cmd_test_host,
+    return {"host": cmd_host, "qemu": cmd_qemu, "pair": cmd_pair, "test-host": cmd_test_host,
             "test-qemu": cmd_test_qemu}[a.mode](a) or 0
 
 

@@ -17,6 +17,7 @@
 #![no_std]
 
 use core::alloc::{GlobalAlloc, Layout};
+pub use core::ffi::c_void;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -184,24 +185,34 @@ const FAILED: u32 = 3;
 /// ArceOS's `axalloc::GlobalAllocator`.
 ///
 /// Before `init` succeeds, allocating calls return NULL (so the kernel's
-/// alloc_error_handler reports it) instead of reaching an uninitialised core.
-/// A program whose runtime allocates before main (the host) builds it with
-/// [`GlobalAllocator::with_lazy_init`]: the first allocation runs the function,
-/// which must call `init` and must not allocate.
-pub struct GlobalAllocator {
+/// alloc_error_handler reports it) instead of reaching an uninitialised core:
+/// `ha_alloc` itself returns NULL before `ha_init`, so `GlobalAlloc::alloc`
+/// is the bare call, a tail jump (the kernel's whole allocation path is the
+/// C core's). A program whose runtime allocates before main (the host) uses
+/// [`LazyGlobalAllocator`] instead, built with [`GlobalAllocator::with_lazy_init`]:
+/// its first allocation runs the function, which must call `init` and must
+/// not allocate; every allocation checks that first.
+pub struct GlobalAllocator<const LAZY: bool = false> {
     state: AtomicU32,
-    lazy_init: Option<fn(&GlobalAllocator)>,
+    lazy_init: Option<fn(&GlobalAllocator<LAZY>)>,
 }
 
-impl GlobalAllocator {
-    pub const fn new() -> GlobalAllocator {
+/// A [`GlobalAllocator`] that initialises itself on its first allocation.
+pub type LazyGlobalAllocator = GlobalAllocator<true>;
+
+impl GlobalAllocator<false> {
+    pub const fn new() -> GlobalAllocator<false> {
         GlobalAllocator { state: AtomicU32::new(UNINIT), lazy_init: None }
     }
+}
 
-    pub const fn with_lazy_init(init: fn(&GlobalAllocator)) -> GlobalAllocator {
+impl GlobalAllocator<true> {
+    pub const fn with_lazy_init(init: fn(&GlobalAllocator<true>)) -> GlobalAllocator<true> {
         GlobalAllocator { state: AtomicU32::new(UNINIT), lazy_init: Some(init) }
     }
+}
 
+impl<const LAZY: bool> GlobalAllocator<LAZY> {
     /// Start the allocator of type `ty` over [start, start+size) for CPU
     /// indices 0..ncpu (as returned by the embedding's `cpu_index`).
     ///
@@ -339,7 +350,7 @@ impl GlobalAllocator {
     }
 }
 
-impl Default for GlobalAllocator {
+impl Default for GlobalAllocator<false> {
     fn default() -> Self {
         GlobalAllocator::new()
     }
@@ -347,10 +358,11 @@ impl Default for GlobalAllocator {
 
 // Rust's GlobalAlloc maps one-to-one onto the C ABI, which takes the same
 // (size, align) pair on every call.
-unsafe impl GlobalAlloc for GlobalAllocator {
+unsafe impl<const LAZY: bool> GlobalAlloc for GlobalAllocator<LAZY> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if !self.ready() {
+        // Not lazy: ha_alloc answers NULL before ha_init on its own.
+        if LAZY && !self.ready() {
             return core::ptr::null_mut();
         }
         ffi::ha_alloc(layout.size(), layout.align()) as *mut u8
@@ -404,6 +416,13 @@ pub trait Embedding {
     fn panic(msg: &str) -> !;
     /// Write `s` (statistics, ha_check reports) to the console.
     fn puts(s: &str);
+    /// The optional CPU slot hook (hartalloc_embed.h, HA_EMBED_CPU_SLOT): CPU
+    /// `cpu`'s word for the allocator, or null past the last CPU. Only an
+    /// embedding whose C build defines HA_EMBED_CPU_SLOT (its HA_EMBED_INLINE
+    /// header, which also reads the caller's word inline) is ever asked.
+    fn cpu_slot(_cpu: u32) -> *mut *mut c_void {
+        core::ptr::null_mut()
+    }
 }
 
 /// Export an [`Embedding`] implementation as the C symbols `ha_embed_*`.
@@ -427,6 +446,10 @@ macro_rules! embed_hooks {
             #[no_mangle]
             pub unsafe extern "C" fn ha_embed_panic(message: *const u8) -> ! {
                 <$embedding as $crate::Embedding>::panic($crate::c_str(message))
+            }
+            #[no_mangle]
+            pub extern "C" fn ha_embed_cpu_slot(cpu: u32) -> *mut *mut $crate::c_void {
+                <$embedding as $crate::Embedding>::cpu_slot(cpu)
             }
             #[no_mangle]
             pub unsafe extern "C" fn ha_embed_puts(s: *const u8) {

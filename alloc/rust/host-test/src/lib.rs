@@ -15,7 +15,7 @@ use std::cell::Cell;
 use std::io::Write;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use hartalloc::{AllocType, Embedding, GlobalAllocator};
+use hartalloc::{AllocType, Embedding, LazyGlobalAllocator};
 
 /// CPU slots handed to ha_init.
 pub const SLOTS: u32 = 4;
@@ -24,10 +24,10 @@ pub const HEAP_SIZE: usize = 256 << 20;
 const HEAP_ALIGN: usize = 4 << 20;
 
 #[global_allocator]
-pub static HEAP: GlobalAllocator = GlobalAllocator::with_lazy_init(init_heap);
+pub static HEAP: LazyGlobalAllocator = LazyGlobalAllocator::with_lazy_init(init_heap);
 
 /// Runs on the first allocation (before main): must not allocate.
-fn init_heap(heap: &GlobalAllocator) {
+fn init_heap(heap: &LazyGlobalAllocator) {
     let name = alloc_type_name();
     let ty = match AllocType::from_name(name) {
         Some(ty) => ty,

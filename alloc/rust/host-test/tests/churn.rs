@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use hartalloc::{AllocType, GlobalAllocator, PAGE_SIZE};
+use hartalloc::{AllocType, LazyGlobalAllocator, PAGE_SIZE};
 
 use hartalloc_host_test::{alloc_type_name, HEAP, HEAP_SIZE, SLOTS};
 
@@ -20,7 +20,7 @@ const THREADS: usize = 6;
 
 /// Run `case` and check the heap afterwards: valid, and back to its usage.
 fn balanced<F: FnOnce()>(case: F) {
-    let heap: &GlobalAllocator = &HEAP;
+    let heap: &LazyGlobalAllocator = &HEAP;
     // std keeps a few allocations made on first use (the main thread's handle
     // on the first spawn): make them before measuring.
     thread::spawn(|| thread::current().id()).join().unwrap();
@@ -268,7 +268,7 @@ fn zeroed_allocation_and_realloc_keep_contents() {
 
 fn pages_are_aligned_counted_and_returned() {
     balanced(|| {
-        let heap: &GlobalAllocator = &HEAP;
+        let heap: &LazyGlobalAllocator = &HEAP;
         let pages_before = heap.used_pages();
         let mut blocks = Vec::new();
         for (i, (n, align)) in [(1, PAGE_SIZE), (3, PAGE_SIZE), (16, 16 * PAGE_SIZE), (5, 8 * PAGE_SIZE)].iter().enumerate() {
@@ -292,7 +292,7 @@ fn pages_are_aligned_counted_and_returned() {
 }
 
 fn usage_figures_follow_allocations() {
-    let heap: &GlobalAllocator = &HEAP;
+    let heap: &LazyGlobalAllocator = &HEAP;
     let before = heap.used_bytes();
     let block: Vec<u8> = Vec::with_capacity(1 << 20);
     assert!(heap.used_bytes() >= before + (1 << 20));

@@ -35,10 +35,25 @@ pub const MAX_HARTS: usize = 8;
 #[global_allocator]
 pub static HEAP: GlobalAllocator = GlobalAllocator::new();
 
+/// A hart's block: tp points at its hart's entry of `rk_harts` for the whole
+/// run, so the C core's inline hooks (embed_inline.h, `struct rk_hart`) read
+/// the CPU index and the allocator's CPU slot with one load each.
+#[repr(C)]
+pub struct Hart {
+    hartid: usize,
+    ha_slot: *mut core::ffi::c_void,
+}
+
+const HART_INIT: Hart = Hart { hartid: 0, ha_slot: core::ptr::null_mut() };
+
+#[no_mangle]
+static mut rk_harts: [Hart; MAX_HARTS] = [HART_INIT; MAX_HARTS];
+
 // Entry. OpenSBI enters in S-mode with a0 = hartid, a1 = FDT (boot hart) or
-// the opaque word given to hart_start (secondaries). tp holds the hartid for
-// the rest of the run: it is the allocator's CPU index. Each hart's stack is
-// the 64 KiB (STACK_SIZE in kernel.ld) slice hartid of .stacks.
+// the opaque word given to hart_start (secondaries). tp points at the hart's
+// block (rk_harts[hartid], 16 bytes) for the rest of the run; the hart id in
+// it is the allocator's CPU index. Each hart's stack is the 64 KiB
+// (STACK_SIZE in kernel.ld) slice hartid of .stacks.
 global_asm!(
     r#"
     .section .text.entry, "ax"
@@ -46,7 +61,6 @@ global_asm!(
 _start:
     li      t0, 8                   # MAX_HARTS
     bgeu    a0, t0, park
-    mv      tp, a0
     la      sp, __stacks_start
     addi    t0, a0, 1
     slli    t0, t0, 16              # (hartid + 1) * STACK_SIZE
@@ -59,6 +73,10 @@ zero_bss:
     addi    t0, t0, 8
     j       zero_bss
 bss_done:
+    la      tp, rk_harts            # after .bss is zeroed: tp = &rk_harts[hartid]
+    slli    t0, a0, 4
+    add     tp, tp, t0
+    sd      a0, 0(tp)
     la      t0, trap_entry
     csrw    stvec, t0
     call    boot_main               # a0, a1 still as OpenSBI left them
@@ -66,7 +84,10 @@ bss_done:
 
     .globl _secondary_start
 _secondary_start:
-    mv      tp, a0
+    la      tp, rk_harts
+    slli    t0, a0, 4
+    add     tp, tp, t0
+    sd      a0, 0(tp)
     la      sp, __stacks_start
     addi    t0, a0, 1
     slli    t0, t0, 16
@@ -119,13 +140,21 @@ impl Embedding for Kernel {
     fn puts(s: &str) {
         console::write_str(s);
     }
+
+    fn cpu_slot(cpu: u32) -> *mut *mut core::ffi::c_void {
+        if (cpu as usize) < MAX_HARTS {
+            unsafe { core::ptr::addr_of_mut!(rk_harts[cpu as usize].ha_slot) }
+        } else {
+            core::ptr::null_mut()
+        }
+    }
 }
 
 hartalloc::embed_hooks!(Kernel);
 
 pub fn hartid() -> usize {
     let id: usize;
-    unsafe { asm!("mv {}, tp", out(reg) id) };
+    unsafe { asm!("ld {}, 0(tp)", out(reg) id) };
     id
 }
 
