@@ -206,11 +206,12 @@ void mi_heap_page_freed_slow(mi_heap *heap, mi_page *page)
     if (mi_page_used(page) != 0 || (mi_load_relaxed(&page->xthread_free) & MI_FLAG_MASK) != MI_NORMAL)
         return; /* still used, or maybe on the returned stack: never retire it there */
     mi_page_queue *q = &heap->queues[page->bin];
-    /* Keep the only page of a class, so one block allocated and freed in a
-     * loop does not retire and refill a page each time; but such pages pin no
+    /* Keep the only page of a class if it is small (one slice: a medium page
+     * holds up to 512 KiB), so one block allocated and freed in a loop does
+     * not retire and refill a page each time; but such pages pin no
      * segment alone except the heap's last one (mi_segment_page_free sweeps
      * the others). The heap's OOM path gives all of them back. */
-    if (q->first == page && q->last == page &&
+    if (q->first == page && q->last == page && page->slice_count == 1 &&
         (!mi_segment_page_is_alone(page) || heap->segment_count == 1))
         return;
     mi_queue_remove(heap, page->bin, page);

@@ -358,11 +358,13 @@ static inline __attribute__((always_inline)) mi_page *mi_free_local(mi_heap *hea
 /* The one emptied-page rule, after a local free into `page`: true when the
  * caller must hand the page to mi_heap_page_freed_slow (masked). It is not
  * when blocks are still in use, nor in the common case kept inline: the
- * only page of its class, in a heap with one segment, stays (heap.c). */
+ * only page of its class, a small one (one slice) in a heap with one
+ * segment, stays (heap.c). */
 static inline __attribute__((always_inline)) bool mi_page_emptied_retires(const mi_heap *heap,
                                                                           const mi_page *page)
 {
-    return unlikely(page->allocs == page->frees) && !(!page->next && !page->prev && heap->segment_count == 1);
+    return unlikely(page->allocs == page->frees) &&
+           !(!page->next && !page->prev && page->slice_count == 1 && heap->segment_count == 1);
 }
 
 /* Allocation and free on an explicit heap, for callers inside the core:
