@@ -345,7 +345,7 @@ def held_section(data, outdir, workloads, allocs, harts):
     plots = [f'"{dat}" using 1:{j + 2} with linespoints lw 2 title "{a}"' for j, a in enumerate(allocs)]
     gnuplot("\n".join([
         'set terminal pngcairo size 700,420 font "sans,9"', f'set output "{name}"',
-        'set title "frag: peak bytes held / peak live bytes vs harts (kernel, ha\\_stats)"',
+        'set title "frag: peak bytes held / peak live bytes vs harts (kernel)"',
         "set logscale x", "set xtics (1, 2, 4, 8)", "set grid", "set key outside right",
         "set yrange [0:*]", "set datafile missing 'n/a'", "plot " + ", ".join(plots)]) + "\n", outdir)
     out += [f"![held / live]({name})", ""]
