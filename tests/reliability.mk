@@ -140,6 +140,9 @@ DEATH_KERNEL_ALLOCS ?= mi mi-locked tlsf buddy slab first-fit best-fit worst-fit
 $(RVC_OUT)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(RV_CC) $(RV_CFLAGS) -DHA_CHECKED -Itests/death -c $< -o $@
+$(RVC_OUT)/obj/alloc/%.o: alloc/%.c
+	@mkdir -p $(dir $@)
+	$(RV_CC) $(RV_CFLAGS) $(CORE_INC) -DHA_CHECKED -c $< -o $@
 $(RVC_OUT)/obj/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(RV_CC) $(RV_CFLAGS) -DHA_CHECKED -c $< -o $@
