@@ -188,7 +188,7 @@ static bool large_set_slices(mi_heap *heap, mi_page *page, unsigned count)
         if (!seg->on_list)
             list_push(heap, seg);
     }
-    mi_stat_held(&heap->stats, ((int64_t)count - (int64_t)have) << MI_SLICE_SHIFT);
+    mi_stat_held(&heap->stats, ((int64_t)count - (int64_t)have) * (int64_t)MI_SLICE_SIZE);
     page->slice_count = (uint8_t)count;
     return true;
 }
