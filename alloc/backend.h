@@ -52,6 +52,8 @@ struct ha_backend {
      * dealloc without freeing, so a bad free stops where it happens. */
     bool quarantine;
     void (*verify_free)(const void *ptr, size_t size, size_t align);
+    /* ha_release_unused; NULL when the backend never gives memory back. */
+    size_t (*release_unused)(void);
 };
 
 extern const struct ha_backend ha_backend_mi;

@@ -24,6 +24,7 @@ static const struct ha_backend *const backends[HA_TYPE_COUNT] = {
 
 /* Set once by ha_init, before any other CPU allocates. */
 static const struct ha_backend *active;
+static unsigned cpu_count; /* ha_init's ncpu, set before its first hook call */
 
 /* ha_alloc and ha_dealloc, the two calls on every path, jump through their
  * own pointer (auipc, ld, jr) instead of loading `active` and then its entry:
@@ -149,13 +150,26 @@ int ha_init_flags(ha_type type, void *start, size_t size, unsigned ncpu, unsigne
         return -HA_EBUSY;
     if ((unsigned)type >= HA_TYPE_COUNT || !start || ncpu == 0)
         return -HA_EINVAL;
+    __atomic_store_n(&cpu_count, ncpu, __ATOMIC_RELEASE); /* hartalloc_embed.h */
     int r = backends[type]->init(start, size, ncpu, flags);
     if (r == 0) {
         active = backends[type];
         alloc_entry = active->alloc;
         dealloc_entry = active->dealloc;
+    } else {
+        __atomic_store_n(&cpu_count, 0u, __ATOMIC_RELEASE);
     }
     return r;
+}
+
+unsigned ha_cpu_count(void)
+{
+    return __atomic_load_n(&cpu_count, __ATOMIC_ACQUIRE);
+}
+
+size_t ha_release_unused(void)
+{
+    return active && active->release_unused ? active->release_unused() : 0;
 }
 
 int ha_init(ha_type type, void *start, size_t size, unsigned ncpu)

@@ -6,6 +6,8 @@
  *   test=<suite>   suite to run on every hart, default smoke (none if bench= is given)
  *   bench=<name>   benchmark to run on every hart after the suite
  *   harts=<n>      use at most n harts (default: every hart in the device tree)
+ *   heapcpus=<n>   give ha_init only n CPUs although more harts run (a test of the
+ *                  allocator's guard: a hart beyond them must stop with a panic)
  *   seed=<n>       seed of the cases' random streams, default 1
  *   scale=<n>      work multiplier of the cases, default 1
  */
@@ -22,6 +24,7 @@ struct boot_args {
     const struct th_suite *suite; /* NULL: no suite */
     const struct th_bench *bench; /* NULL: no benchmark */
     unsigned harts;               /* 0: all */
+    unsigned heap_cpus;           /* 0: every hart online */
     uint64_t seed;
     unsigned scale;
 };

@@ -69,7 +69,7 @@ void kmain(unsigned long hartid, const void *fdt, unsigned index)
     timer_init(boot_fdt.timebase_hz, harness_timer_tick);
 
     ncpu = smp_bring_up(&boot_fdt, args.harts);
-    memory_init(args.alloc, ncpu, &boot_fdt);
+    memory_init(args.alloc, args.heap_cpus && args.heap_cpus < ncpu ? args.heap_cpus : ncpu, &boot_fdt);
     barrier_init(ncpu);
     console_printf("run: alloc=%s test=%s bench=%s cpus=%u seed=%llu scale=%u (booted in %llu ms)\n",
                    ha_name(), args.suite ? args.suite->name : "-",

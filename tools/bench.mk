@@ -7,6 +7,9 @@
 #   make bench-report regenerate docs/bench/report.md and the plots
 #   make bench-pair   callgrind instructions per malloc(32)+free pair
 #   make bench-usable malloc_usable_size of powers of two, every alloc_type and libmimalloc
+#   make bench-sweep  host: threads 1..1,000, hartalloc (also with scarce heaps)
+#                     vs libmimalloc and glibc (part of make bench)
+#   make bench-memory host: resident memory after frees (part of make bench)
 #   make bench-pair-kernel  kernel: guest instructions per ha_alloc(32, 8) +
 #                     ha_dealloc pair, every alloc_type (-icount), and the
 #                     disassembly count of the fast path (tools/bench/fastpath-count.py)
@@ -18,6 +21,7 @@ BENCH_OUT   := $(BUILD)/bench
 BENCH_HOST  := $(BENCH_OUT)/bench-host
 BENCH_PAIR  := $(BENCH_OUT)/pair
 BENCH_USABLE := $(BENCH_OUT)/usable
+BENCH_SWEEP := $(BENCH_OUT)/thread-sweep
 BENCH_DOCS  := docs/bench
 HA_PRELOAD  := $(HOST_OUT)/libhartalloc.so
 KERNEL_ELF  := $(RV_OUT)/kernel.elf
@@ -40,17 +44,32 @@ $(BENCH_HOST): $(BENCH_HOST_SRCS) $(wildcard tests/bench/*.h tests/*.h alloc/inc
 $(BENCH_USABLE): tools/bench/usable.c
 	@mkdir -p $(dir $@)
 	$(HOST_CC) -O2 -fno-builtin-malloc -fno-builtin-free $< -o $@
+$(BENCH_SWEEP): tools/bench/thread_sweep.c
+	@mkdir -p $(dir $@)
+	$(HOST_CC) -O2 -g -pthread -fno-builtin $< -o $@
 
 $(BENCH_PAIR): tools/bench/pair.c
 	@mkdir -p $(dir $@)
 	$(HOST_CC) -O2 -g -fno-builtin-malloc -fno-builtin-free $< -o $@
 
-.PHONY: bench bench-qemu bench-icount bench-report bench-pair bench-pair-kernel bench-usable bench-profile test-bench-host test-bench-qemu
+.PHONY: bench bench-qemu bench-icount bench-report bench-pair bench-pair-kernel bench-usable bench-profile test-bench-host test-bench-qemu \
+        bench-sweep bench-memory
 
-bench: $(BENCH_HOST) $(HA_PRELOAD)
+bench: $(BENCH_HOST) $(HA_PRELOAD) $(BENCH_SWEEP) $(HOST_PRELOAD_MEMORY)
 	python3 tools/bench/run.py host --bin $(BENCH_HOST) --preload $(HA_PRELOAD) \
 	    --reps $(BENCH_REPS) --threads "$(BENCH_THREADS)" --only "$(BENCH_ONLY)" \
 	    --out $(BENCH_DOCS)/host.json
+	$(MAKE) --no-print-directory bench-sweep bench-memory
+
+# Three runs per point: each thread count does the same total work.
+bench-sweep: $(BENCH_SWEEP) $(HA_PRELOAD)
+	python3 tools/bench/run.py sweep --bin $(BENCH_SWEEP) --preload $(HA_PRELOAD) --reps 3 \
+	    --out $(BENCH_DOCS)/sweep.json
+	python3 tools/bench/report.py $(BENCH_DOCS)
+
+bench-memory: $(HOST_PRELOAD_MEMORY) $(HA_PRELOAD)
+	python3 tools/bench/run.py memory --bin $(HOST_PRELOAD_MEMORY) --preload $(HA_PRELOAD) --reps 3 \
+	    --out $(BENCH_DOCS)/memory.json
 	python3 tools/bench/report.py $(BENCH_DOCS)
 
 bench-qemu: $(KERNEL_ELF)

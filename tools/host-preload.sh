@@ -12,6 +12,7 @@ limit=${HOST_PRELOAD_TIMEOUT:-300}
 here=$(cd "$(dirname "$0")/.." && pwd)
 material=$here/arch/host/preload
 threads=$out_dir/preload-threads
+memory=$out_dir/preload-memory-return
 work=$(mktemp -d "${TMPDIR:-/tmp}/hartalloc-preload.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 failed=0
@@ -75,7 +76,7 @@ for type in $types; do
     expect "python3[$type]" "OK" under "$so" "$type" "$python" "$material/check.py"
     expect "gcc[$type]" "hello 5050 abcabcabc" gcc_compiles "$so" "$type"
     threads_program "$so" "$type" "$type"
-    # Two slots: one owner at a time, every other thread shares the last slot.
+    # Two slots on two CPUs: no slot to lease, every thread shares one per CPU.
     threads_program "$so" "$type" "$type,cpus=2" HARTALLOC_CPUS=2
     threads_program "$checked" "$type" "$type,checked"
     expect "checked-pipeline[$type]" "200000 20000100000" pipeline "$checked" "$type"
@@ -83,6 +84,20 @@ for type in $types; do
     expect "stats-at-exit[$type]" "hartalloc $type:" \
         bash -c 'HARTALLOC_STATS=1 HARTALLOC_TYPE=$1 LD_PRELOAD=$2 "$3" -c "pass" 2>&1 |
                  grep -o "^hartalloc [^ ]*:"' _ "$type" "$so" "$python"
+done
+
+# Freed memory stops being resident (mi: the segment pool gives it back),
+# with leased slots and with shared ones only.
+for entry in "mi:$so:mi" "mi,cpus=2:$so:mi HARTALLOC_CPUS=2" "mi,checked:$checked:mi"; do
+    tag=${entry%%:*}; rest=${entry#*:}; lib=${rest%%:*}; env_=${rest#*:}
+    set -- $env_
+    timeout "$limit" env "${@:2}" HARTALLOC_TYPE="$1" LD_PRELOAD="$lib" "$memory" >"$work/memory" 2>&1
+    rc=$?
+    grep -v '^MEMRET ' "$work/memory" | sed -E "s/^(PASS|FAIL) ([^ ]+)/\1 \2[$tag]/; t; s/^/    /"
+    if [ "$rc" -ne 0 ]; then
+        failed=1
+        grep -q '^FAIL ' "$work/memory" || echo "FAIL preload.memory[$tag] exit status $rc"
+    fi
 done
 
 # Every other alloc_type runs the pthread program. A 4 GiB region keeps

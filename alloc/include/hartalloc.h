@@ -69,6 +69,11 @@ const char *ha_error_text(int err);
 int ha_init(ha_type type, void *start, size_t size, unsigned ncpu);
 int ha_init_flags(ha_type type, void *start, size_t size, unsigned ncpu, unsigned flags);
 
+/* The ncpu given to ha_init: set before ha_init makes its first call to an
+ * embedding hook (an embedding may set itself up then), 0 before ha_init
+ * and after a failed one. */
+unsigned ha_cpu_count(void);
+
 /* Hand another region to the running allocator. 0 or -HA_E*. */
 int ha_add_memory(void *start, size_t size);
 int ha_add_memory_flags(void *start, size_t size, unsigned flags);
@@ -105,6 +110,17 @@ void ha_dealloc_pages(void *addr, size_t num_pages);
  * allocates, so a kernel calls this where a CPU goes idle. A no-op for the
  * single-lock alloc_types, which hold nothing per CPU. */
 void ha_collect(void);
+
+/* Give memory back: the embedding's release thread or timer calls this a
+ * while after ha_embed_memory_unused (hartalloc_embed.h). Free segments
+ * (4 MiB, and the runs of freed huge blocks) that were already free at the
+ * previous call go to ha_embed_release; the others are marked for the next
+ * call, so memory that is reused at once is not released and faulted in
+ * again. Returns the bytes left for a later call (0: nothing to do until the
+ * next ha_embed_memory_unused). Any thread, outside the allocator. Without
+ * HA_EMBED_RELEASE in the core's build, and for alloc_types without
+ * segments, it does nothing and returns 0. */
+size_t ha_release_unused(void);
 
 /* Usage. Byte figures cover ha_alloc blocks (as usable sizes); page figures
  * cover ha_alloc_pages. "available" is what remains in the managed regions. */

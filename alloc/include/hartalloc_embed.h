@@ -10,9 +10,20 @@
  *     ha_embed_irq_restore(flags);
  * so an embedding may make irq_save the point where the caller gains exclusive
  * use of a CPU slot (the host does, for threads beyond its slot count).
+ *
+ * The first call. The core calls no hook before ha_init. ha_init runs on one
+ * thread before any other ABI call; it records its ncpu (ha_cpu_count())
+ * before its first hook call, which is an ha_embed_irq_save for most
+ * alloc_types. So an embedding may set itself up lazily in its first
+ * ha_embed_irq_save, sized by ha_cpu_count() (the host does: a program that
+ * links libhartalloc.a calls only ha_init). Later first calls from other
+ * threads may race each other, but never ha_init's.
  */
 #ifndef HARTALLOC_EMBED_H
 #define HARTALLOC_EMBED_H
+
+#include <stdbool.h>
+#include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -56,6 +67,27 @@ void ha_embed_panic(const char *message) __attribute__((noreturn));
 
 /* Write a NUL-terminated string (statistics, ha_check reports). */
 void ha_embed_puts(const char *s);
+
+#ifdef HA_EMBED_RELEASE
+/* Optional: giving memory back. An embedding that can (the host, with
+ * madvise) compiles the core with -DHA_EMBED_RELEASE and defines these two;
+ * without it the core never calls them, and free segments simply stay in
+ * its pool (the kernel's case: they are its own page allocator's memory).
+ *
+ * ha_embed_memory_unused: whole segments became free (a segment emptied, a
+ * huge block freed). Called after the core released its locks, possibly
+ * inside a masked section, so it must neither allocate nor block: it only
+ * arranges for ha_release_unused() (hartalloc.h) to be called a little
+ * later, outside the allocator. Called on every such free; deduplicate.
+ *
+ * ha_embed_release: nothing lives in [start, start + size) (whole segments)
+ * and the core will not touch it before this returns; the embedding may
+ * drop its contents. Called with the segment pool's lock held: it must not
+ * call into the allocator. True when the range now reads as zero (the core
+ * then skips zeroing it for ha_alloc_zeroed), false otherwise. */
+void ha_embed_memory_unused(void);
+bool ha_embed_release(void *start, size_t size);
+#endif
 
 #ifdef __cplusplus
 }

@@ -44,7 +44,7 @@ static inline __attribute__((always_inline)) void heap_leave(bool locked, unsign
  *
  * With a CPU slot (HA_EMBED_CPU_SLOT, hartalloc_embed.h) it is one load:
  * mi_init stores &mi_heaps[cpu] in the slot of every CPU below ncpu and the
- * closed heap (mi_lane_closed: no pages, so every call on it misses) in the
+ * closed heap (ha_lane_closed: no pages, so every call on it misses) in the
  * slot of every other CPU the embedding has. The guard cpu < ncpu therefore
  * leaves the fast path for the slow one: a CPU without a heap of its own
  * reaches alloc_slow_per_cpu / dealloc_slow_per_cpu on every call, and those
@@ -66,7 +66,7 @@ static void set_cpu_slots(unsigned heaps_in_slots)
 #ifdef HA_EMBED_CPU_SLOT
     void **slot;
     for (unsigned cpu = 0; cpu < HA_MAX_CPUS && (slot = ha_embed_cpu_slot(cpu)) != 0; cpu++)
-        *slot = cpu < heaps_in_slots ? &mi_heaps[cpu] : &mi_lane_closed;
+        *slot = cpu < heaps_in_slots ? &mi_heaps[cpu] : &ha_lane_closed.heap;
 #else
     (void)heaps_in_slots;
 #endif
@@ -123,9 +123,11 @@ static int mi_add_memory(void *start, size_t size, unsigned flags)
  *  - cpu < ncpu: see fast_heap.
  *  - a NULL pointer to dealloc: ha_dealloc drops it before the dispatch. */
 
-static __attribute__((noinline)) void *alloc_slow_per_cpu(size_t size, size_t align, unsigned long flags)
+/* size_m1: size - 1, which the fast path keeps in a register of its own, so
+ * it need not save size itself across the pop that overwrites a0. */
+static __attribute__((noinline)) void *alloc_slow_per_cpu(size_t size_m1, size_t align, unsigned long flags)
 {
-    void *p = mi_heap_alloc(checked_heap(), size, align, false, false);
+    void *p = mi_heap_alloc(checked_heap(), size_m1 + 1, align, false, false);
     ha_embed_irq_restore(flags);
     return p;
 }
@@ -135,7 +137,8 @@ static void *alloc_per_cpu(size_t size, size_t align)
 {
     unsigned long flags = ha_embed_irq_save();
     mi_heap *heap = fast_heap();
-    size_t last = (size - 1) | (align - 1); /* round_up(size, align) - 1 */
+    size_t size_m1 = size - 1;
+    size_t last = size_m1 | (align - 1); /* round_up(size, align) - 1 */
     if (MI_FAST_PATHS && likely(last < MI_DIRECT_MAX)) {
         mi_block *block = mi_alloc_direct_at(heap, last);
         if (likely(block != 0)) {
@@ -143,7 +146,7 @@ static void *alloc_per_cpu(size_t size, size_t align)
             return block;
         }
     }
-    return alloc_slow_per_cpu(size, align, flags);
+    return alloc_slow_per_cpu(size_m1, align, flags);
 }
 
 /* emptied: the fast free took p and left its page to be retired; NULL when
@@ -287,16 +290,19 @@ static void collect_per_cpu(void)
     unsigned long flags;
     mi_heap *heap = heap_enter(false, &flags);
     mi_heap_collect_all(heap);
+#ifdef HA_EMBED_RELEASE
+    mi_segment_release_free_slices(heap);
+#endif
     heap_leave(false, flags);
 }
 
-/* ---- the lane (lane.h) -------------------------------------------------- */
+/* ---- the lane (hartalloc_lane.h, lane.h) ------------------------------------ */
 
-mi_heap mi_lane_closed = {.direct = {[0 ... MI_DIRECT_MAX / 8] = &mi_page_empty}};
+ha_lane ha_lane_closed = {.heap = {.direct = {[0 ... MI_DIRECT_MAX / 8] = &mi_page_empty}}};
 
-mi_heap *mi_lane_heap(unsigned cpu)
+ha_lane *ha_lane_open(unsigned cpu)
 {
-    return lane_open && cpu < cpu_count ? &mi_heaps[cpu] : &mi_lane_closed;
+    return lane_open && cpu < cpu_count ? (ha_lane *)&mi_heaps[cpu] : &ha_lane_closed;
 }
 
 void mi_lane_page_emptied(mi_heap *heap, mi_page *page)
@@ -440,6 +446,7 @@ const struct ha_backend ha_backend_mi = {
     .alloc_pages = alloc_pages_per_cpu, .dealloc_pages = dealloc_pages_per_cpu,
     .usage = mi_backend_usage, .get_stats = mi_backend_get_stats,
     .check = mi_check_heaps, .collect = collect_per_cpu,
+    .release_unused = mi_pool_release_unused,
 };
 
 const struct ha_backend ha_backend_mi_locked = {
@@ -450,4 +457,5 @@ const struct ha_backend ha_backend_mi_locked = {
     .alloc_pages = alloc_pages_locked, .dealloc_pages = dealloc_pages_locked,
     .usage = mi_backend_usage, .get_stats = mi_backend_get_stats,
     .check = check_locked, .collect = 0,
+    .release_unused = mi_pool_release_unused,
 };

@@ -5,7 +5,7 @@
 #ifndef HA_MI_INTERNAL_H
 #define HA_MI_INTERNAL_H
 
-#include "backend.h"
+#include "../backend.h" /* relative: lane.h reaches here from an embedding */
 #include "hartalloc_embed.h"
 #include "types.h"
 
@@ -184,6 +184,10 @@ void mi_pool_for_each_sliced(void (*fn)(const mi_segment *seg, void *arg), void 
 /* Bytes of live huge blocks and of their runs (for ha_check; needs a
  * quiescent heap). */
 void mi_pool_huge_bytes(int64_t *live, int64_t *held);
+/* ha_release_unused: give free segments back to the embedding. */
+size_t mi_pool_release_unused(void);
+/* ha_collect, with HA_EMBED_RELEASE: free slices of the heap's segments too. */
+void mi_segment_release_free_slices(mi_heap *heap);
 
 /* ---- segments and pages (mi/segment.c, mi/page.c) ------------------------ */
 /* A fresh page of `bin` for heap, from its segments or a new one; NULL if the
@@ -289,7 +293,7 @@ static inline void mi_page_fold(mi_page *page)
  * Shared by the entry points (entry_points.c), the core's own callers and the
  * lane (lane.h). They read and write only owner-only fields, so they take no
  * atomics, and they count only in the page (allocs, frees): the statistics
- * are derived from those counts (mi_page_fold, sum_stats).
+ * are derived from those counts (mi_page_fold, mi_stats_sum).
  *
  * The checked build's one switch: MI_FAST_PATHS is 0 there, so every call
  * goes through the generic paths, which verify it (checked_build.c), and the

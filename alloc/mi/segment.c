@@ -414,3 +414,26 @@ int mi_segment_huge_check(void *run, size_t count)
                              page->block_size, need);
     return 0;
 }
+
+#ifdef HA_EMBED_RELEASE
+/* ha_collect with the release hooks (hartalloc_embed.h): the used-before
+ * free slices of the heap's segments go to the embedding, so a heap that
+ * keeps a segment for one live block does not keep all of it resident.
+ * Slice 0 stays: the header lives there. Owner only. */
+void mi_segment_release_free_slices(mi_heap *heap)
+{
+    for (mi_segment *seg = heap->segments; seg; seg = seg->next) {
+        uint64_t m = seg->free_slices & seg->dirty_slices & ~1ull;
+        while (m) {
+            unsigned first = (unsigned)__builtin_ctzll(m);
+            uint64_t above = ~(m >> first);
+            unsigned count = above ? (unsigned)__builtin_ctzll(above) : 64 - first;
+            uint64_t run = run_mask(first, count);
+            if (ha_embed_release((char *)seg + ((size_t)first << MI_SLICE_SHIFT),
+                                 (size_t)count << MI_SLICE_SHIFT))
+                seg->dirty_slices &= ~run;
+            m &= ~run;
+        }
+    }
+}
+#endif

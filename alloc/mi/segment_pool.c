@@ -10,6 +10,12 @@
  * flagged: such a run has no header (its block starts at the run's first
  * byte; its descriptor lives out of line, mi_segment.c), so only a sliced
  * segment's first bytes may be read as a struct mi_segment.
+ *
+ * Giving memory back (HA_EMBED_RELEASE, hartalloc_embed.h): a dirty free
+ * segment carries an age in its count bits. ha_release_unused ages fresh
+ * ones and releases those already aged, so a segment is released after it
+ * stayed free for one to two of the embedding's periods, not while it is
+ * being freed and taken again.
  */
 #include "internal.h"
 #include "spinlock.h"
@@ -19,6 +25,8 @@ enum { SEG_FREE_ZERO = 0, SEG_FREE_DIRTY = 1, SEG_HEAD = 2, SEG_TAIL = 3 };
 #define STATE(kind, n) ((uint32_t)(kind) | ((uint32_t)(n) << 3))
 #define STATE_KIND(s) ((s) & 3u)
 #define STATE_COUNT(s) ((s) >> 3)
+/* Ages of a SEG_FREE_DIRTY segment (its count bits). */
+enum { DIRTY_FRESH = 0, DIRTY_AGED = 1, DIRTY_RELEASED = 2 };
 
 struct region {
     uintptr_t base;     /* first segment                                      */
@@ -128,9 +136,42 @@ void mi_pool_free(void *run, size_t n)
         ha_fault(run, "segment run returned twice or with a wrong length");
     }
     for (size_t k = 0; k < n; k++)
-        state[reg->first + head + k] = STATE(SEG_FREE_DIRTY, 0);
+        state[reg->first + head + k] = STATE(SEG_FREE_DIRTY, DIRTY_FRESH);
     segment_free += n;
     ha_spin_unlock_irqrestore(&pool_lock, flags);
+#ifdef HA_EMBED_RELEASE
+    ha_embed_memory_unused();
+#endif
+}
+
+size_t mi_pool_release_unused(void)
+{
+    size_t waiting = 0;
+#ifdef HA_EMBED_RELEASE
+    unsigned count = __atomic_load_n(&region_count, __ATOMIC_ACQUIRE);
+    for (unsigned r = 0; r < count; r++) {
+        const struct region *reg = &regions[r];
+        /* One segment per lock hold: an allocation waits for at most one
+         * release (one madvise of 4 MiB on the host). */
+        for (size_t i = 0; i < reg->count; i++) {
+            uint32_t *s = &state[reg->first + i];
+            if (__atomic_load_n(s, __ATOMIC_RELAXED) == STATE(SEG_FREE_DIRTY, DIRTY_RELEASED) ||
+                STATE_KIND(__atomic_load_n(s, __ATOMIC_RELAXED)) != SEG_FREE_DIRTY)
+                continue; /* a hint only: decided again under the lock */
+            unsigned long flags = ha_spin_lock_irqsave(&pool_lock);
+            if (*s == STATE(SEG_FREE_DIRTY, DIRTY_FRESH)) {
+                *s = STATE(SEG_FREE_DIRTY, DIRTY_AGED);
+                waiting += MI_SEGMENT_SIZE;
+            } else if (*s == STATE(SEG_FREE_DIRTY, DIRTY_AGED)) {
+                bool zero = ha_embed_release((void *)(reg->base + (i << MI_SEGMENT_SHIFT)),
+                                             MI_SEGMENT_SIZE);
+                *s = zero ? STATE(SEG_FREE_ZERO, 0) : STATE(SEG_FREE_DIRTY, DIRTY_RELEASED);
+            }
+            ha_spin_unlock_irqrestore(&pool_lock, flags);
+        }
+    }
+#endif
+    return waiting;
 }
 
 void *mi_pool_find_huge(const void *p, size_t *count)

@@ -31,7 +31,7 @@
  *            segments.
  *   lane     the fast paths entered with a cached heap and no irq hooks, by an
  *            embedding whose caller no allocating interrupt can preempt (the
- *            host's malloc shim; mi/lane.h).
+ *            host's malloc shim; hartalloc_lane.h).
  *
  * The three free lists of a page (free-list sharding, Leijen et al. 2019)
  *   free         blocks to allocate from. Owner only; no atomics.

@@ -6,6 +6,7 @@
  *   cpu_slots.c  host threads as CPUs: slot leases, the interrupt flag
  *   region.c     the reserved address range handed to ha_init
  *   console.c    output and panic
+ *   release.c    memory given back: the core's release hooks, madvise
  */
 #ifndef HA_HOST_H
 #define HA_HOST_H
@@ -41,6 +42,10 @@ void ha_host_irq_raise(void);
 /* Reserve `size` bytes of zero-filled, lazily committed memory aligned to
  * HA_HOST_REGION_ALIGN. NULL on failure. */
 void *ha_host_reserve(size_t size);
+
+/* [start, start + size) lies inside memory ha_host_reserve returned (private
+ * anonymous: it reads as zero after madvise(MADV_DONTNEED)). */
+bool ha_host_reserved(const void *start, size_t size);
 
 /* "65536", "0x4000000", "64M", "64G" (K, M, G, T: powers of 1024). 0 for
  * anything else, including overflow. */

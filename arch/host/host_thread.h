@@ -11,17 +11,20 @@
 #include <signal.h>
 #include <stdbool.h>
 
+#include "hartalloc_lane.h"
+
 enum role {
     ROLE_NEW = 0, /* has not entered the allocator yet                        */
     ROLE_OWNER,   /* holds a slot: uses its heap without a lock               */
-    ROLE_SHARER,  /* found every slot leased: uses the last slot, locked      */
+    ROLE_SHARER,  /* found every slot leased: takes a shared slot, locked     */
     ROLE_EXITED,  /* gave its slot back at exit: shares from now on           */
+    ROLE_SERVICE, /* the release thread: enters for the pool only, no slot    */
 };
 
 struct host_thread {
-    struct mi_heap *lane;          /* the malloc shim's cached heap (mi/lane.h)
+    ha_lane *lane;                 /* the malloc shim's lane (hartalloc_lane.h)
                                     * for an owner while mi is active, else
-                                    * &mi_lane_closed; the slot stays this
+                                    * &ha_lane_closed; the slot stays this
                                     * thread's while it is open               */
     unsigned slot;                 /* owner: for life; sharer: while masked   */
     unsigned role;                 /* enum role                               */
@@ -29,7 +32,7 @@ struct host_thread {
     bool forking;                  /* between fork's prepare and its return   */
     volatile sig_atomic_t masked;  /* "interrupts off": inside the allocator;
                                     * read by a forking thread                */
-    volatile sig_atomic_t pending; /* a host interrupt arrived while masked   */
+    volatile sig_atomic_t pending; /* PENDING_*: work for the outermost restore */
 };
 
 /* initial-exec: this runs inside malloc, and the general-dynamic TLS model
@@ -38,16 +41,30 @@ struct host_thread {
 #define HOST_TLS __attribute__((tls_model("initial-exec"), visibility("hidden")))
 #define HOST_HIDDEN __attribute__((visibility("hidden")))
 
+enum {
+    PENDING_IRQ = 1,     /* a host interrupt arrived while masked           */
+    PENDING_RELEASE = 2, /* start the release thread (release.c)            */
+};
+
 extern __thread struct host_thread ha_host_self HOST_TLS;
-/* The lane's closed value, from the core (mi/lane.h): an empty heap, so the
- * shim's fast paths need no NULL test. */
-extern struct mi_heap mi_lane_closed;
 extern int ha_host_fork_pending HOST_HIDDEN; /* owners must not start a section */
 
 /* The rare paths, out of line (cpu_slots.c). */
 HOST_HIDDEN void ha_host_enter_slow(struct host_thread *t);
 HOST_HIDDEN void ha_host_leave_shared(void);
 HOST_HIDDEN void ha_host_deliver_pending(struct host_thread *t);
+/* release.c: start the release thread (outside any section); forget it in
+ * a child of fork. cpu_slots.c: make the caller the release thread. */
+HOST_HIDDEN void ha_host_release_start(void);
+HOST_HIDDEN void ha_host_release_after_fork(void);
+HOST_HIDDEN void ha_host_become_service(void);
+/* release.c: a heap may hold memory to give back (a thread exited, a
+ * shared slot is in use): run the release thread soon. in_section: the
+ * caller is inside a masked section (the thread starts at its end).
+ * cpu_slots.c: the sweep of idle heaps, run by the release thread. */
+HOST_HIDDEN void ha_host_release_wanted(bool in_section);
+HOST_HIDDEN bool ha_host_collect_idle_heaps(void);
+
 
 static inline unsigned long host_irq_save(void)
 {

@@ -14,9 +14,11 @@
  * The first call initialises, on whichever thread makes it, without
  * allocating: getenv, mmap and pthread_key_create do not call malloc.
  *
- * malloc and free first try the lane (alloc/mi/lane.h): a thread that owns a
- * slot while mi is active caches its heap and allocates small blocks and
- * frees its own with no call into the core. Everything else, including the
+ * malloc and free first try the lane (hartalloc_lane.h): a thread that owns
+ * a slot while mi is active caches its heap and allocates small blocks and
+ * frees them with no call into the core. A thread that shares (more threads
+ * than leased slots, see cpu_slots.c) uses the lane of the shared slot it
+ * holds for the length of one masked section. Everything else, including the
  * first call of each thread, takes the ABI (ha_alloc, ha_free).
  */
 #include <errno.h>
@@ -28,11 +30,13 @@
 #include <unistd.h>
 
 #include "hartalloc.h"
+#define HA_LANE_INLINE /* the core's lane bodies inline: a hit pays no call */
+#include "hartalloc_lane.h"
 #include "host.h"
 #include "host_thread.h"
-#include "mi/lane.h"
 
 #define MALLOC_ALIGN 16 /* glibc's on x86_64 and riscv64: alignof(max_align_t) */
+_Static_assert(MALLOC_ALIGN == HA_LANE_ALIGN, "lane blocks must be malloc-aligned");
 #define DEFAULT_REGION ((size_t)64 << 30)
 #define MIN_DEFAULT_REGION ((size_t)64 << 20)
 #define DEFAULT_CPUS 64u
@@ -136,25 +140,37 @@ static void *aligned(size_t align, size_t size)
 static inline void open_lane(void)
 {
     struct host_thread *t = &ha_host_self;
-    if (__builtin_expect(t->lane == &mi_lane_closed, 0) && t->role == ROLE_OWNER)
-        t->lane = mi_lane_heap(t->slot);
+    if (__builtin_expect(t->lane == &ha_lane_closed, 0) && t->role == ROLE_OWNER)
+        t->lane = ha_lane_open(t->slot);
+}
+
+/* Every miss, and every call of a thread without a lane of its own (a
+ * sharer): one masked section, in which the thread holds a CPU slot (a
+ * shared one for a sharer, locked), so it may use that slot's lane too; a
+ * lane miss goes through the ABI, whose own section nests. */
+__attribute__((noinline)) static void *malloc_section(size_t size)
+{
+    unsigned long flags = host_irq_save();
+    void *p = ha_lane_alloc(ha_lane_open(ha_host_self.slot), size);
+    if (!p)
+        p = ha_alloc(size, MALLOC_ALIGN);
+    host_irq_restore(flags);
+    open_lane();
+    return p;
 }
 
 __attribute__((noinline)) static void *malloc_slow(size_t size)
 {
     ready();
-    void *p = ha_alloc(size, MALLOC_ALIGN);
-    open_lane();
-    return or_enomem(p);
+    if (__builtin_expect(ha_host_self.lane == &ha_lane_closed, 0))
+        return or_enomem(malloc_section(size));
+    return or_enomem(ha_alloc(size, MALLOC_ALIGN)); /* the thread's own lane just missed */
 }
 
 void *malloc(size_t size)
 {
-    mi_heap *lane = ha_host_self.lane;
-    void *p = mi_lane_alloc16(lane, size);
+    void *p = ha_lane_alloc(ha_host_self.lane, size);
     if (__builtin_expect(p != NULL, 1))
-        return p;
-    if (size > MI_DIRECT_MAX && (p = mi_lane_alloc_class(lane, size)) != NULL)
         return p;
     return malloc_slow(size);
 }
@@ -164,24 +180,29 @@ __attribute__((noinline)) static void free_slow(void *ptr)
     if (!ptr)
         return;
     ready();
-    ha_free(ptr);
+    unsigned long flags = host_irq_save();
+    ha_lane *lane = ha_lane_open(ha_host_self.slot);
+    /* A closed lane must not look at ptr: it may not be an mi block. */
+    if (lane == &ha_lane_closed || (!ha_lane_free(lane, ptr) && !ha_lane_free_remote(lane, ptr)))
+        ha_free(ptr);
+    host_irq_restore(flags);
     open_lane();
 }
 
 /* The lane is open, but ptr is not a fast local free. */
-__attribute__((noinline)) static void free_lane_miss(mi_heap *lane, void *ptr)
+__attribute__((noinline)) static void free_lane_miss(ha_lane *lane, void *ptr)
 {
-    if (!mi_lane_free_remote(lane, ptr))
+    if (!ha_lane_free_remote(lane, ptr))
         free_slow(ptr);
 }
 
 void free(void *ptr)
 {
     /* A closed lane must not look at ptr: it may not be an mi block. */
-    mi_heap *lane = ha_host_self.lane;
-    if (__builtin_expect(lane == &mi_lane_closed, 0))
+    ha_lane *lane = ha_host_self.lane;
+    if (__builtin_expect(lane == &ha_lane_closed, 0))
         free_slow(ptr);
-    else if (__builtin_expect(!mi_lane_free(lane, ptr), 0))
+    else if (__builtin_expect(!ha_lane_free(lane, ptr), 0))
         free_lane_miss(lane, ptr);
 }
 
@@ -285,6 +306,23 @@ size_t malloc_usable_size(void *ptr)
         return 0;
     ready();
     return ha_usable_size(ptr);
+}
+
+/* glibc's malloc_trim: give back now what the allocator holds unused. The
+ * calling thread's heap retires the empty pages it keeps for reuse (only its
+ * owner may; the release thread does it for heaps nobody uses), and free
+ * segments are released at once instead of after the release thread's
+ * delay (the second call releases what the first one aged). 1 when memory
+ * was given back, as glibc's. */
+int malloc_trim(size_t pad)
+{
+    (void)pad;
+    if (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != READY)
+        return 0;
+    ha_collect();
+    size_t aged = ha_release_unused();
+    ha_release_unused();
+    return aged != 0;
 }
 
 /* A preloaded library is finalised after the program and its libraries. */

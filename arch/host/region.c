@@ -11,6 +11,31 @@
 
 #include "host.h"
 
+/* What ha_host_reserve mapped, for ha_host_reserved: appended, never removed. */
+#define MAX_RESERVED 16
+static struct { uintptr_t start, end; } reserved[MAX_RESERVED];
+static unsigned reserved_count;
+
+static void remember(char *start, size_t size)
+{
+    unsigned i = __atomic_fetch_add(&reserved_count, 1, __ATOMIC_ACQ_REL);
+    if (i >= MAX_RESERVED)
+        return; /* only means such memory is not known to read as zero */
+    reserved[i].start = (uintptr_t)start;
+    __atomic_store_n(&reserved[i].end, (uintptr_t)start + size, __ATOMIC_RELEASE);
+}
+
+bool ha_host_reserved(const void *start, size_t size)
+{
+    unsigned n = __atomic_load_n(&reserved_count, __ATOMIC_ACQUIRE);
+    for (unsigned i = 0; i < n && i < MAX_RESERVED; i++) {
+        uintptr_t end = __atomic_load_n(&reserved[i].end, __ATOMIC_ACQUIRE);
+        if ((uintptr_t)start >= reserved[i].start && (uintptr_t)start + size <= end)
+            return true;
+    }
+    return false;
+}
+
 void *ha_host_reserve(size_t size)
 {
     const size_t align = HA_HOST_REGION_ALIGN;
@@ -29,6 +54,7 @@ void *ha_host_reserve(size_t size)
         munmap(raw, head);
     if (tail)
         munmap(start + size, tail);
+    remember(start, size);
     return start;
 }
 

@@ -69,8 +69,8 @@ static inline unsigned long irq_save(void)
     return old & SSTATUS_SIE;
 }
 
-/* flags is 0 or SSTATUS_SIE (irq_save), so setting its bits restores SIE
- * without a branch. */
+/* flags is 0 or SSTATUS_SIE (irq_save), or the whole previous sstatus
+ * (embed_inline.h), so setting its bits restores SIE without a branch. */
 static inline void irq_restore(unsigned long flags)
 {
     __asm__ volatile("csrs sstatus, %0" ::"r"(flags) : "memory");

@@ -12,7 +12,17 @@
 #include "cpu.h"
 
 static inline unsigned ha_embed_cpu_index(void) { return this_cpu()->index; }
-static inline unsigned long ha_embed_irq_save(void) { return irq_save(); }
+/* The whole previous sstatus, not just its SIE bit (irq_save): restoring
+ * sets its bits again (irq_restore is one csrs), and while interrupts are
+ * masked nothing clears another sstatus bit that was set (no trap can be
+ * taken; FS only moves up), so this restores exactly SIE, one instruction
+ * cheaper on every allocator call. */
+static inline unsigned long ha_embed_irq_save(void)
+{
+    unsigned long old;
+    __asm__ volatile("csrrci %0, sstatus, 2" : "=r"(old) : : "memory");
+    return old;
+}
 static inline void ha_embed_irq_restore(unsigned long flags) { irq_restore(flags); }
 
 /* The CPU slot: a word of struct cpu, which tp points at (embed.c has

@@ -113,6 +113,9 @@ rv-bad-args: $(RV_KERNEL)
 	    ARGS=test=nosuch || rc=1; \
 	EXPECT_EXIT=4 $(QEMU_TEST) fail bad-number "boot argument harts=zero: expected a number" \
 	    ARGS=harts=zero || rc=1; \
+	EXPECT_EXIT=2 $(QEMU_TEST) fail cpu-beyond-ncpu \
+	    'PANIC hart .* cpu 1 in hartalloc .*CPU index >= ncpu given to ha_init' \
+	    SMP=2 ARGS="test=smoke heapcpus=1" || rc=1; \
 	exit $$rc
 
 # test=alloc for every alloc_type at 1, 2, 4 and 8 harts (names asked from the kernel).

@@ -182,6 +182,88 @@ plot "{dat}" using 2:xtic(1) title "vs mimalloc", "" using 3 title "vs glibc", \
     os.unlink(dat)
 
 
+# ---- thread sweep and memory given back (issue 15) -------------------------
+SWEEP_ORDER = ["hartalloc", "hartalloc-cpus2", "mimalloc", "glibc"]
+
+
+def sweep_section(data, outdir):
+    meta, med = data["meta"], {}
+    for key in {(r["threads"], r["config"]) for r in data["runs"] if r.get("ok")}:
+        rs = [r for r in data["runs"] if r.get("ok") and (r["threads"], r["config"]) == key]
+        med[key] = (statistics.median(r["ns"] for r in rs) / 1e6,
+                    statistics.median(r["maxrss_kb"] for r in rs) / 1024,
+                    statistics.median(r["cpu_ns"] for r in rs) / 1e6)
+    threads = sorted({t for t, _ in med})
+    configs = [c for c in SWEEP_ORDER if any(c == k for _, k in med)]
+    out = ["## Thread sweep (host, `make bench-sweep`)", "",
+           f"`tools/bench/thread_sweep.c` under LD_PRELOAD: T threads started together, "
+           f"{meta['total_rounds']:,} rounds of 64 mallocs (16..520 bytes) and 64 frees split "
+           f"evenly over them, so every T does the same work; median of {meta['reps']} runs, "
+           f"interleaved. `hartalloc-cpus2` is HARTALLOC_CPUS=2: no slot to lease, every thread "
+           f"shares the two heaps (one per CPU of this machine), which shows whether threads that "
+           f"outnumber the heaps wait for each other. The machine is shared with other jobs (see the load "
+           f"average): wall time mostly says how much of it a run got, so the first table gives the "
+           f"process's CPU time (user + system, spinning included) and the second the wall time "
+           f"from the first thread's start to the last one's end.", ""] + meta_lines(meta) + [""]
+    for title, idx in (("CPU ms", 2), ("wall ms", 0)):
+        out += ["| threads | " + " | ".join(f"{c} {title}" for c in configs) +
+                " | hartalloc / mimalloc |" + ("".join(f" {c} peak MiB |" for c in configs) if idx == 2 else ""),
+                "|---:|" + "---:|" * (len(configs) + 1) + ("---:|" * len(configs) if idx == 2 else "")]
+        for t in threads:
+            vals = [med.get((t, c), (None, None, None))[idx] for c in configs]
+            h, m = med.get((t, "hartalloc"), (None,) * 3)[idx], med.get((t, "mimalloc"), (None,) * 3)[idx]
+            row = f"| {t} | " + " | ".join(fmt(x, 1) for x in vals) + f" | {fmt(h / m) if h and m else 'n/a'} |"
+            if idx == 2:
+                row += "".join(f" {fmt(med.get((t, c), (None, None, None))[1], 1)} |" for c in configs)
+            out.append(row)
+        out.append("")
+    with tempfile.NamedTemporaryFile("w", suffix=".dat", delete=False) as f:
+        for t in threads:
+            f.write(f"{t} " + " ".join(f"{med[(t, c)][2]:.3f}" if (t, c) in med else "NaN"
+                                       for c in configs) + "\n")
+        dat = f.name
+    plots = ", ".join(f'"{dat}" using 1:{i + 2} with linespoints title "{c}"' for i, c in enumerate(configs))
+    gnuplot(f"""
+set terminal pngcairo size 900,480 font "sans,10"
+set output "host-thread-sweep.png"
+set title "Same total work split over T threads (lower is better)"
+set logscale x 2
+set logscale y 2
+set xlabel "threads"
+set ylabel "CPU ms (median)"
+set grid
+set key top left
+plot {plots}
+""", outdir)
+    os.unlink(dat)
+    out += ["", "![thread sweep](host-thread-sweep.png)", ""]
+    return out
+
+
+def memory_section(data):
+    meta, rows = data["meta"], {}
+    for r in data["runs"]:
+        rows.setdefault((r["check"], r["alloc"]), []).append(r)
+    out = ["## Memory given back (host, `make bench-memory`)", "",
+           "`arch/host/preload/memory_return.c` under LD_PRELOAD (also a test in `make test`), "
+           "resident memory from /proc/self/statm. huge-block: malloc(512 MiB), write every page, "
+           "free. free-everything: 4 threads allocate ~200 MiB in 16 B..96 KiB blocks (a quarter freed "
+           "by another thread), free everything and exit. \"end\" is resident memory when it fell "
+           "within the check's bound (start + 64 MiB; start + 10% + 256 KiB), or after the whole "
+           f"wait (1 s; 2 s) when it did not; median of {meta['reps']} runs.", ""] + meta_lines(meta) + ["",
+           "| check | allocator | start MiB | peak MiB | end MiB | ms after the last free |",
+           "|---|---|---:|---:|---:|---:|"]
+    for (check, alloc), rs in sorted(rows.items(), key=lambda kv: (kv[0][0], order_alloc(kv[0][1]))):
+        med = {k: statistics.median(r[k] for r in rs) for k in ("start_kb", "peak_kb", "end_kb", "ms")}
+        out.append(f"| {check} | {alloc} | {med['start_kb'] / 1024:.1f} | {med['peak_kb'] / 1024:.1f} | "
+                   f"{med['end_kb'] / 1024:.1f} | {med['ms']:.0f} |")
+    return out + [""]
+
+
+def order_alloc(a):
+    return ["hartalloc", "mimalloc", "glibc"].index(a) if a in ("hartalloc", "mimalloc", "glibc") else 9
+
+
 # ---- kernel ----------------------------------------------------------------
 
 def kernel_section(data, outdir):
@@ -555,13 +637,18 @@ def main():
     outdir = sys.argv[1] if len(sys.argv) > 1 else "docs/bench"
     host, kernel = load(os.path.join(outdir, "host.json")), load(os.path.join(outdir, "kernel.json"))
     out = ["# hartalloc benchmarks", "",
-           "Generated by `tools/bench/report.py` from `host.json` (`make bench`) and `kernel.json` "
+           "Generated by `tools/bench/report.py` from `host.json`, `sweep.json`, `memory.json` (`make bench`) and `kernel.json` "
            "(`make bench-qemu`) in this directory; the workloads are in `tests/bench/`. "
            "Every figure below was measured; the raw runs, machine, versions and commit are in the "
            "JSON files.", ""]
     if host:
         lines, _ = host_section(host, outdir)
         out += lines
+    sweep, memory = load(os.path.join(outdir, "sweep.json")), load(os.path.join(outdir, "memory.json"))
+    if sweep:
+        out += sweep_section(sweep, outdir)
+    if memory:
+        out += memory_section(memory)
     if kernel:
         lines, _ = kernel_section(kernel, outdir)
         out += lines

@@ -6,6 +6,15 @@
   run.py pair      [--allocs "mi .."] [--rust-kernel K] --out F.json   (kernel pair, -icount)
   run.py test-host --bin B --preload L     (make test: each workload once, tiny)
   run.py test-qemu                         (make test: each workload once in the kernel, SMP=2)
+  run.py sweep     --bin B --preload L [--reps N] [--threads "1 2 .."] --out F.json
+  run.py memory    --bin B --preload L [--reps N] --out F.json
+
+Sweep (issue 15): tools/bench/thread_sweep.c at each thread count, the same
+total work split over the threads, under hartalloc with its default slots,
+hartalloc with HARTALLOC_CPUS=2 (no slot to lease: every thread shares one
+heap per CPU), libmimalloc and glibc. Memory: arch/host/preload/
+memory_return.c's MEMRET figures (resident memory after frees) under
+hartalloc, libmimalloc and glibc.
 
 Host: each workload is run by the plain driver (tools/bench/host_main.c) under
 every allocator: hartalloc through LD_PRELOAD of build/host/libhartalloc.so,
@@ -340,9 +349,74 @@ def cmd_test_qemu(a):
     return 1 if failed else 0
 
 
+SWEEP_THREADS = "1 2 4 8 16 32 64 128 256 512 1000"
+SWEEP_ROUNDS = 160000  # rounds of 64 malloc + 64 free, split over the threads
+SWEEP_CONFIGS = {  # name: (library key of HOST_LIBS, extra environment)
+    "hartalloc": ("hartalloc", {}),
+    "hartalloc-cpus2": ("hartalloc", {"HARTALLOC_CPUS": "2"}),
+    "mimalloc": ("mimalloc", {}),
+    "glibc": ("glibc", {}),
+}
+SWEEP_RE = re.compile(r"^SWEEP threads=(\d+) rounds=(\d+) ops=(\d+) ns=(\d+) cpu_ns=(\d+) maxrss_kb=(\d+)", re.M)
+MEMRET_RE = re.compile(r"^MEMRET (\S+) start_kb=(\d+) peak_kb=(\d+) end_kb=(\d+) ms=(\d+)", re.M)
+
+
+def run_plain(argv, env, timeout=300):
+    try:
+        p = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
+        return p.stdout + p.stderr, p.returncode
+    except subprocess.TimeoutExpired:
+        return "timeout", 124
+
+
+def cmd_sweep(a):
+    threads = [int(t) for t in (a.threads if a.threads_given else SWEEP_THREADS).split()]
+    meta = machine_meta()
+    meta.update(kind="sweep", reps=a.reps, threads=threads, total_rounds=SWEEP_ROUNDS,
+                configs={k: {"lib": (a.preload if lib == "hartalloc" else HOST_LIBS[lib]), "env": e}
+                         for k, (lib, e) in SWEEP_CONFIGS.items()})
+    runs = []
+    for t in threads:
+        for rep in range(a.reps):
+            for name, (lib, extra) in SWEEP_CONFIGS.items():
+                env = dict(host_env(lib, a.preload), **extra)
+                out, rc = run_plain([a.bin, str(t), str(SWEEP_ROUNDS)], env)
+                m = SWEEP_RE.search(out)
+                r = {"config": name, "threads": t, "rep": rep, "rc": rc, "ok": rc == 0 and bool(m)}
+                if m:
+                    r.update(ops=int(m.group(3)), ns=int(m.group(4)), cpu_ns=int(m.group(5)),
+                             maxrss_kb=int(m.group(6)))
+                else:
+                    r["output"] = out[-2000:]
+                runs.append(r)
+                print(f"sweep t={t:5} {name:16} rep {rep}: "
+                      + (f"{r['ns'] / 1e6:9.2f} ms, cpu {r['cpu_ns'] / 1e6:9.2f} ms, {r['maxrss_kb']:7} KB"
+                         if r["ok"] else f"FAILED rc={rc}"),
+                      flush=True)
+    meta["loadavg_at_end"] = sh("cut -d' ' -f1-3 /proc/loadavg")
+    save(a.out, {"meta": meta, "runs": runs})
+
+
+def cmd_memory(a):
+    meta = machine_meta()
+    meta.update(kind="memory", reps=a.reps,
+                libs={k: (a.preload if k == "hartalloc" else HOST_LIBS[k]) for k in ("hartalloc", "mimalloc", "glibc")})
+    runs = []
+    for rep in range(a.reps):
+        for lib in ("hartalloc", "mimalloc", "glibc"):
+            out, rc = run_plain([a.bin], host_env(lib, a.preload))
+            for m in MEMRET_RE.finditer(out):
+                runs.append({"alloc": lib, "rep": rep, "check": m.group(1), "start_kb": int(m.group(2)),
+                             "peak_kb": int(m.group(3)), "end_kb": int(m.group(4)), "ms": int(m.group(5))})
+                print(f"memory {lib:10} {m.group(1):16} rep {rep}: start {m.group(2)} KB, peak "
+                      f"{m.group(3)} KB, end {m.group(4)} KB after {m.group(5)} ms", flush=True)
+    meta["loadavg_at_end"] = sh("cut -d' ' -f1-3 /proc/loadavg")
+    save(a.out, {"meta": meta, "runs": runs})
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("mode", choices=["host", "qemu", "pair", "test-host", "test-qemu"])
+    ap.add_argument("mode", choices=["host", "qemu", "pair", "test-host", "test-qemu", "sweep", "memory"])
     ap.add_argument("--bin")
     ap.add_argument("--preload")
     ap.add_argument("--reps", type=int, default=5)
@@ -358,8 +432,9 @@ def main():
                     help="qemu: replace only these workloads' runs in an existing --out file")
     ap.add_argument("--out")
     a = ap.parse_args()
+    a.threads_given = "--threads" in sys.argv
     return {"host": cmd_host, "qemu": cmd_qemu, "pair": cmd_pair, "test-host": cmd_test_host,
-            "test-qemu": cmd_test_qemu}[a.mode](a) or 0
+            "test-qemu": cmd_test_qemu, "sweep": cmd_sweep, "memory": cmd_memory}[a.mode](a) or 0
 
 
 if __name__ == "__main__":

@@ -26,15 +26,17 @@ static inline struct rk_hart *rk_this_hart(void)
 
 static inline unsigned ha_embed_cpu_index(void) { return (unsigned)rk_this_hart()->hartid; }
 
-/* sstatus.SIE is bit 1; csrrci returns the old sstatus. */
+/* sstatus.SIE is bit 1; csrrci returns the old sstatus, kept whole: while
+ * interrupts are masked no other bit that was set gets cleared, so setting
+ * its bits again restores exactly SIE. */
 static inline unsigned long ha_embed_irq_save(void)
 {
     unsigned long old;
     __asm__ volatile("csrrci %0, sstatus, 2" : "=r"(old) : : "memory");
-    return old & 2;
+    return old;
 }
 
-/* flags is 0 or SIE: setting its bits restores SIE without a branch. */
+/* One csrs, no branch. */
 static inline void ha_embed_irq_restore(unsigned long flags)
 {
     __asm__ volatile("csrs sstatus, %0" : : "r"(flags) : "memory");
