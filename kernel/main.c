@@ -23,6 +23,22 @@ static struct boot_args args;
 static unsigned ncpu;
 static unsigned failed_cases; /* written by CPU 0 */
 
+/* After a benchmark: the allocator's peaks since boot (the kernel boots for
+ * one workload), for the held/live table of tools/bench/report.py:
+ *   HELD <name> alloc=<type> cpus=<n> live_peak=<B> held_peak=<B> live=<B> held=<B> remote_frees=<n>
+ * held_peak is exact for every type. live_peak is exact for the single-lock
+ * types; mi's is the highest total any statistics report saw (its fast paths
+ * count only in their pages), so it means something for the workloads that
+ * report at their peaks (frag, churn: bench_sample_stats). */
+static void print_held(const char *bench, unsigned cpus)
+{
+    struct ha_stats st = { 0 };
+    ha_get_stats(HA_ALL_CPUS, &st);
+    console_printf("HELD %s alloc=%s cpus=%u live_peak=%lld held_peak=%lld live=%lld held=%lld remote_frees=%llu\n",
+                   bench, ha_name(), cpus, (long long)st.bytes_peak, (long long)st.bytes_held_peak,
+                   (long long)st.bytes_in_use, (long long)st.bytes_held, (unsigned long long)st.remote_frees);
+}
+
 /* What every CPU runs once released; CPU 0 then reports and ends the run. */
 static void run(unsigned cpu)
 {
@@ -38,8 +54,10 @@ static void run(unsigned cpu)
     }
     if (args.bench) {
         th_run_bench(args.bench, cpu, ncpu, args.seed, args.scale);
-        if (cpu == 0)
+        if (cpu == 0) {
+            print_held(args.bench->name, ncpu);
             latency_report(args.bench->name, ncpu);
+        }
     }
     if (cpu == 0)
         failed_cases = failed;

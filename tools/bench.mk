@@ -8,6 +8,7 @@
 #                     at 1 and 4 harts (-icount, kernel-latency.elf)
 #   make bench-report regenerate docs/bench/report.md and the plots
 #   make bench-pair   callgrind instructions per malloc(32)+free pair
+#   make bench-usable malloc_usable_size of powers of two, every alloc_type and libmimalloc
 #   make bench-sweep  host: threads 1..1,000, hartalloc (also with scarce heaps)
 #                     vs libmimalloc and glibc (part of make bench)
 #   make bench-memory host: resident memory after frees (part of make bench)
@@ -21,6 +22,7 @@
 BENCH_OUT   := $(BUILD)/bench
 BENCH_HOST  := $(BENCH_OUT)/bench-host
 BENCH_PAIR  := $(BENCH_OUT)/pair
+BENCH_USABLE := $(BENCH_OUT)/usable
 BENCH_SWEEP := $(BENCH_OUT)/thread-sweep
 BENCH_DOCS  := docs/bench
 HA_PRELOAD  := $(HOST_OUT)/libhartalloc.so
@@ -41,6 +43,9 @@ $(BENCH_HOST): $(BENCH_HOST_SRCS) $(wildcard tests/bench/*.h tests/*.h alloc/inc
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(BENCH_HOST_CFLAGS) $(BENCH_HOST_SRCS) -o $@
 
+$(BENCH_USABLE): tools/bench/usable.c
+	@mkdir -p $(dir $@)
+	$(HOST_CC) -O2 -fno-builtin-malloc -fno-builtin-free $< -o $@
 $(BENCH_SWEEP): tools/bench/thread_sweep.c
 	@mkdir -p $(dir $@)
 	$(HOST_CC) -O2 -g -pthread -fno-builtin $< -o $@
@@ -49,8 +54,8 @@ $(BENCH_PAIR): tools/bench/pair.c
 	@mkdir -p $(dir $@)
 	$(HOST_CC) -O2 -g -fno-builtin-malloc -fno-builtin-free $< -o $@
 
-.PHONY: bench bench-qemu bench-icount bench-latency bench-report bench-pair bench-pair-kernel bench-profile \
-        test-bench-host test-bench-qemu test-latency bench-sweep bench-memory
+.PHONY: bench bench-qemu bench-icount bench-latency bench-report bench-pair bench-pair-kernel bench-usable \
+        bench-profile test-bench-host test-bench-qemu test-latency bench-sweep bench-memory
 
 bench: $(BENCH_HOST) $(HA_PRELOAD) $(BENCH_SWEEP) $(HOST_PRELOAD_MEMORY)
 	python3 tools/bench/run.py host --bin $(BENCH_HOST) --preload $(HA_PRELOAD) \
@@ -88,6 +93,11 @@ bench-latency: $(RV_LAT_KERNEL) $(KERNEL_ELF)
 	python3 tools/bench/report.py $(BENCH_DOCS)
 
 bench-report:
+	python3 tools/bench/report.py $(BENCH_DOCS)
+
+# malloc_usable_size of powers of two for every alloc_type and libmimalloc.
+bench-usable: $(BENCH_USABLE) $(HA_PRELOAD)
+	./tools/bench/usable.sh $(BENCH_USABLE) $(HA_PRELOAD) > $(BENCH_DOCS)/usable.json
 	python3 tools/bench/report.py $(BENCH_DOCS)
 
 bench-pair: $(BENCH_PAIR) $(HA_PRELOAD)

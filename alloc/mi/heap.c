@@ -163,8 +163,7 @@ mi_page *mi_heap_take_large_cache(mi_heap *heap, size_t need, size_t align)
     /* Sized to the request: the tail goes back to the segment, or the free
      * slices after it are added. If it cannot grow, it is retired, so its
      * slices may serve the request from take_slices. */
-    size_t count = mi_segment_large_slices(need, align);
-    if (!count || !mi_segment_large_resize(heap, page, count)) {
+    if (!mi_segment_large_resize(heap, page, need, align)) {
         retire_large(heap, page);
         return 0;
     }
@@ -207,11 +206,12 @@ void mi_heap_page_freed_slow(mi_heap *heap, mi_page *page)
     if (mi_page_used(page) != 0 || (mi_load_relaxed(&page->xthread_free) & MI_FLAG_MASK) != MI_NORMAL)
         return; /* still used, or maybe on the returned stack: never retire it there */
     mi_page_queue *q = &heap->queues[page->bin];
-    /* Keep the only page of a class, so one block allocated and freed in a
-     * loop does not retire and refill a page each time; but such pages pin no
+    /* Keep the only page of a class if it is small (one slice: a medium page
+     * holds up to 512 KiB), so one block allocated and freed in a loop does
+     * not retire and refill a page each time; but such pages pin no
      * segment alone except the heap's last one (mi_segment_page_free sweeps
      * the others). The heap's OOM path gives all of them back. */
-    if (q->first == page && q->last == page &&
+    if (q->first == page && q->last == page && page->slice_count == 1 &&
         (!mi_segment_page_is_alone(page) || heap->segment_count == 1))
         return;
     mi_queue_remove(heap, page->bin, page);

@@ -5,9 +5,10 @@
  * Glossary
  *   region   memory handed over by ha_init / ha_add_memory.
  *   segment  a 4 MiB-aligned, 4 MiB slice of a region (or a run of them for a
- *            huge block). Its header (struct mi_segment) sits at its start, so
- *            the segment of any block is found by masking the block's address.
- *            The segment pool hands segments to heaps and takes them back.
+ *            huge block). A sliced segment's header (struct mi_segment) sits at
+ *            its start, so the segment of any block not on a segment boundary
+ *            is found by masking the block's address. The segment pool hands
+ *            segments to heaps and takes them back.
  *   slice    a 64 KiB sixty-fourth of a segment; slice 0 starts with the header.
  *   page     a run of slices of one segment holding blocks of one size class:
  *            1 slice (small blocks, <= 8 KiB), 8 slices (medium, <= 128 KiB),
@@ -15,8 +16,16 @@
  *            of every kind share a segment, so a CPU pins few segments.
  *            Not a 4 KiB MMU page; those are "4 KiB pages" here (ha_alloc_pages).
  *   block    what ha_alloc returns; free blocks link through their first word.
+ *   large    a one-block page; the block is the request rounded up to 4 KiB,
+ *            the page the fewest slices that hold it. Only a page starting at
+ *            slice 0 pays for the header, so pages of several slices start
+ *            elsewhere when they can: a multiple of 64 KiB fits exactly.
  *   huge     a block larger than a segment's slices: a run of segments of its
- *            own, freed by any CPU straight to the pool.
+ *            own, freed by any CPU straight to the pool. It starts at the run's
+ *            first byte and the run has no header: its page (descriptor) sits
+ *            in the run's last bytes when the block leaves room there, else in a
+ *            spare table (mi_segment.c), so a multiple of 4 MiB fits exactly.
+ *            Only huge blocks start on a segment boundary; free asks the pool.
  *   heap     one per CPU index (struct mi_heap). It owns segments, and through
  *            them pages; only its CPU allocates from its pages or carves its
  *            segments.
@@ -103,7 +112,8 @@
 #define MI_SLICE_SHIFT 16           /* 64 KiB                                    */
 #define MI_SLICE_SIZE ((uintptr_t)1 << MI_SLICE_SHIFT)
 #define MI_SLICES 64u               /* per segment                               */
-#define MI_MEDIUM_SLICES 8u         /* a medium page: 512 KiB                    */
+#define MI_MEDIUM_SLICES 8u         /* the largest medium page: 512 KiB          */
+#define MI_MEDIUM_MIN_BLOCKS 4u     /* a medium page holds this many blocks      */
 
 /* Block size boundaries. Small pages hold >= 7 blocks of their largest class,
  * medium pages >= 4. A larger block gets a page of its own, sized to it in
@@ -120,8 +130,6 @@
 #define MI_BIN_FULL MI_BIN_COUNT    /* index of the heap's full queue            */
 #define MI_BIN_LARGE (MI_BIN_COUNT + 1) /* a one-block page; lives on `full`      */
 #define MI_BIN_HUGE 0               /* the page of a huge segment run            */
-
-enum mi_segment_kind { MI_SEGMENT_SLICED, MI_SEGMENT_HUGE };
 
 /* Flag in the two low bits of xthread_free. */
 enum mi_full_state { MI_NORMAL = 0, MI_FULL = 1, MI_NOTIFIED = 2 };
@@ -175,14 +183,14 @@ typedef struct mi_page {
 
 typedef struct mi_segment {
     uintptr_t cookie;               /* address ^ secret: proves a live header    */
-    uint8_t kind;                   /* enum mi_segment_kind                      */
     uint8_t on_list;                /* on its heap's list of segments with room  */
+    uint8_t sweep_cursor;           /* while its heap gives it back (heap->sweeping):
+                                       its first slice not checked yet (64: all)  */
     struct mi_page *slice_page[MI_SLICES]; /* used slice -> its page (a pointer, not
                                        an index: one load on the free fast path) */
     uint64_t free_slices;           /* bit i: slice i belongs to no page         */
     uint64_t dirty_slices;          /* bit i: slice i was used (not known zero)  */
-    size_t segment_count;           /* segments in the run (>1 only when huge)   */
-    struct mi_heap *heap;           /* owner (NULL for huge: any CPU frees them) */
+    struct mi_heap *heap;           /* owner                                     */
     struct mi_segment *next, *prev; /* owner's list of segments with free slices */
     mi_page pages[MI_SLICES];       /* pages[i] describes the page starting at slice i */
 } mi_segment;
@@ -210,6 +218,9 @@ typedef struct mi_stats {
                                        pointers; in checked builds, the padding   */
     int64_t page4k_in_use;          /* 4 KiB pages handed out by alloc_pages     */
     int64_t page4k_block_bytes;     /* block bytes those pages occupy            */
+    int64_t held_bytes, held_peak;  /* bytes of the pages (and huge runs) held:
+                                       changed only on slow paths, so the peak
+                                       is exact                                  */
 } mi_stats; /* inside its heap, so on its CPU's own lines */
 
 /* Requests up to this size find their page in one load (mi_heap.direct). */
@@ -231,7 +242,6 @@ typedef struct mi_heap {
     mi_segment *sweeping;           /* a segment that may hold only kept empty
                                        pages: checked, then given back, a few
                                        pages per slow path (mi_segment.c)        */
-    unsigned sweep_cursor;          /* its first slice not checked yet (64: all) */
     int64_t xpeak_reported;         /* any CPU: the highest peak a report gave   */
 } __attribute__((aligned(MI_CACHE_LINE))) mi_heap;
 

@@ -25,7 +25,8 @@ also through LD_PRELOAD. Repetitions are interleaved (rep 1 of every
 allocator, then rep 2, ...) so a change in the machine's load hits all alike.
 Kernel: one QEMU boot per workload x alloc_type x harts, through
 tools/qemu-run.sh, with bench=<workload> scale=<n> on the command line.
-Every run keeps the BENCH line (ops, ns) and, for frag, the MEM line.
+Every run keeps the BENCH line (ops, ns), for frag the MEM line, and in the kernel the
+HELD line (the allocator's peak bytes held and live since boot, ha_stats).
 Latency: one boot of build/riscv64/kernel-latency.elf with latency=1 under
 -icount per workload (and the alloc suite) x alloc_type x harts; every run
 keeps the LAT* lines (kernel/latency.h): per operation the call count, sum,
@@ -41,7 +42,7 @@ import sys
 import time
 
 WORKLOADS = ["glibc-thread", "glibc-simple", "larson", "mstress", "xmalloc",
-             "cache-scratch", "cache-thrash", "mpsc", "malloc-large", "frag"]
+             "cache-scratch", "cache-thrash", "mpsc", "malloc-large", "frag", "churn"]
 
 HOST_LIBS = {
     "hartalloc": None,  # --preload
@@ -61,7 +62,7 @@ HOST_PACKAGES = ["libc6", "libmimalloc2.0", "libjemalloc2", "libgoogle-perftools
 # same workload.
 HOST_SCALE = {"glibc-thread": 800, "glibc-simple": 240, "larson": 1600, "mstress": 480,
               "xmalloc": 480, "cache-scratch": 1600, "cache-thrash": 1600, "mpsc": 160,
-              "malloc-large": 160, "frag": 480}
+              "malloc-large": 160, "frag": 480, "churn": 40}
 
 KERNEL_ALLOCS = ["mi", "mi-locked", "tlsf", "buddy", "slab", "first-fit", "best-fit", "worst-fit"]
 KERNEL_HARTS = [1, 2, 4, 8]
@@ -73,7 +74,7 @@ KERNEL_HARTS = [1, 2, 4, 8]
 # stays comparable across scales; the scale used is recorded with every run.
 KERNEL_SCALE = {"glibc-thread": 25, "glibc-simple": 3, "larson": 50, "mstress": 20,
                 "xmalloc": 10, "cache-scratch": 150, "cache-thrash": 250, "mpsc": 4,
-                "malloc-large": 20, "frag": 40}
+                "malloc-large": 20, "frag": 40, "churn": 10}
 KERNEL_TARGET_NS = 300e6
 # A boot slower than this (wall seconds) skips the larger hart counts of its
 # workload x alloc_type: they would only be slower.
@@ -91,7 +92,9 @@ KERNEL = os.environ.get("BENCH_KERNEL", "")  # default: qemu-run.sh's build/risc
 
 BENCH_RE = re.compile(r"^BENCH (\S+) alloc=(\S*) cpus=(\d+) ops=(\d+) ns=(\d+)", re.M)
 MEM_RE = re.compile(r"^MEM (\S+) alloc=(\S*) cpus=(\d+) peak=(\d+) final=(\d+) "
-                    r"pages=(\d+)/(\d+) segments=(\d+)/(\d+)", re.M)
+                    r"pages=(\d+)/(\d+) segments=(\d+)/(\d+)(?: held=(\d+)/(\d+))?", re.M)
+HELD_RE = re.compile(r"^HELD (\S+) alloc=(\S*) cpus=(\d+) live_peak=(-?\d+) held_peak=(-?\d+) "
+                     r"live=(-?\d+) held=(-?\d+) remote_frees=(\d+)", re.M)
 PAIR_RE = re.compile(r"^PAIR alloc=(\S*) cpus=(\d+) pairs=(\d+) loop_ns=(\d+) pair_ns=(\d+)", re.M)
 # Instructions of the stand-ins' own `ret`s, counted in loop_ns (tests/bench/pair.c).
 PAIR_NULL_RETS = 2
@@ -138,6 +141,13 @@ def parse(out):
         r["mem"] = {"peak": int(m.group(4)), "final": int(m.group(5)),
                     "pages_peak": int(m.group(6)), "pages_final": int(m.group(7)),
                     "segments_peak": int(m.group(8)), "segments_final": int(m.group(9))}
+        if m.group(10):
+            r["mem"].update(held_peak=int(m.group(10)), held_final=int(m.group(11)))
+    m = HELD_RE.search(out)
+    if m:
+        r["held"] = {"live_peak": int(m.group(4)), "held_peak": int(m.group(5)),
+                     "live_end": int(m.group(6)), "held_end": int(m.group(7)),
+                     "remote_frees": int(m.group(8))}
     m = RUSAGE_RE.search(out)
     if m:
         r.update(maxrss_kb=int(m.group(1)), utime_us=int(m.group(2)), stime_us=int(m.group(3)))
@@ -189,6 +199,20 @@ def cmd_host(a):
                           + (f"{r['ns'] / 1e6:9.2f} ms {r.get('maxrss_kb', 0):7} KB"
                              if r["ok"] else f"FAILED rc={r['rc']}"), flush=True)
     meta["loadavg_at_end"] = sh("cut -d' ' -f1-3 /proc/loadavg")
+    if a.merge and os.path.exists(a.out):
+        # Replace the runs of these workloads x thread counts in an earlier
+        # file, keep the rest (and its metadata, with a note of the merge).
+        with open(a.out) as f:
+            old = json.load(f)
+        runs = [r for r in old["runs"] if not (r["workload"] in workloads and r["threads"] in threads)] + runs
+        old["meta"].setdefault("merged", []).append(
+            {k: meta[k] for k in ("date_utc", "git_commit", "workloads", "threads", "reps")}
+            | {"loadavg": [meta["machine"]["loadavg_at_start"], meta["loadavg_at_end"]]})
+        for w in workloads:
+            if w not in old["meta"]["workloads"]:
+                old["meta"]["workloads"].append(w)
+        old["meta"]["scales"] = HOST_SCALE
+        meta = old["meta"]
     save(a.out, {"meta": meta, "runs": runs})
 
 
