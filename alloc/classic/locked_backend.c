@@ -7,13 +7,18 @@
 
 struct locked_backend locked_backend;
 
+/* The running backend's ops, for the statistics' reader of bytes held. */
+static const struct locked_ops *active_ops;
+static size_t active_held(void) { return locked_held(active_ops); }
+
 int locked_init(const struct locked_ops *ops, void *start, size_t size, unsigned ncpu, unsigned flags)
 {
     __builtin_memset(&locked_backend, 0, sizeof locked_backend);
     int r = locked_stats_init(&locked_backend.stats, ncpu);
     if (r)
         return r;
-    locked_backend.stats.held_now = ops->held;
+    active_ops = ops;
+    locked_backend.stats.held_now = active_held;
     __builtin_memset(ops->state, 0, ops->state_size);
     if (ops->prepare)
         ops->prepare();
@@ -45,7 +50,7 @@ void *locked_realloc(const struct locked_ops *ops, void *ptr, size_t align, size
     if (in_place) {
         record_set(ptr, new_size, b.usable);
         locked_stats_resize(&locked_backend.stats, cpu, old_usable, record_size(ptr, b.usable, ops->name));
-        locked_stats_note_held(&locked_backend.stats, ops->held());
+        locked_stats_note_held(&locked_backend.stats, locked_held(ops));
     }
     ha_spin_unlock_irqrestore(&locked_backend.lock, irq);
     if (in_place)
@@ -78,7 +83,7 @@ void *locked_alloc_pages(const struct locked_ops *ops, size_t num_pages, size_t 
     void *p = ops->alloc_pages(num_pages, align);
     if (p) {
         locked_stats_pages(&locked_backend.stats, cpu, num_pages, +1);
-        locked_stats_note_held(&locked_backend.stats, ops->held());
+        locked_stats_note_held(&locked_backend.stats, locked_held(ops));
     }
     ha_spin_unlock_irqrestore(&locked_backend.lock, irq);
     return p;

@@ -34,6 +34,7 @@
 #include "backend.h"
 #include "checked/request_record.h"
 #include "locked_stats.h"
+#include "region_set.h"
 #include "spinlock.h"
 
 /* A live ha_alloc block as its backend found it. */
@@ -71,10 +72,12 @@ struct locked_ops {
      * when they follow from a count of free bytes, *free_bytes. */
     void (*usage)(struct ha_usage *out);
     const size_t *free_bytes;
-    /* The bytes the backend's blocks and pages take, by its own account (the
-     * managed bytes less its free ones: headers and rounding included), for
-     * ha_stats.bytes_held; the layer notes its peak after every allocation. */
+    /* The bytes the backend's blocks and pages take, by its own account, for
+     * ha_stats.bytes_held; the layer notes its peak after every allocation.
+     * NULL: the bytes of its regions less its free ones (headers and
+     * rounding included), from `regions` and *free_bytes. */
     size_t (*held)(void);
+    const struct region_set *regions;
     /* Validate every structure against them and the counters in stats:
      * 0, or ha_check_fail's -1. */
     int (*check)(const struct locked_stats *stats);
@@ -93,6 +96,13 @@ struct locked_backend {
     struct locked_stats stats;
 };
 extern struct locked_backend locked_backend;
+
+/* ha_stats.bytes_held now (locked_ops.held). ops is a constant at every
+ * call, so the default compiles to the sum of the regions less the count. */
+static inline size_t locked_held(const struct locked_ops *ops)
+{
+    return ops->held ? ops->held() : region_set_bytes(ops->regions) - *ops->free_bytes;
+}
 
 /* The block a free of ptr (size and align as given, 0 when unknown) releases,
  * once the checked build has verified its record and that a known layout
@@ -144,7 +154,7 @@ static inline void *locked_alloc(const struct locked_ops *ops, locked_alloc_fn *
     if (p) {
         record_set(p, size, usable);
         locked_stats_alloc(&locked_backend.stats, cpu, record_size(p, usable, ops->name));
-        locked_stats_note_held(&locked_backend.stats, ops->held());
+        locked_stats_note_held(&locked_backend.stats, locked_held(ops));
     }
     ha_spin_unlock_irqrestore(&locked_backend.lock, irq);
     return p;
