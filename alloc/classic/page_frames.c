@@ -75,6 +75,7 @@ int page_frames_add(struct page_frames *pf, void *start, size_t size, unsigned f
     if (!(flags & HA_MEMORY_ZEROED))
         __builtin_memset((void *)s, 0, (size_t)(a->descs - (unsigned char *)s) + n * pf->desc_size);
     pf->free_pages += n;
+    pf->total_pages += n;
     return 0;
 }
 

@@ -31,6 +31,7 @@ struct page_frames {
     struct page_frames_area area[HA_MAX_REGIONS];
     size_t desc_size;          /* a multiple of 8                              */
     size_t free_pages;
+    size_t total_pages;        /* of every area                                */
 };
 
 /* desc_size: bytes of descriptor per page, a multiple of 8 (may be 0). */

@@ -16,8 +16,6 @@
 #include "backend.h"
 #include "hartalloc.h"
 
-/* ---- tunable ------------------------------------------------------------- */
-
 struct region {
     uintptr_t start; /* first managed byte (after the backend's metadata)  */
     uintptr_t end;   /* one past the last managed byte                      */
@@ -25,6 +23,7 @@ struct region {
 
 struct region_set {
     unsigned count;
+    size_t bytes; /* the regions' bytes in all, kept by region_set_add      */
     struct region r[HA_MAX_REGIONS];
 };
 
@@ -43,17 +42,11 @@ static inline int region_span(void *start, size_t size, size_t granule, size_t m
     return 0;
 }
 
-/* Whether [start, end) touches a region already in the set. */
 /* Bytes managed in all regions (a backend's bytes held are this less its
- * free bytes). */
-static inline size_t region_set_bytes(const struct region_set *set)
-{
-    size_t bytes = 0;
-    for (unsigned i = 0; i < set->count; i++)
-        bytes += set->r[i].end - set->r[i].start;
-    return bytes;
-}
+ * free bytes). Kept as a sum: it is read after every allocation. */
+static inline size_t region_set_bytes(const struct region_set *set) { return set->bytes; }
 
+/* Whether [start, end) touches a region already in the set. */
 static inline bool region_set_overlaps(const struct region_set *set, uintptr_t start, uintptr_t end)
 {
     for (unsigned i = 0; i < set->count; i++)
@@ -73,6 +66,7 @@ static inline int region_set_add(struct region_set *set, uintptr_t start, uintpt
         return -HA_EFULL;
     set->r[set->count].start = start;
     set->r[set->count].end = end;
+    set->bytes += end - start;
     return (int)set->count++;
 }
 

@@ -529,10 +529,7 @@ static int check_locked(const struct locked_stats *stats)
  * mi's pages do); ha_stats.bytes_held. */
 static size_t held_bytes(void)
 {
-    size_t pages = 0;
-    for (unsigned i = 0; i < slab.frames.regions.count; i++)
-        pages += slab.frames.area[i].npages;
-    return (pages - slab.frames.free_pages - slab.spare_pages) * HA_PAGE_SIZE;
+    return (slab.frames.total_pages - slab.frames.free_pages - slab.spare_pages) * HA_PAGE_SIZE;
 }
 
 LOCKED_BACKEND(slab, "slab", false, alloc_locked, release_bytes,
