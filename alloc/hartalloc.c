@@ -317,10 +317,12 @@ void ha_print_stats(void)
     ha_embed_puts(line);
     for (unsigned cpu = 0; active->get_stats(cpu, &s) == 0; cpu++) {
         ha_format(line, sizeof line,
-                  "  cpu %2u: allocs %llu frees %llu remote %llu in-use %lld B peak %lld B pages %lld segments %lld\n",
+                  "  cpu %2u: allocs %llu frees %llu remote %llu in-use %lld B peak %lld B pages %lld segments %lld"
+                  " held %lld B peak %lld B\n",
                   cpu, (unsigned long long)s.allocs, (unsigned long long)s.frees,
                   (unsigned long long)s.remote_frees, (long long)s.bytes_in_use,
-                  (long long)s.bytes_peak, (long long)s.pages_in_use, (long long)s.segments_in_use);
+                  (long long)s.bytes_peak, (long long)s.pages_in_use, (long long)s.segments_in_use,
+                  (long long)s.bytes_held, (long long)s.bytes_held_peak);
         ha_embed_puts(line);
     }
 }

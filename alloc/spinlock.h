@@ -17,13 +17,27 @@ typedef struct ha_spinlock {
     uint32_t locked;
 } ha_spinlock;
 
+/* Measuring builds (-DHA_SPIN_STATS, the kernel's latency image) tell the
+ * embedding how many times the wait loop below ran before a contended
+ * acquisition, so lock waits are reported apart from path length. Other
+ * builds compile none of it. */
+#ifdef HA_SPIN_STATS
+void ha_embed_lock_spun(unsigned long spins);
+#define HA_SPIN_COUNT(stmt) stmt
+#else
+#define HA_SPIN_COUNT(stmt)
+#endif
+
 static inline void ha_spin_lock(ha_spinlock *l)
 {
+    HA_SPIN_COUNT(unsigned long spins = 0);
     for (;;) {
-        if (!__atomic_exchange_n(&l->locked, 1u, __ATOMIC_ACQUIRE))
+        if (!__atomic_exchange_n(&l->locked, 1u, __ATOMIC_ACQUIRE)) {
+            HA_SPIN_COUNT(if (spins) ha_embed_lock_spun(spins));
             return;
+        }
         while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED))
-            ; /* wait on a shared cache line, not with AMOs */
+            HA_SPIN_COUNT(spins++); /* wait on a shared cache line, not with AMOs */
     }
 }
 

@@ -53,7 +53,7 @@ static void apply(char *word, struct boot_args *out, bool *suite_given)
         value++;
     if (*value != '=')
         die(EXIT_BAD_BOOT, "boot argument '%s' is not key=value; valid keys: alloc, test, "
-                           "bench, harts, heapcpus, seed, scale", word);
+                           "bench, harts, heapcpus, seed, scale, latency", word);
     *value++ = '\0';
     char names[256];
     if (streq(word, "alloc")) {
@@ -81,9 +81,11 @@ static void apply(char *word, struct boot_args *out, bool *suite_given)
         out->seed = number_arg(word, value, 0, UINT64_MAX);
     } else if (streq(word, "scale")) {
         out->scale = (unsigned)number_arg(word, value, 1, 1u << 20);
+    } else if (streq(word, "latency")) {
+        out->latency = number_arg(word, value, 0, 1) != 0;
     } else {
         die(EXIT_BAD_BOOT, "unknown boot argument '%s=%s'; valid: alloc=<type> test=<suite> "
-                           "bench=<name> harts=<n> heapcpus=<n> seed=<n> scale=<n>", word, value);
+                           "bench=<name> harts=<n> heapcpus=<n> seed=<n> scale=<n> latency=<0|1>", word, value);
     }
 }
 

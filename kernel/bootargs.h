@@ -10,10 +10,12 @@
  *                  allocator's guard: a hart beyond them must stop with a panic)
  *   seed=<n>       seed of the cases' random streams, default 1
  *   scale=<n>      work multiplier of the cases, default 1
+ *   latency=<0|1>  measure every allocator call (kernel-latency.elf only; latency.h)
  */
 #ifndef K_BOOTARGS_H
 #define K_BOOTARGS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "hartalloc.h"
@@ -27,6 +29,7 @@ struct boot_args {
     unsigned heap_cpus;           /* 0: every hart online */
     uint64_t seed;
     unsigned scale;
+    bool latency;
 };
 
 /* Parse `cmdline` (NULL means empty). A bad word stops the boot with an error

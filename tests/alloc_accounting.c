@@ -188,9 +188,15 @@ void ta_stats_counts(struct th_ctx *ctx)
     TH_CHECK_EQ(ctx, s1.remote_frees, s0.remote_frees);
     TH_CHECK_EQ(ctx, s1.bytes_in_use - s0.bytes_in_use, usable);
     TH_CHECK(ctx, s1.bytes_peak >= s1.bytes_in_use && s1.bytes_peak >= s0.bytes_peak);
+    /* What the allocator holds covers what is live, and its peak what it
+     * holds; live blocks take at least their usable bytes. */
+    TH_CHECK_MSG(ctx, s1.bytes_held >= s1.bytes_in_use && s1.bytes_held > 0,
+                 "%s holds %lld bytes for %lld live", ha_name(), (long long)s1.bytes_held,
+                 (long long)s1.bytes_in_use);
+    TH_CHECK(ctx, s1.bytes_held_peak >= s1.bytes_held && s1.bytes_held_peak >= s0.bytes_held_peak);
 
     /* Per-CPU figures: CPUs 0..ncpu-1 answer, and they sum to the total. */
-    struct ha_stats sum = { 0, 0, 0, 0, 0, 0, 0 };
+    struct ha_stats sum = { 0 };
     unsigned cpus = 0;
     while (cpus < 4096 && ha_get_stats(cpus, &cpu_stats) == 0) {
         sum.allocs += cpu_stats.allocs;
@@ -199,6 +205,7 @@ void ta_stats_counts(struct th_ctx *ctx)
         sum.bytes_in_use += cpu_stats.bytes_in_use;
         sum.pages_in_use += cpu_stats.pages_in_use;
         sum.segments_in_use += cpu_stats.segments_in_use;
+        sum.bytes_held += cpu_stats.bytes_held;
         cpus++;
     }
     TH_CHECK_MSG(ctx, cpus >= ctx->ncpu && cpus < 4096, "ha_get_stats answers for %u CPUs of %u", cpus,
@@ -209,6 +216,7 @@ void ta_stats_counts(struct th_ctx *ctx)
     TH_CHECK_EQ(ctx, sum.bytes_in_use, s1.bytes_in_use);
     TH_CHECK_EQ(ctx, sum.pages_in_use, s1.pages_in_use);
     TH_CHECK_EQ(ctx, sum.segments_in_use, s1.segments_in_use);
+    TH_CHECK_EQ(ctx, sum.bytes_held, s1.bytes_held);
 
     for (unsigned i = 0; i < 2 * MIX; i++)
         ha_dealloc(blocks[i], mix[i % MIX][0], mix[i % MIX][1]);
@@ -218,6 +226,7 @@ void ta_stats_counts(struct th_ctx *ctx)
     TH_CHECK_EQ(ctx, s2.remote_frees, s0.remote_frees);
     TH_CHECK_EQ(ctx, s2.bytes_in_use, s0.bytes_in_use);
     TH_CHECK(ctx, s2.bytes_peak >= s1.bytes_in_use);
+    TH_CHECK(ctx, s2.bytes_held >= s2.bytes_in_use && s2.bytes_held_peak >= s1.bytes_held);
 }
 
 /* Allocate until NULL (1 MiB blocks, then halves down to 256 bytes): the sum

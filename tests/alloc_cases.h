@@ -89,6 +89,7 @@ void ta_size_zero(struct th_ctx *ctx);
 void ta_every_small_size(struct th_ctx *ctx);
 void ta_powers_of_two(struct th_ctx *ctx);
 void ta_class_boundaries(struct th_ctx *ctx);
+void ta_usable_fits_request(struct th_ctx *ctx); /* alloc_fit.c */
 void ta_huge(struct th_ctx *ctx);
 void ta_too_large(struct th_ctx *ctx);
 void ta_alignment(struct th_ctx *ctx);

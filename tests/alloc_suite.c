@@ -17,6 +17,7 @@ static const struct th_case alloc_cases[] = {
     { "every_small_size", ta_every_small_size },
     { "powers_of_two", ta_powers_of_two },
     { "class_boundaries", ta_class_boundaries },
+    { "usable_fits_request", ta_usable_fits_request },
     { "huge", ta_huge },
     { "too_large", ta_too_large },
     { "alignment", ta_alignment },

@@ -4,8 +4,11 @@
 #                     mimalloc, jemalloc and tcmalloc; writes docs/bench/
 #   make bench-qemu   kernel: every workload x alloc_type x harts 1,2,4,8
 #   make bench-icount kernel: guest instructions per op at 1 hart (-icount)
+#   make bench-latency kernel: every call's cost, per alloc_type x workload
+#                     at 1 and 4 harts (-icount, kernel-latency.elf)
 #   make bench-report regenerate docs/bench/report.md and the plots
 #   make bench-pair   callgrind instructions per malloc(32)+free pair
+#   make bench-usable malloc_usable_size of powers of two, every alloc_type and libmimalloc
 #   make bench-sweep  host: threads 1..1,000, hartalloc (also with scarce heaps)
 #                     vs libmimalloc and glibc (part of make bench)
 #   make bench-memory host: resident memory after frees (part of make bench)
@@ -19,6 +22,7 @@
 BENCH_OUT   := $(BUILD)/bench
 BENCH_HOST  := $(BENCH_OUT)/bench-host
 BENCH_PAIR  := $(BENCH_OUT)/pair
+BENCH_USABLE := $(BENCH_OUT)/usable
 BENCH_SWEEP := $(BENCH_OUT)/thread-sweep
 BENCH_DOCS  := docs/bench
 HA_PRELOAD  := $(HOST_OUT)/libhartalloc.so
@@ -39,6 +43,9 @@ $(BENCH_HOST): $(BENCH_HOST_SRCS) $(wildcard tests/bench/*.h tests/*.h alloc/inc
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(BENCH_HOST_CFLAGS) $(BENCH_HOST_SRCS) -o $@
 
+$(BENCH_USABLE): tools/bench/usable.c
+	@mkdir -p $(dir $@)
+	$(HOST_CC) -O2 -fno-builtin-malloc -fno-builtin-free $< -o $@
 $(BENCH_SWEEP): tools/bench/thread_sweep.c
 	@mkdir -p $(dir $@)
 	$(HOST_CC) -O2 -g -pthread -fno-builtin $< -o $@
@@ -47,8 +54,8 @@ $(BENCH_PAIR): tools/bench/pair.c
 	@mkdir -p $(dir $@)
 	$(HOST_CC) -O2 -g -fno-builtin-malloc -fno-builtin-free $< -o $@
 
-.PHONY: bench bench-qemu bench-icount bench-report bench-pair bench-pair-kernel bench-profile test-bench-host test-bench-qemu \
-        bench-sweep bench-memory
+.PHONY: bench bench-qemu bench-icount bench-latency bench-report bench-pair bench-pair-kernel bench-usable \
+        bench-profile test-bench-host test-bench-qemu test-latency bench-sweep bench-memory
 
 bench: $(BENCH_HOST) $(HA_PRELOAD) $(BENCH_SWEEP) $(HOST_PRELOAD_MEMORY)
 	python3 tools/bench/run.py host --bin $(BENCH_HOST) --preload $(HA_PRELOAD) \
@@ -79,7 +86,18 @@ bench-icount: $(KERNEL_ELF)
 	    --out $(BENCH_DOCS)/kernel-icount.json
 	python3 tools/bench/report.py $(BENCH_DOCS)
 
+# Per-call cost (kernel/latency.h): p50..max of every alloc_type on every
+# workload and the alloc suite, lock waits, bytes zeroed/copied; CCDF plot.
+bench-latency: $(RV_LAT_KERNEL) $(KERNEL_ELF)
+	python3 tools/bench/run.py latency --only "$(BENCH_ONLY)" --out $(BENCH_DOCS)/kernel-latency.json
+	python3 tools/bench/report.py $(BENCH_DOCS)
+
 bench-report:
+	python3 tools/bench/report.py $(BENCH_DOCS)
+
+# malloc_usable_size of powers of two for every alloc_type and libmimalloc.
+bench-usable: $(BENCH_USABLE) $(HA_PRELOAD)
+	./tools/bench/usable.sh $(BENCH_USABLE) $(HA_PRELOAD) > $(BENCH_DOCS)/usable.json
 	python3 tools/bench/report.py $(BENCH_DOCS)
 
 bench-pair: $(BENCH_PAIR) $(HA_PRELOAD)
@@ -105,4 +123,8 @@ test-bench-host: $(BENCH_HOST) $(HA_PRELOAD)
 test-bench-qemu: $(KERNEL_ELF)
 	python3 tools/bench/run.py test-qemu
 
-TEST_STEPS += test-bench-host test-bench-qemu
+# make test: the measuring image's figures add up and repeat (run.py).
+test-latency: $(RV_LAT_KERNEL) $(KERNEL_ELF)
+	python3 tools/bench/run.py test-latency
+
+TEST_STEPS += test-bench-host test-bench-qemu test-latency

@@ -433,7 +433,14 @@ static int check_locked(const struct locked_stats *stats)
     return 0;
 }
 
+/* The bytes blocks and pages take: managed less free (headers and rounding
+ * included); ha_stats.bytes_held. */
+static size_t held_bytes(void)
+{
+    return region_set_bytes(&buddy.regions) - buddy.free_bytes;
+}
+
 LOCKED_BACKEND(buddy, "buddy", false, alloc_bytes, release_bytes,
                .name = "buddy", .max_request = BUDDY_MAX_REQUEST, .state = &buddy, .state_size = sizeof buddy,
                .add_region = add_region, .live_block = live_bytes, .resize = resize_bytes, .alloc_pages = alloc_pages,
-               .free_pages = free_pages, .usage = usage, .check = check_locked)
+               .free_pages = free_pages, .usage = usage, .held = held_bytes, .check = check_locked)

@@ -362,10 +362,17 @@ static int check_locked(const struct locked_stats *stats)
 
 /* ---- the three alloc_types: identical but for the policy ------------------ */
 
+/* The bytes blocks and pages take: managed less free (headers and rounding
+ * included); ha_stats.bytes_held. */
+static size_t held_bytes(void)
+{
+    return region_set_bytes(&fit.regions) - fit.free_bytes;
+}
+
 LOCKED_ENTRY_POINTS(fit, alloc_bytes, release_bytes,
                     .name = "fit", .max_request = FIT_MAX_REQUEST, .state = &fit, .state_size = sizeof fit,
                     .add_region = add_region, .live_block = live_bytes, .resize = resize_bytes, .alloc_pages = alloc_pages,
-                    .free_pages = free_pages, .free_bytes = &fit.free_bytes, .check = check_locked)
+                    .free_pages = free_pages, .free_bytes = &fit.free_bytes, .held = held_bytes, .check = check_locked)
 
 static int init_with(enum fit_policy policy, void *start, size_t size, unsigned ncpu, unsigned flags)
 {

@@ -13,6 +13,7 @@ int locked_init(const struct locked_ops *ops, void *start, size_t size, unsigned
     int r = locked_stats_init(&locked_backend.stats, ncpu);
     if (r)
         return r;
+    locked_backend.stats.held_now = ops->held;
     __builtin_memset(ops->state, 0, ops->state_size);
     if (ops->prepare)
         ops->prepare();
@@ -44,6 +45,7 @@ void *locked_realloc(const struct locked_ops *ops, void *ptr, size_t align, size
     if (in_place) {
         record_set(ptr, new_size, b.usable);
         locked_stats_resize(&locked_backend.stats, cpu, old_usable, record_size(ptr, b.usable, ops->name));
+        locked_stats_note_held(&locked_backend.stats, ops->held());
     }
     ha_spin_unlock_irqrestore(&locked_backend.lock, irq);
     if (in_place)
@@ -74,8 +76,10 @@ void *locked_alloc_pages(const struct locked_ops *ops, size_t num_pages, size_t 
     unsigned long irq = ha_spin_lock_irqsave(&locked_backend.lock);
     unsigned cpu = locked_stats_cpu(&locked_backend.stats);
     void *p = ops->alloc_pages(num_pages, align);
-    if (p)
+    if (p) {
         locked_stats_pages(&locked_backend.stats, cpu, num_pages, +1);
+        locked_stats_note_held(&locked_backend.stats, ops->held());
+    }
     ha_spin_unlock_irqrestore(&locked_backend.lock, irq);
     return p;
 }

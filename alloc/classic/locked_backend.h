@@ -71,6 +71,10 @@ struct locked_ops {
      * when they follow from a count of free bytes, *free_bytes. */
     void (*usage)(struct ha_usage *out);
     const size_t *free_bytes;
+    /* The bytes the backend's blocks and pages take, by its own account (the
+     * managed bytes less its free ones: headers and rounding included), for
+     * ha_stats.bytes_held; the layer notes its peak after every allocation. */
+    size_t (*held)(void);
     /* Validate every structure against them and the counters in stats:
      * 0, or ha_check_fail's -1. */
     int (*check)(const struct locked_stats *stats);
@@ -140,6 +144,7 @@ static inline void *locked_alloc(const struct locked_ops *ops, locked_alloc_fn *
     if (p) {
         record_set(p, size, usable);
         locked_stats_alloc(&locked_backend.stats, cpu, record_size(p, usable, ops->name));
+        locked_stats_note_held(&locked_backend.stats, ops->held());
     }
     ha_spin_unlock_irqrestore(&locked_backend.lock, irq);
     return p;

@@ -41,6 +41,10 @@ int locked_stats_get(const struct locked_stats *s, unsigned cpu, struct ha_stats
         if (cpu >= s->ncpu)
             return -HA_EINVAL;
         *out = s->cpu[cpu];
+        if (cpu == 0) {
+            out->bytes_held = (int64_t)s->held_now();
+            out->bytes_held_peak = (int64_t)s->held_peak;
+        }
         return 0;
     }
     __builtin_memset(out, 0, sizeof *out);
@@ -52,6 +56,8 @@ int locked_stats_get(const struct locked_stats *s, unsigned cpu, struct ha_stats
         out->pages_in_use += s->cpu[i].pages_in_use;
     }
     out->bytes_peak = s->peak_bytes;
+    out->bytes_held = (int64_t)s->held_now();
+    out->bytes_held_peak = (int64_t)s->held_peak;
     return 0;
 }
 

@@ -26,6 +26,8 @@ struct locked_stats {
     size_t used_bytes;  /* usable bytes of live ha_alloc blocks (ha_usage)  */
     size_t used_pages;  /* live ha_alloc_pages pages (ha_usage)             */
     uint64_t peak_bytes; /* high-water mark of used_bytes                   */
+    size_t (*held_now)(void); /* the backend's bytes held (locked_ops.held)  */
+    size_t held_peak;    /* its high-water mark, noted after every allocation */
     struct ha_stats cpu[HA_MAX_CPUS];
 };
 
@@ -56,6 +58,13 @@ static inline void locked_stats_alloc(struct locked_stats *s, unsigned cpu, size
         s->peak_bytes = s->used_bytes;
 }
 
+/* Memory is only taken by an allocation: note the bytes held after one. */
+static inline void locked_stats_note_held(struct locked_stats *s, size_t held)
+{
+    if (held > s->held_peak)
+        s->held_peak = held;
+}
+
 static inline void locked_stats_free(struct locked_stats *s, unsigned cpu, size_t bytes)
 {
     s->cpu[cpu].frees++;
@@ -66,7 +75,8 @@ static inline void locked_stats_free(struct locked_stats *s, unsigned cpu, size_
 void locked_stats_resize(struct locked_stats *s, unsigned cpu, size_t old_bytes, size_t new_bytes);
 void locked_stats_pages(struct locked_stats *s, unsigned cpu, size_t pages, int sign);
 
-/* get_stats of struct ha_backend: one CPU, or the sum for HA_ALL_CPUS. */
+/* get_stats of struct ha_backend: one CPU, or the sum for HA_ALL_CPUS. The
+ * bytes held belong to no CPU: CPU 0 and the sum report them. */
 int locked_stats_get(const struct locked_stats *s, unsigned cpu, struct ha_stats *out);
 
 /* The used_* figures of ha_usage. */

@@ -44,6 +44,16 @@ static inline int region_span(void *start, size_t size, size_t granule, size_t m
 }
 
 /* Whether [start, end) touches a region already in the set. */
+/* Bytes managed in all regions (a backend's bytes held are this less its
+ * free bytes). */
+static inline size_t region_set_bytes(const struct region_set *set)
+{
+    size_t bytes = 0;
+    for (unsigned i = 0; i < set->count; i++)
+        bytes += set->r[i].end - set->r[i].start;
+    return bytes;
+}
+
 static inline bool region_set_overlaps(const struct region_set *set, uintptr_t start, uintptr_t end)
 {
     for (unsigned i = 0; i < set->count; i++)

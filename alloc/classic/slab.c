@@ -524,7 +524,18 @@ static int check_locked(const struct locked_stats *stats)
     return 0;
 }
 
+/* The bytes slabs and page runs take: every page not free and not a spare
+ * (a slab's free objects serve only its class, so they count as held, as
+ * mi's pages do); ha_stats.bytes_held. */
+static size_t held_bytes(void)
+{
+    size_t pages = 0;
+    for (unsigned i = 0; i < slab.frames.regions.count; i++)
+        pages += slab.frames.area[i].npages;
+    return (pages - slab.frames.free_pages - slab.spare_pages) * HA_PAGE_SIZE;
+}
+
 LOCKED_BACKEND(slab, "slab", false, alloc_locked, release_bytes,
                .name = "slab", .max_request = SLAB_MAX_REQUEST, .state = &slab, .state_size = sizeof slab,
                .prepare = prepare, .add_region = add_region, .live_block = live_bytes, .resize = resize_bytes,
-               .alloc_pages = alloc_pages, .free_pages = free_pages, .usage = usage, .check = check_locked)
+               .alloc_pages = alloc_pages, .free_pages = free_pages, .usage = usage, .held = held_bytes, .check = check_locked)

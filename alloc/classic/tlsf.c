@@ -436,7 +436,14 @@ static int check_locked(const struct locked_stats *stats)
     return 0;
 }
 
+/* The bytes blocks and pages take: managed less free (headers and rounding
+ * included); ha_stats.bytes_held. */
+static size_t held_bytes(void)
+{
+    return region_set_bytes(&tlsf.regions) - tlsf.free_bytes;
+}
+
 LOCKED_BACKEND(tlsf, "tlsf", true, alloc_bytes, release_bytes,
                .name = "tlsf", .max_request = TLSF_MAX_REQUEST, .state = &tlsf, .state_size = sizeof tlsf,
                .add_region = add_region, .live_block = live_bytes, .resize = resize_bytes, .alloc_pages = alloc_pages,
-               .free_pages = free_pages, .free_bytes = &tlsf.free_bytes, .check = check_locked)
+               .free_pages = free_pages, .free_bytes = &tlsf.free_bytes, .held = held_bytes, .check = check_locked)

@@ -143,6 +143,12 @@ struct ha_stats {
                                * highest bytes_in_use a report has seen         */
     int64_t pages_in_use;     /* allocator pages (e.g. 64 KiB heap pages) held  */
     int64_t segments_in_use;  /* 4 MiB segments held (0 for non-segment types)  */
+    /* Memory held for blocks, comparable across alloc_types: bytes_in_use
+     * plus what the allocator cannot give to another request of another size
+     * (mi: the bytes of its pages and huge runs, empty kept pages included;
+     * the single-lock types: their blocks with headers and rounding). */
+    int64_t bytes_held;
+    int64_t bytes_held_peak;  /* high-water mark of bytes_held                  */
 };
 #define HA_ALL_CPUS (~0u)
 int ha_get_stats(unsigned cpu, struct ha_stats *out);

@@ -385,6 +385,8 @@ void mi_stats_sum(unsigned first, unsigned end, mi_stats *sum)
         sum->bytes_peak += reported_peak(&mi_heaps[i], in_use);
         sum->pages_in_use += mi_load_relaxed(&s->pages_in_use);
         sum->segments_in_use += mi_load_relaxed(&s->segments_in_use);
+        sum->held_bytes += mi_load_relaxed(&s->held_bytes);
+        sum->held_peak += mi_load_relaxed(&s->held_peak);
         sum->page4k_in_use += mi_load_relaxed(&s->page4k_in_use);
         sum->page4k_block_bytes += mi_load_relaxed(&s->page4k_block_bytes);
         sum->unusable_bytes += mi_load_relaxed(&s->unusable_bytes);
@@ -419,6 +421,8 @@ static int mi_backend_get_stats(unsigned cpu, struct ha_stats *out)
     out->bytes_peak = s.bytes_peak;
     out->pages_in_use = s.pages_in_use;
     out->segments_in_use = s.segments_in_use;
+    out->bytes_held = s.held_bytes;
+    out->bytes_held_peak = s.held_peak;
     return 0;
 }
 

@@ -9,23 +9,23 @@ mi_page *mi_page_of_block(const void *p)
 {
     mi_segment *seg = mi_segment_of(p);
     if (unlikely((const void *)seg == p)) {
-        /* Only a huge block aligned to >= 4 MiB starts on a segment boundary:
-         * its header is at the head of the run. */
-        seg = mi_pool_find_run(p);
-        if (!seg || seg->kind != MI_SEGMENT_HUGE)
+        /* Only a huge block starts on a segment boundary (an aligned one may
+         * start on a later boundary of its run); its page is out of line. */
+        size_t count;
+        void *run = mi_pool_find_huge(p, &count);
+        mi_page *page = run ? mi_segment_huge_page(run, count) : 0;
+        if (!page || !page->in_use)
             ha_fault(p, "not a live block: no segment in use holds it");
-        return &seg->pages[0];
+        return page;
     }
 #ifdef HA_CHECKED
     if (!mi_pool_contains(p))
         ha_fault(p, "not allocated by hartalloc: outside every heap region");
+    size_t count;
+    if (mi_pool_find_huge(p, &count))
+        ha_fault(p, "not a block: inside a huge block (an interior pointer)");
     if (seg->cookie != ((uintptr_t)seg ^ mi_pool_secret()))
         ha_fault(p, "not a live block: its segment %p is free (never allocated, or freed)", (void *)seg);
-    if (seg->kind == MI_SEGMENT_HUGE) {
-        if ((uintptr_t)p - (uintptr_t)seg >= mi_segment_bytes(seg))
-            ha_fault(p, "not a live block: beyond its segment run");
-        return &seg->pages[0];
-    }
     if (seg->free_slices & (1ull << (((uintptr_t)p - (uintptr_t)seg) >> MI_SLICE_SHIFT)))
         ha_fault(p, "not a live block: its slice of the segment is free (freed or never allocated)");
     mi_page *page = mi_page_of(seg, p);
@@ -122,8 +122,9 @@ void mi_free_generic(mi_heap *heap, void *p, size_t size, size_t align, bool as_
     mi_checked_fill_free(page, block);
 #endif
     if (unlikely(page->bin == MI_BIN_HUGE)) {
-        mi_stat_add(&heap->stats.segments_in_use, -(int64_t)mi_segment_of(page)->segment_count);
-        mi_segment_huge_free(page);
+        size_t count = mi_segment_huge_free(page);
+        mi_stat_add(&heap->stats.segments_in_use, -(int64_t)count);
+        mi_stat_held(&heap->stats, -((int64_t)count << MI_SEGMENT_SHIFT));
         return;
     }
     if (likely(local)) {

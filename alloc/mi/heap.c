@@ -163,8 +163,7 @@ mi_page *mi_heap_take_large_cache(mi_heap *heap, size_t need, size_t align)
     /* Sized to the request: the tail goes back to the segment, or the free
      * slices after it are added. If it cannot grow, it is retired, so its
      * slices may serve the request from take_slices. */
-    size_t count = mi_segment_large_slices(need, align);
-    if (!count || !mi_segment_large_resize(heap, page, count)) {
+    if (!mi_segment_large_resize(heap, page, need, align)) {
         retire_large(heap, page);
         return 0;
     }
@@ -207,11 +206,12 @@ void mi_heap_page_freed_slow(mi_heap *heap, mi_page *page)
     if (mi_page_used(page) != 0 || (mi_load_relaxed(&page->xthread_free) & MI_FLAG_MASK) != MI_NORMAL)
         return; /* still used, or maybe on the returned stack: never retire it there */
     mi_page_queue *q = &heap->queues[page->bin];
-    /* Keep the only page of a class, so one block allocated and freed in a
-     * loop does not retire and refill a page each time; but such pages pin no
+    /* Keep the only page of a class if it is small (one slice: a medium page
+     * holds up to 512 KiB), so one block allocated and freed in a loop does
+     * not retire and refill a page each time; but such pages pin no
      * segment alone except the heap's last one (mi_segment_page_free sweeps
      * the others). The heap's OOM path gives all of them back. */
-    if (q->first == page && q->last == page &&
+    if (q->first == page && q->last == page && page->slice_count == 1 &&
         (!mi_segment_page_is_alone(page) || heap->segment_count == 1))
         return;
     mi_queue_remove(heap, page->bin, page);
@@ -226,12 +226,14 @@ void mi_heap_return_page_mt(mi_heap *heap, mi_page *page)
     } while (!mi_cas_weak_release(&heap->xreturned, &top, page));
 }
 
-void mi_heap_take_returned(mi_heap *heap)
+/* Requeue at most `max` handed-back pages; the rest wait on the heap's
+ * returned_backlog (still NOTIFIED, so nothing retires them meanwhile). */
+static __attribute__((noinline)) void take_returned(mi_heap *heap, unsigned max)
 {
-    if (!mi_load_relaxed(&heap->xreturned))
-        return;
-    mi_page *page = mi_exchange_acquire(&heap->xreturned, (mi_page *)0);
-    while (page) {
+    if (!heap->returned_backlog)
+        heap->returned_backlog = mi_exchange_acquire(&heap->xreturned, (mi_page *)0);
+    mi_page *page = heap->returned_backlog;
+    for (unsigned n = 0; page && n < max; n++) {
         mi_page *next = page->returned_next;
         page->returned_next = 0;
         set_full_state(page, MI_NOTIFIED, MI_NORMAL);
@@ -249,6 +251,14 @@ void mi_heap_take_returned(mi_heap *heap)
         }
         page = next;
     }
+    heap->returned_backlog = page;
+}
+
+void mi_heap_take_returned(mi_heap *heap)
+{
+    /* The common case, nothing handed back, costs two loads. */
+    if (heap->returned_backlog || mi_load_relaxed(&heap->xreturned))
+        take_returned(heap, MI_RETURNED_MAX);
 }
 
 static mi_block *pop(mi_heap *heap, mi_page_queue *q, mi_page *page)
@@ -260,12 +270,15 @@ static mi_block *pop(mi_heap *heap, mi_page_queue *q, mi_page *page)
     return mi_page_pop(page);
 }
 
-/* Find a page of `bin` with a free block, parking full pages on the way. */
+/* Find a page of `bin` with a free block among the first MI_SEARCH_MAX of
+ * its queue, parking full pages on the way. A page that can be neither used
+ * nor parked (still on the returned stack) moves to the back, so the next
+ * search looks at other pages. */
 static mi_block *alloc_from_queue(mi_heap *heap, unsigned bin)
 {
     mi_page_queue *q = &heap->queues[bin];
-    mi_page *next;
-    for (mi_page *page = q->first; page; page = next) {
+    mi_page *next, *page = q->first;
+    for (unsigned left = MI_SEARCH_MAX; page && left; page = next, left--) {
         next = page->next;
         mi_page_collect(page);
         if (page->free || mi_page_extend(page))
@@ -274,6 +287,10 @@ static mi_block *alloc_from_queue(mi_heap *heap, unsigned bin)
             mi_page_collect(page); /* remote frees raced with us: use them */
             if (page->free)
                 return pop(heap, q, page);
+            if (page->next) {
+                mi_queue_remove(heap, bin, page);
+                mi_queue_push_back(heap, bin, page);
+            }
         }
     }
     return 0;
@@ -285,6 +302,9 @@ mi_block *mi_heap_alloc_slow(mi_heap *heap, unsigned bin)
     mi_block *block = alloc_from_queue(heap, bin);
     if (block)
         return block;
+    /* About to take a fresh page: go on giving back a segment first. */
+    if (unlikely(heap->sweeping != 0))
+        mi_segment_sweep_some(heap);
     mi_page *page = mi_segment_page_alloc(heap, bin);
     if (!page) {
         /* Out of segments: give back every empty page we hold, then retry. */
@@ -305,13 +325,17 @@ mi_block *mi_heap_alloc_slow(mi_heap *heap, unsigned bin)
  * starts over after each one. */
 void mi_heap_collect_all(mi_heap *heap)
 {
-    mi_heap_take_returned(heap);
+    while (heap->sweeping)
+        mi_segment_sweep_some(heap);
+    for (int i = 0; i < 2; i++) /* the backlog, then the stack */
+        if (heap->returned_backlog || mi_load_relaxed(&heap->xreturned))
+            take_returned(heap, ~0u);
     for (unsigned bin = 0; bin <= MI_BIN_FULL; bin++) {
         mi_page *next;
     restart:
         for (mi_page *page = heap->queues[bin].first; page; page = next) {
             next = page->next;
-            mi_page_collect(page);
+            mi_page_collect_all(page);
             if (page->bin == MI_BIN_LARGE) {
                 if (mi_page_used(page) == 0 && page->in_use) {
                     retire_large(heap, page);

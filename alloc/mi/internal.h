@@ -60,6 +60,15 @@ static inline void mi_count_inc(uint32_t *field) { mi_store_relaxed(field, mi_lo
 static inline void mi_count_inc(uint32_t *field) { *field += 1; }
 #endif
 
+/* Pages or huge runs taken (bytes > 0) or given back. */
+static inline void mi_stat_held(mi_stats *s, int64_t bytes)
+{
+    int64_t now = mi_load_relaxed(&s->held_bytes) + bytes;
+    mi_store_relaxed(&s->held_bytes, now);
+    if (now > mi_load_relaxed(&s->held_peak))
+        mi_store_relaxed(&s->held_peak, now);
+}
+
 /* ---- size classes -------------------------------------------------------- */
 static inline unsigned mi_bin_of(size_t size)
 {
@@ -79,10 +88,16 @@ static inline size_t mi_bin_size(unsigned bin)
     return (size_t)(5 + k % 4) << (hb - 2);
 }
 
-/* Slices of the page for a class: one for small blocks, eight for medium. */
+/* Slices of the page for a class: one for small blocks; for medium ones the
+ * fewest that hold MI_MEDIUM_MIN_BLOCKS (a heap holding one 32 KiB block
+ * holds a 128 KiB page for it, not 512 KiB), at most MI_MEDIUM_SLICES. */
 static inline unsigned mi_slices_of_bin(unsigned bin)
 {
-    return mi_bin_size(bin) <= MI_SMALL_MAX ? 1u : MI_MEDIUM_SLICES;
+    size_t size = mi_bin_size(bin);
+    if (size <= MI_SMALL_MAX)
+        return 1u;
+    unsigned n = (unsigned)((MI_MEDIUM_MIN_BLOCKS * size + MI_SLICE_SIZE - 1) >> MI_SLICE_SHIFT);
+    return n < MI_MEDIUM_SLICES ? n : MI_MEDIUM_SLICES;
 }
 
 /* ---- address arithmetic -------------------------------------------------- */
@@ -91,8 +106,8 @@ static inline mi_segment *mi_segment_of(const void *p)
     return (mi_segment *)((uintptr_t)p & ~MI_SEGMENT_MASK);
 }
 
-/* The page holding p, for p inside a segment's first 4 MiB. (A huge run's
- * slice map points every slice at its one page, pages[0].) */
+/* The page holding p, for p inside a sliced segment (any block pointer that
+ * is not at a segment boundary: a huge block always starts on one). */
 static inline mi_page *mi_page_of(mi_segment *seg, const void *p)
 {
     size_t slice = ((uintptr_t)p - (uintptr_t)seg) >> MI_SLICE_SHIFT;
@@ -152,11 +167,12 @@ static inline mi_block *mi_decode(const mi_page *page, uintptr_t link, const voi
 /* ---- segment pool (segment_pool.c): lock order 2 ------------------------- */
 int mi_pool_add_region(void *start, size_t size, bool zeroed);
 /* A run of n free segments, or NULL. *zeroed tells whether its memory is known
- * to be zero. Any CPU. */
-mi_segment *mi_pool_alloc(size_t n, bool *zeroed);
-void mi_pool_free(mi_segment *seg, size_t n);
-/* The head segment of the run holding p, or NULL if p is in no live run. */
-mi_segment *mi_pool_find_run(const void *p);
+ * to be zero. huge: the run holds one huge block and no header. Any CPU. */
+void *mi_pool_alloc(size_t n, bool huge, bool *zeroed);
+void mi_pool_free(void *run, size_t n);
+/* The first byte of the huge run holding p (its segment count in *count), or
+ * NULL if p is in no huge run. */
+void *mi_pool_find_huge(const void *p, size_t *count);
 bool mi_pool_contains(const void *p);
 size_t mi_pool_total_segments(void);
 int mi_pool_check(void);
@@ -165,8 +181,9 @@ uintptr_t mi_pool_secret(void);
 /* Call fn on every sliced segment in use, under the pool's lock (so none is
  * handed back meanwhile; its owner may still be changing it). */
 void mi_pool_for_each_sliced(void (*fn)(const mi_segment *seg, void *arg), void *arg);
-/* Bytes of live huge blocks (for ha_check; needs a quiescent heap). */
-int64_t mi_pool_huge_live_bytes(void);
+/* Bytes of live huge blocks and of their runs (for ha_check; needs a
+ * quiescent heap). */
+void mi_pool_huge_bytes(int64_t *live, int64_t *held);
 /* ha_release_unused: give free segments back to the embedding. */
 size_t mi_pool_release_unused(void);
 /* ha_collect, with HA_EMBED_RELEASE: free slices of the heap's segments too. */
@@ -179,33 +196,41 @@ mi_page *mi_segment_page_alloc(mi_heap *heap, unsigned bin);
 /* A fresh one-block page able to hold `size` bytes at alignment `align`
  * (MI_BIN_LARGE), or NULL when no segment can hold it. Owner only. */
 mi_page *mi_segment_large_alloc(mi_heap *heap, size_t size, size_t align);
-/* Slices a large page needs for `size` bytes at `align`; 0 if too large. */
-size_t mi_segment_large_slices(size_t size, size_t align);
-/* Give an empty large page `count` slices: its tail back to its segment, or
- * the free slices right after it. False, with nothing changed, when those
- * are not free. Owner only. */
-bool mi_segment_large_resize(mi_heap *heap, mi_page *page, size_t count);
+/* Fit an empty large page to a block of `size` bytes at `align`: its tail
+ * slices back to its segment, or the free slices after it added. False,
+ * with nothing changed, when those are not free. Owner only. */
+bool mi_segment_large_resize(mi_heap *heap, mi_page *page, size_t size, size_t align);
 /* The largest block a large page can hold. */
 #define MI_LARGE_MAX (MI_SLICES * MI_SLICE_SIZE - MI_SEGMENT_HEADER)
 /* Give an empty page back to its segment (and the segment to the pool when
  * nothing else holds it). Owner only. */
 void mi_segment_page_free(mi_heap *heap, mi_page *page);
+/* Go on giving back heap->sweeping: at most MI_SWEEP_MAX pages. Owner only. */
+void mi_segment_sweep_some(mi_heap *heap);
 /* ha_check: the used slices of a sliced segment are exactly its pages in
  * use, each a run starting where its descriptor is. */
 int mi_segment_check_slices(const mi_segment *seg);
 /* No other page of its segment is in use. */
 bool mi_segment_page_is_alone(const mi_page *page);
 /* A segment run for one huge block of at least `size` bytes whose start can
- * be aligned to `align`. Any CPU. */
+ * be aligned to `align`, described by a page out of line (mi_segment.c).
+ * Any CPU. */
 mi_page *mi_segment_huge_alloc(mi_heap *heap, size_t size, size_t align);
-void mi_segment_huge_free(mi_page *page);
-static inline size_t mi_segment_bytes(const mi_segment *seg) { return seg->segment_count << MI_SEGMENT_SHIFT; }
+/* Give the run back to the pool; returns its segment count. Any CPU. */
+size_t mi_segment_huge_free(mi_page *page);
+/* The page describing the huge run at `run` of `count` segments. */
+mi_page *mi_segment_huge_page(void *run, size_t count);
+/* ha_check: the huge run's page describes it and lies outside its block. */
+int mi_segment_huge_check(void *run, size_t count);
 
 void mi_page_init(mi_page *page, mi_heap *heap, size_t block_size, size_t area_bytes, bool zeroed);
 /* Carve more blocks into `free`; false if the page is completely carved. */
 bool mi_page_extend(mi_page *page);
-/* Move xthread_free and local_free blocks to free. Owner only. */
-void mi_page_collect(mi_page *page);
+/* Count remote frees in: at most MI_COLLECT_MAX per call (the rest wait on
+ * the page's remote_backlog). Owner only. */
+void mi_page_collect_remote(mi_page *page);
+/* The same, every block: the out-of-memory path and ha_collect. */
+void mi_page_collect_all(mi_page *page);
 
 /* ---- heaps (heap.c) --------------------------------------------------- */
 extern mi_heap mi_heaps[HA_MAX_CPUS];
@@ -267,6 +292,25 @@ static inline void mi_page_fold(mi_page *page)
     mi_stat_add((int64_t *)&stats->frees, (int64_t)page->frees);
     mi_store_relaxed(&page->allocs, page->allocs - page->frees);
     mi_store_relaxed(&page->frees, 0u);
+}
+
+/* local_free becomes free when free is empty. */
+static inline void mi_page_local_to_free(mi_page *page)
+{
+    if (!page->free && page->local_free) {
+        mi_page_fold(page);
+        page->free = page->local_free;
+        page->local_free = 0;
+        page->free_is_zero = 0;
+    }
+}
+/* Move xthread_free (bounded, as above) and local_free blocks to free. The
+ * common case, no remote frees, stays inline. Owner only. */
+static inline void mi_page_collect(mi_page *page)
+{
+    if (unlikely(page->remote_backlog != 0 || (mi_load_relaxed(&page->xthread_free) & ~MI_FLAG_MASK)))
+        mi_page_collect_remote(page);
+    mi_page_local_to_free(page);
 }
 
 /* ---- the fast paths --------------------------------------------------------
@@ -342,11 +386,13 @@ static inline __attribute__((always_inline)) mi_page *mi_free_local(mi_heap *hea
 /* The one emptied-page rule, after a local free into `page`: true when the
  * caller must hand the page to mi_heap_page_freed_slow (masked). It is not
  * when blocks are still in use, nor in the common case kept inline: the
- * only page of its class, in a heap with one segment, stays (heap.c). */
+ * only page of its class, a small one (one slice) in a heap with one
+ * segment, stays (heap.c). */
 static inline __attribute__((always_inline)) bool mi_page_emptied_retires(const mi_heap *heap,
                                                                           const mi_page *page)
 {
-    return unlikely(page->allocs == page->frees) && !(!page->next && !page->prev && heap->segment_count == 1);
+    return unlikely(page->allocs == page->frees) &&
+           !(!page->next && !page->prev && page->slice_count == 1 && heap->segment_count == 1);
 }
 
 /* Allocation and free on an explicit heap, for callers inside the core:

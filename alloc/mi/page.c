@@ -16,6 +16,7 @@ void mi_page_init(mi_page *page, mi_heap *heap, size_t block_size, size_t area_b
     page->block_size = block_size;
     page->heap = heap;
     page->next = page->prev = page->returned_next = 0;
+    page->remote_backlog = 0;
     page->in_use = 1;
     page->in_full = 0;
     mi_store_relaxed(&page->xhas_aligned, 0u);
@@ -37,15 +38,18 @@ bool mi_page_extend(mi_page *page)
 {
     if (page->capacity >= page->reserved)
         return false;
-    size_t n = MI_EXTEND_BYTES / page->block_size;
+    size_t bs = page->block_size; /* a local: the stores below cannot change it */
+    size_t n = MI_EXTEND_BYTES / bs;
     if (n < MI_EXTEND_MIN_BLOCKS)
         n = MI_EXTEND_MIN_BLOCKS; /* fewer trips to the slow path for big blocks */
+    if (n > MI_EXTEND_MAX_BLOCKS)
+        n = MI_EXTEND_MAX_BLOCKS; /* a bounded carve for the smallest classes */
     if (n > page->reserved - page->capacity)
         n = page->reserved - page->capacity;
-    uint8_t *first = page->area + (size_t)page->capacity * page->block_size;
-    mi_block *last = (mi_block *)(first + (n - 1) * page->block_size);
-    for (uint8_t *b = first; (mi_block *)b < last; b += page->block_size) {
-        ((mi_block *)b)->next = mi_encode(page, (mi_block *)(b + page->block_size));
+    uint8_t *first = page->area + (size_t)page->capacity * bs;
+    mi_block *last = (mi_block *)(first + (n - 1) * bs);
+    for (uint8_t *b = first; (mi_block *)b < last; b += bs) {
+        ((mi_block *)b)->next = mi_encode(page, (mi_block *)(b + bs));
 #ifdef HA_CHECKED
         mi_checked_fill_free(page, (mi_block *)b);
 #endif
@@ -59,34 +63,57 @@ bool mi_page_extend(mi_page *page)
     return true;
 }
 
-void mi_page_collect(mi_page *page)
+/* Count up to `max` blocks of the backlog into local_free. */
+static void take_backlog(mi_page *page, uint32_t max)
+{
+    mi_block *head = page->remote_backlog, *tail = head, *next;
+    uint32_t count = 1;
+    while ((next = mi_decode(page, tail->next, tail)) != 0 && count < max) {
+        tail = next;
+        count++;
+    }
+    page->remote_backlog = next;
+    tail->next = mi_encode(page, page->local_free);
+    page->local_free = head;
+    if (count > mi_page_used(page))
+        ha_fault(head, "page %p: %u remote frees but only %u blocks in use (double free?)",
+                 (void *)page, count, mi_page_used(page));
+    /* The freeing CPUs counted these frees (free_remote_mt's callers);
+     * the page counts them too, so `used` drops: take them back out of
+     * this heap's figures. */
+    mi_stats *stats = &page->heap->stats;
+    mi_store_relaxed(&page->frees, page->frees + count);
+    mi_stat_add((int64_t *)&stats->frees, -(int64_t)count);
+    mi_stat_add(&stats->bytes_in_use, (int64_t)count * (int64_t)page->block_size);
+}
+
+/* Take the remote list into the backlog, keeping the full-state flag;
+ * false if it was empty. */
+static bool take_thread_free(mi_page *page)
 {
     uintptr_t tf = mi_load_relaxed(&page->xthread_free);
-    if (tf & ~MI_FLAG_MASK) {
-        /* Take the whole list, keep the full-state flag. */
-        while (!mi_cas_weak_acq_rel(&page->xthread_free, &tf, tf & MI_FLAG_MASK))
-            ;
-        mi_block *head = (mi_block *)(tf & ~MI_FLAG_MASK), *tail = head;
-        uint32_t count = 1;
-        for (mi_block *next; (next = mi_decode(page, tail->next, tail)) != 0; tail = next)
-            count++;
-        tail->next = mi_encode(page, page->local_free);
-        page->local_free = head;
-        if (count > mi_page_used(page))
-            ha_fault(head, "page %p: %u remote frees but only %u blocks in use (double free?)",
-                     (void *)page, count, mi_page_used(page));
-        /* The freeing CPUs counted these frees (free_remote_mt's callers);
-         * the page counts them too, so `used` drops: take them back out of
-         * this heap's figures. */
-        mi_stats *stats = &page->heap->stats;
-        mi_store_relaxed(&page->frees, page->frees + count);
-        mi_stat_add((int64_t *)&stats->frees, -(int64_t)count);
-        mi_stat_add(&stats->bytes_in_use, (int64_t)count * (int64_t)page->block_size);
-    }
-    if (!page->free && page->local_free) {
-        mi_page_fold(page);
-        page->free = page->local_free;
-        page->local_free = 0;
-        page->free_is_zero = 0;
-    }
+    if (!(tf & ~MI_FLAG_MASK))
+        return false;
+    while (!mi_cas_weak_acq_rel(&page->xthread_free, &tf, tf & MI_FLAG_MASK))
+        ;
+    page->remote_backlog = (mi_block *)(tf & ~MI_FLAG_MASK);
+    return true;
+}
+
+void mi_page_collect_remote(mi_page *page)
+{
+    /* Bounded: at most MI_COLLECT_MAX remote frees are counted per call, the
+     * rest stay on the backlog for the next collect. */
+    if (page->remote_backlog || take_thread_free(page))
+        take_backlog(page, MI_COLLECT_MAX);
+}
+
+void mi_page_collect_all(mi_page *page)
+{
+    if (page->remote_backlog)
+        take_backlog(page, UINT32_MAX);
+    take_thread_free(page);
+    if (page->remote_backlog)
+        take_backlog(page, UINT32_MAX);
+    mi_page_local_to_free(page);
 }

@@ -6,7 +6,10 @@
  * Each segment has one 32-bit state word: free (known zero or dirty), the
  * head of a run (with the run length) or a tail (with the distance back to
  * its head). The tail entries let a pointer at a segment boundary inside a
- * huge run (alignments >= 4 MiB) find its header.
+ * huge run (alignments >= 4 MiB) find its head. The head of a huge run is
+ * flagged: such a run has no header (its block starts at the run's first
+ * byte; its descriptor lives out of line, mi_segment.c), so only a sliced
+ * segment's first bytes may be read as a struct mi_segment.
  *
  * Giving memory back (HA_EMBED_RELEASE, hartalloc_embed.h): a dirty free
  * segment carries an age in its count bits. ha_release_unused ages fresh
@@ -18,9 +21,10 @@
 #include "spinlock.h"
 
 enum { SEG_FREE_ZERO = 0, SEG_FREE_DIRTY = 1, SEG_HEAD = 2, SEG_TAIL = 3 };
-#define STATE(kind, n) ((uint32_t)(kind) | ((uint32_t)(n) << 2))
+#define SEG_HUGE 4u /* with SEG_HEAD: a huge run, no header at its start */
+#define STATE(kind, n) ((uint32_t)(kind) | ((uint32_t)(n) << 3))
 #define STATE_KIND(s) ((s) & 3u)
-#define STATE_COUNT(s) ((s) >> 2)
+#define STATE_COUNT(s) ((s) >> 3)
 /* Ages of a SEG_FREE_DIRTY segment (its count bits). */
 enum { DIRTY_FRESH = 0, DIRTY_AGED = 1, DIRTY_RELEASED = 2 };
 
@@ -36,6 +40,23 @@ static unsigned region_count;       /* written under the lock, read acquire   */
 static size_t segment_total;        /* entries of `state` in use              */
 static size_t segment_free;
 static uint32_t state[MI_POOL_MAX_SEGMENTS];
+/* A bitmap mirrors which segments are free, so taking one segment (every
+ * allocation but a huge block's) scans at most one word per 64 segments
+ * instead of every segment's state (alloc/mi/README.md, "Worst-case bound"). */
+static uint64_t free_map[MI_POOL_MAX_SEGMENTS / 64]; /* bit i: state[i] is free */
+
+static void map_set(size_t i, size_t n, bool free)
+{
+    for (size_t k = i; k < i + n; k++) {
+        uint64_t bit = 1ull << (k % 64);
+        if (free)
+            free_map[k / 64] |= bit;
+        else
+            free_map[k / 64] &= ~bit;
+    }
+}
+
+static bool map_free(size_t i) { return (free_map[i / 64] >> (i % 64)) & 1; }
 
 uintptr_t mi_pool_secret(void)
 {
@@ -48,6 +69,7 @@ void mi_pool_reset(void)
 {
     region_count = 0;
     segment_total = segment_free = 0;
+    __builtin_memset(free_map, 0, sizeof free_map);
 }
 
 int mi_pool_add_region(void *start, size_t size, bool zeroed)
@@ -69,6 +91,7 @@ int mi_pool_add_region(void *start, size_t size, bool zeroed)
             n = MI_POOL_MAX_SEGMENTS - segment_total; /* use what we can track */
         for (size_t i = 0; i < n; i++)
             state[segment_total + i] = STATE(zeroed ? SEG_FREE_ZERO : SEG_FREE_DIRTY, 0);
+        map_set(segment_total, n, true);
         regions[region_count] = (struct region){ lo, n, segment_total };
         segment_total += n;
         segment_free += n;
@@ -78,28 +101,51 @@ int mi_pool_add_region(void *start, size_t size, bool zeroed)
     return result;
 }
 
-mi_segment *mi_pool_alloc(size_t n, bool *zeroed)
+/* Take the run of n segments at state index `head` of region `reg`. */
+static void *take_run(const struct region *reg, size_t head, size_t n, bool huge, bool *zeroed)
 {
-    mi_segment *found = 0;
+    bool all_zero = true;
+    for (size_t k = 0; k < n; k++) {
+        all_zero &= STATE_KIND(state[reg->first + head + k]) == SEG_FREE_ZERO;
+        state[reg->first + head + k] = k == 0 ? STATE(SEG_HEAD, n) | (huge ? SEG_HUGE : 0) : STATE(SEG_TAIL, k);
+    }
+    map_set(reg->first + head, n, false);
+    segment_free -= n;
+    *zeroed = all_zero;
+    return (void *)(reg->base + (head << MI_SEGMENT_SHIFT));
+}
+
+/* One segment: the lowest free one, found in the bitmap. */
+static void *alloc_one(bool huge, bool *zeroed)
+{
+    for (size_t w = 0; w < (segment_total + 63) / 64; w++) {
+        if (!free_map[w])
+            continue;
+        size_t i = w * 64 + (size_t)__builtin_ctzll(free_map[w]);
+        for (unsigned r = 0; r < region_count; r++)
+            if (i - regions[r].first < regions[r].count)
+                return take_run(&regions[r], i - regions[r].first, 1, huge, zeroed);
+    }
+    return 0;
+}
+
+void *mi_pool_alloc(size_t n, bool huge, bool *zeroed)
+{
+    void *found = 0;
     unsigned long flags = ha_spin_lock_irqsave(&pool_lock);
-    for (unsigned r = 0; r < region_count && !found && n <= segment_free; r++) {
+    if (n == 1 && segment_free)
+        found = alloc_one(huge, zeroed);
+    /* A run of several segments (a huge block): a first-fit scan of the
+     * states; its cost grows with the pool, like the block's own size. */
+    for (unsigned r = 0; r < region_count && !found && n > 1 && n <= segment_free; r++) {
         const struct region *reg = &regions[r];
         size_t run = 0;
         for (size_t i = 0; i < reg->count; i++) {
-            uint32_t s = state[reg->first + i];
-            run = STATE_KIND(s) <= SEG_FREE_DIRTY ? run + 1 : 0;
-            if (run < n)
-                continue;
-            size_t head = i + 1 - n;
-            bool all_zero = true;
-            for (size_t k = 0; k < n; k++) {
-                all_zero &= STATE_KIND(state[reg->first + head + k]) == SEG_FREE_ZERO;
-                state[reg->first + head + k] = k == 0 ? STATE(SEG_HEAD, n) : STATE(SEG_TAIL, k);
+            run = STATE_KIND(state[reg->first + i]) <= SEG_FREE_DIRTY ? run + 1 : 0;
+            if (run == n) {
+                found = take_run(reg, i + 1 - n, n, huge, zeroed);
+                break;
             }
-            segment_free -= n;
-            *zeroed = all_zero;
-            found = (mi_segment *)(reg->base + (head << MI_SEGMENT_SHIFT));
-            break;
         }
     }
     ha_spin_unlock_irqrestore(&pool_lock, flags);
@@ -120,20 +166,20 @@ bool mi_pool_contains(const void *p)
     return region_of((uintptr_t)p) != 0;
 }
 
-void mi_pool_free(mi_segment *seg, size_t n)
+void mi_pool_free(void *run, size_t n)
 {
-    const struct region *reg = region_of((uintptr_t)seg);
+    const struct region *reg = region_of((uintptr_t)run);
     if (!reg)
-        ha_fault(seg, "segment run outside every region returned to the pool");
-    size_t head = ((uintptr_t)seg - reg->base) >> MI_SEGMENT_SHIFT;
-    seg->cookie = 0; /* a later free through a stale pointer finds no header */
+        ha_fault(run, "segment run outside every region returned to the pool");
+    size_t head = ((uintptr_t)run - reg->base) >> MI_SEGMENT_SHIFT;
     unsigned long flags = ha_spin_lock_irqsave(&pool_lock);
-    if (state[reg->first + head] != STATE(SEG_HEAD, n)) {
+    if ((state[reg->first + head] & ~SEG_HUGE) != STATE(SEG_HEAD, n)) {
         ha_spin_unlock_irqrestore(&pool_lock, flags);
-        ha_fault(seg, "segment run returned twice or with a wrong length");
+        ha_fault(run, "segment run returned twice or with a wrong length");
     }
     for (size_t k = 0; k < n; k++)
         state[reg->first + head + k] = STATE(SEG_FREE_DIRTY, DIRTY_FRESH);
+    map_set(reg->first + head, n, true);
     segment_free += n;
     ha_spin_unlock_irqrestore(&pool_lock, flags);
 #ifdef HA_EMBED_RELEASE
@@ -171,19 +217,22 @@ size_t mi_pool_release_unused(void)
     return waiting;
 }
 
-mi_segment *mi_pool_find_run(const void *p)
+void *mi_pool_find_huge(const void *p, size_t *count)
 {
     const struct region *reg = region_of((uintptr_t)p);
     if (!reg)
         return 0;
     size_t i = ((uintptr_t)p - reg->base) >> MI_SEGMENT_SHIFT;
-    mi_segment *head = 0;
+    void *head = 0;
     unsigned long flags = ha_spin_lock_irqsave(&pool_lock);
     uint32_t s = state[reg->first + i];
     if (STATE_KIND(s) == SEG_TAIL)
         i -= STATE_COUNT(s);
-    if (STATE_KIND(state[reg->first + i]) == SEG_HEAD)
-        head = (mi_segment *)(reg->base + (i << MI_SEGMENT_SHIFT));
+    s = state[reg->first + i];
+    if (STATE_KIND(s) == SEG_HEAD && (s & SEG_HUGE)) {
+        head = (void *)(reg->base + (i << MI_SEGMENT_SHIFT));
+        *count = STATE_COUNT(s);
+    }
     ha_spin_unlock_irqrestore(&pool_lock, flags);
     return head;
 }
@@ -199,6 +248,10 @@ int mi_pool_check(void)
         for (size_t i = 0; i < reg->count;) {
             uint32_t s = state[reg->first + i];
             uintptr_t addr = reg->base + (i << MI_SEGMENT_SHIFT);
+            if (map_free(reg->first + i) != (STATE_KIND(s) <= SEG_FREE_DIRTY))
+                return ha_check_fail("pool: segment %p is %s but the free map says %s", (void *)addr,
+                                     map_free(reg->first + i) ? "in use" : "free",
+                                     map_free(reg->first + i) ? "free" : "in use");
             if (STATE_KIND(s) <= SEG_FREE_DIRTY) {
                 free_seen++;
                 i++;
@@ -207,16 +260,21 @@ int mi_pool_check(void)
             if (STATE_KIND(s) != SEG_HEAD || STATE_COUNT(s) == 0 || i + STATE_COUNT(s) > reg->count)
                 return ha_check_fail("pool: segment %p has state %x, expected the head of a run",
                                      (void *)addr, s);
+            for (size_t k = 1; k < STATE_COUNT(s); k++)
+                if (state[reg->first + i + k] != STATE(SEG_TAIL, k) || map_free(reg->first + i + k))
+                    return ha_check_fail("pool: run at %p has a broken tail %zu", (void *)addr, k);
+            if (s & SEG_HUGE) {
+                if (mi_segment_huge_check((void *)addr, STATE_COUNT(s)) != 0)
+                    return -1;
+                i += STATE_COUNT(s);
+                continue;
+            }
             const mi_segment *seg = (const mi_segment *)addr;
+            if (STATE_COUNT(s) != 1)
+                return ha_check_fail("pool: sliced segment %p heads a run of %u", (void *)addr, STATE_COUNT(s));
             if (seg->cookie != (addr ^ mi_pool_secret()))
                 return ha_check_fail("pool: segment %p is in use but its header is not live", (void *)addr);
-            if (seg->segment_count != STATE_COUNT(s))
-                return ha_check_fail("pool: segment %p header says %zu segments, pool says %u",
-                                     (void *)addr, seg->segment_count, STATE_COUNT(s));
-            for (size_t k = 1; k < STATE_COUNT(s); k++)
-                if (state[reg->first + i + k] != STATE(SEG_TAIL, k))
-                    return ha_check_fail("pool: run at %p has a broken tail %zu", (void *)addr, k);
-            if (seg->kind == MI_SEGMENT_SLICED && mi_segment_check_slices(seg) != 0)
+            if (mi_segment_check_slices(seg) != 0)
                 return -1;
             i += STATE_COUNT(s);
         }
@@ -232,22 +290,25 @@ void mi_pool_for_each_sliced(void (*fn)(const mi_segment *seg, void *arg), void 
     for (unsigned r = 0; r < region_count; r++)
         for (size_t i = 0; i < regions[r].count; i++) {
             const mi_segment *seg = (const mi_segment *)(regions[r].base + (i << MI_SEGMENT_SHIFT));
-            if (STATE_KIND(state[regions[r].first + i]) == SEG_HEAD &&
-                mi_load_relaxed(&seg->kind) == MI_SEGMENT_SLICED)
+            uint32_t s = state[regions[r].first + i];
+            if (STATE_KIND(s) == SEG_HEAD && !(s & SEG_HUGE))
                 fn(seg, arg);
         }
     ha_spin_unlock_irqrestore(&pool_lock, flags);
 }
 
-int64_t mi_pool_huge_live_bytes(void)
+void mi_pool_huge_bytes(int64_t *live, int64_t *held)
 {
-    int64_t bytes = 0;
+    *live = *held = 0;
     for (unsigned r = 0; r < region_count; r++)
         for (size_t i = 0; i < regions[r].count; i++) {
             uint32_t s = state[regions[r].first + i];
-            const mi_segment *seg = (const mi_segment *)(regions[r].base + (i << MI_SEGMENT_SHIFT));
-            if (STATE_KIND(s) == SEG_HEAD && seg->kind == MI_SEGMENT_HUGE && seg->pages[0].in_use)
-                bytes += (int64_t)seg->pages[0].block_size;
+            if (STATE_KIND(s) != SEG_HEAD || !(s & SEG_HUGE))
+                continue;
+            const mi_page *page = mi_segment_huge_page((void *)(regions[r].base + (i << MI_SEGMENT_SHIFT)),
+                                                      STATE_COUNT(s));
+            if (page->in_use)
+                *live += (int64_t)page->block_size;
+            *held += (int64_t)STATE_COUNT(s) << MI_SEGMENT_SHIFT;
         }
-    return bytes;
 }

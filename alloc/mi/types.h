@@ -5,9 +5,10 @@
  * Glossary
  *   region   memory handed over by ha_init / ha_add_memory.
  *   segment  a 4 MiB-aligned, 4 MiB slice of a region (or a run of them for a
- *            huge block). Its header (struct mi_segment) sits at its start, so
- *            the segment of any block is found by masking the block's address.
- *            The segment pool hands segments to heaps and takes them back.
+ *            huge block). A sliced segment's header (struct mi_segment) sits at
+ *            its start, so the segment of any block not on a segment boundary
+ *            is found by masking the block's address. The segment pool hands
+ *            segments to heaps and takes them back.
  *   slice    a 64 KiB sixty-fourth of a segment; slice 0 starts with the header.
  *   page     a run of slices of one segment holding blocks of one size class:
  *            1 slice (small blocks, <= 8 KiB), 8 slices (medium, <= 128 KiB),
@@ -15,8 +16,16 @@
  *            of every kind share a segment, so a CPU pins few segments.
  *            Not a 4 KiB MMU page; those are "4 KiB pages" here (ha_alloc_pages).
  *   block    what ha_alloc returns; free blocks link through their first word.
+ *   large    a one-block page; the block is the request rounded up to 4 KiB,
+ *            the page the fewest slices that hold it. Only a page starting at
+ *            slice 0 pays for the header, so pages of several slices start
+ *            elsewhere when they can: a multiple of 64 KiB fits exactly.
  *   huge     a block larger than a segment's slices: a run of segments of its
- *            own, freed by any CPU straight to the pool.
+ *            own, freed by any CPU straight to the pool. It starts at the run's
+ *            first byte and the run has no header: its page (descriptor) sits
+ *            in the run's last bytes when the block leaves room there, else in a
+ *            spare table (mi_segment.c), so a multiple of 4 MiB fits exactly.
+ *            Only huge blocks start on a segment boundary; free asks the pool.
  *   heap     one per CPU index (struct mi_heap). It owns segments, and through
  *            them pages; only its CPU allocates from its pages or carves its
  *            segments.
@@ -32,8 +41,13 @@
  *   xthread_free blocks freed by other CPUs, pushed with a CAS; the owner takes
  *                the whole list with one atomic exchange. Its two low bits hold
  *                the page's full-state (below).
+ *   remote_backlog  what the owner took off xthread_free but has not counted
+ *                yet: a collect moves at most MI_COLLECT_MAX of them to
+ *                local_free, so no call walks a whole page's worth of blocks.
+ *                Owner only.
  *   Invariant: capacity == used + |free| + |local_free|, and
- *              |xthread_free| <= used; blocks alive == used - |xthread_free|.
+ *              |xthread_free| + |remote_backlog| <= used;
+ *              blocks alive == used - |xthread_free| - |remote_backlog|.
  *   Every block of [0, capacity) is on at most one list; blocks in
  *   [capacity, reserved) are not carved yet (lazy extension: memory the
  *   allocator never touched stays untouched).
@@ -80,7 +94,16 @@
 #define MI_POOL_MAX_SEGMENTS 16384  /* 64 GiB of regions in all                  */
 #define MI_EXTEND_BYTES 4096        /* carve about this much of a page at once   */
 #define MI_EXTEND_MIN_BLOCKS 4      /* ...but at least this many blocks          */
+#define MI_EXTEND_MAX_BLOCKS 128    /* ...and at most this many (worst-case bound) */
 #define MI_CACHE_LINE 128           /* per-CPU data never shares a line (128: adjacent-line prefetch) */
+/* Work one slow-path call does at most, so every call has a bound
+ * (alloc/mi/README.md, "Worst-case bound"); what is left waits for later calls. */
+#define MI_COLLECT_MAX 64           /* remote frees one page collect counts in   */
+#define MI_RETURNED_MAX 8           /* handed-back pages one slow path requeues  */
+#define MI_SEARCH_MAX 4             /* class-queue pages one slow path examines  */
+#define MI_SWEEP_MAX 4              /* empty pages one slow path retires from a
+                                       segment being given back (and 4x as many
+                                       it checks first)                         */
 
 /* ---- derived, do not modify --------------------------------------------- */
 #define MI_SEGMENT_SHIFT 22
@@ -89,7 +112,8 @@
 #define MI_SLICE_SHIFT 16           /* 64 KiB                                    */
 #define MI_SLICE_SIZE ((uintptr_t)1 << MI_SLICE_SHIFT)
 #define MI_SLICES 64u               /* per segment                               */
-#define MI_MEDIUM_SLICES 8u         /* a medium page: 512 KiB                    */
+#define MI_MEDIUM_SLICES 8u         /* the largest medium page: 512 KiB          */
+#define MI_MEDIUM_MIN_BLOCKS 4u     /* a medium page holds this many blocks      */
 
 /* Block size boundaries. Small pages hold >= 7 blocks of their largest class,
  * medium pages >= 4. A larger block gets a page of its own, sized to it in
@@ -106,8 +130,6 @@
 #define MI_BIN_FULL MI_BIN_COUNT    /* index of the heap's full queue            */
 #define MI_BIN_LARGE (MI_BIN_COUNT + 1) /* a one-block page; lives on `full`      */
 #define MI_BIN_HUGE 0               /* the page of a huge segment run            */
-
-enum mi_segment_kind { MI_SEGMENT_SLICED, MI_SEGMENT_HUGE };
 
 /* Flag in the two low bits of xthread_free. */
 enum mi_full_state { MI_NORMAL = 0, MI_FULL = 1, MI_NOTIFIED = 2 };
@@ -153,6 +175,7 @@ typedef struct mi_page {
     struct mi_page *next, *prev;    /* owner: position in a heap queue           */
     struct mi_page *returned_next;  /* link on the owner's xreturned stack       */
     uintptr_t key;                  /* encodes free-list links                   */
+    mi_block *remote_backlog;       /* owner: remote frees taken, not yet counted */
 #ifdef HA_CHECKED
     uint64_t live[(1u << MI_SLICE_SHIFT) / 16 / 64]; /* live block bitmap        */
 #endif
@@ -160,14 +183,14 @@ typedef struct mi_page {
 
 typedef struct mi_segment {
     uintptr_t cookie;               /* address ^ secret: proves a live header    */
-    uint8_t kind;                   /* enum mi_segment_kind                      */
     uint8_t on_list;                /* on its heap's list of segments with room  */
+    uint8_t sweep_cursor;           /* while its heap gives it back (heap->sweeping):
+                                       its first slice not checked yet (64: all)  */
     struct mi_page *slice_page[MI_SLICES]; /* used slice -> its page (a pointer, not
                                        an index: one load on the free fast path) */
     uint64_t free_slices;           /* bit i: slice i belongs to no page         */
     uint64_t dirty_slices;          /* bit i: slice i was used (not known zero)  */
-    size_t segment_count;           /* segments in the run (>1 only when huge)   */
-    struct mi_heap *heap;           /* owner (NULL for huge: any CPU frees them) */
+    struct mi_heap *heap;           /* owner                                     */
     struct mi_segment *next, *prev; /* owner's list of segments with free slices */
     mi_page pages[MI_SLICES];       /* pages[i] describes the page starting at slice i */
 } mi_segment;
@@ -195,6 +218,9 @@ typedef struct mi_stats {
                                        pointers; in checked builds, the padding   */
     int64_t page4k_in_use;          /* 4 KiB pages handed out by alloc_pages     */
     int64_t page4k_block_bytes;     /* block bytes those pages occupy            */
+    int64_t held_bytes, held_peak;  /* bytes of the pages (and huge runs) held:
+                                       changed only on slow paths, so the peak
+                                       is exact                                  */
 } mi_stats; /* inside its heap, so on its CPU's own lines */
 
 /* Requests up to this size find their page in one load (mi_heap.direct). */
@@ -208,9 +234,14 @@ typedef struct mi_heap {
     unsigned segment_count;         /* segments held (huge runs excluded)        */
     unsigned cpu;
     mi_page *xreturned;             /* any CPU: full pages that got a remote free */
+    mi_page *returned_backlog;      /* owner: pages taken off xreturned, not yet
+                                       requeued (MI_RETURNED_MAX per slow path)  */
     mi_stats stats;                 /* the heap's (mi-locked: of all CPUs)       */
     mi_page *large_cache;           /* an empty one-block page kept for the next
                                        large block of about its size (mi/heap.c) */
+    mi_segment *sweeping;           /* a segment that may hold only kept empty
+                                       pages: checked, then given back, a few
+                                       pages per slow path (mi_segment.c)        */
     int64_t xpeak_reported;         /* any CPU: the highest peak a report gave   */
 } __attribute__((aligned(MI_CACHE_LINE))) mi_heap;
 

@@ -10,6 +10,7 @@
 struct totals {
     int64_t live_bytes;   /* sum over pages of (used - |xthread_free|) * block size */
     int64_t pages;
+    int64_t held_bytes;   /* sum over pages of their slices' bytes             */
 };
 
 /* Walk one list, marking blocks in `seen`; returns the length or -1. */
@@ -59,6 +60,14 @@ static int check_page(const mi_heap *heap, const mi_page *page, unsigned queue, 
     if (page != &seg->pages[page->index] || page->index + page->slice_count > MI_SLICES)
         return ha_check_fail("page %p: slices %u+%u do not describe it", (const void *)page, page->index,
                              page->slice_count);
+    if (large) {
+        /* The block ends in the page's last slice: no slice more than it needs. */
+        uintptr_t end = (uintptr_t)seg + ((uintptr_t)(page->index + page->slice_count) << MI_SLICE_SHIFT);
+        uintptr_t block_end = (uintptr_t)page->area + page->block_size;
+        if (block_end > end || block_end + MI_SLICE_SIZE <= end)
+            return ha_check_fail("large page %p: %u slices for a block of %zu bytes", (const void *)page,
+                                 page->slice_count, page->block_size);
+    }
     for (unsigned i = page->index; i < page->index + page->slice_count; i++)
         if (seg->slice_page[i] != page || (seg->free_slices & (1ull << i)))
             return ha_check_fail("segment %p: slice %u of page %p is free or mapped to another page",
@@ -72,8 +81,10 @@ static int check_page(const mi_heap *heap, const mi_page *page, unsigned queue, 
     long nfree = walk_list(page, page->free, seen, "free");
     long nlocal = nfree < 0 ? -1 : walk_list(page, page->local_free, seen, "local_free");
     long nthread = nlocal < 0 ? -1 : walk_list(page, (const mi_block *)(tf & ~MI_FLAG_MASK), seen, "thread_free");
-    if (nthread < 0)
+    long nbacklog = nthread < 0 ? -1 : walk_list(page, page->remote_backlog, seen, "remote_backlog");
+    if (nbacklog < 0)
         return -1;
+    nthread += nbacklog;
     uint32_t used = mi_page_used(page);
     if (page->frees > page->allocs)
         return ha_check_fail("page %p: %u frees counted but %u allocs", (const void *)page, page->frees,
@@ -86,6 +97,7 @@ static int check_page(const mi_heap *heap, const mi_page *page, unsigned queue, 
                              nthread, used);
     t->live_bytes += ((int64_t)used - nthread) * (int64_t)page->block_size;
     t->pages++;
+    t->held_bytes += (int64_t)page->slice_count << MI_SLICE_SHIFT;
     return 0;
 }
 
@@ -94,6 +106,10 @@ static int check_heap(const mi_heap *heap, struct totals *t)
     for (const mi_page *p = mi_load_acquire(&heap->xreturned); p; p = p->returned_next)
         if ((mi_load_relaxed(&p->xthread_free) & MI_FLAG_MASK) != MI_NOTIFIED)
             return ha_check_fail("page %p is on heap %u's returned stack but not NOTIFIED", (const void *)p,
+                                 heap->cpu);
+    for (const mi_page *p = heap->returned_backlog; p; p = p->returned_next)
+        if ((mi_load_relaxed(&p->xthread_free) & MI_FLAG_MASK) != MI_NOTIFIED)
+            return ha_check_fail("page %p is on heap %u's returned backlog but not NOTIFIED", (const void *)p,
                                  heap->cpu);
     for (unsigned q = 1; q <= MI_BIN_FULL; q++) {
         const mi_page *prev = 0;
@@ -114,8 +130,12 @@ static int check_heap(const mi_heap *heap, struct totals *t)
                    mi_page_used(cached) != 0))
         return ha_check_fail("heap %u: cached large page %p is not an empty one-block page on its full queue",
                              heap->cpu, (const void *)cached);
+    const mi_segment *sw = heap->sweeping;
+    if (sw && (sw->cookie != ((uintptr_t)sw ^ mi_pool_secret()) || sw->heap != heap))
+        return ha_check_fail("heap %u: the segment it is giving back (%p) is not a live segment of its own",
+                             heap->cpu, (const void *)sw);
     for (const mi_segment *s = heap->segments; s; s = s->next)
-        if (s->heap != heap || s->kind != MI_SEGMENT_SLICED || !s->on_list || s->free_slices == 0 ||
+        if (s->heap != heap || !s->on_list || s->free_slices == 0 ||
             s->free_slices == ~0ull)
             return ha_check_fail("heap %u: segment %p on its list has no free slice, or no used one, or another owner",
                                  heap->cpu, (const void *)s);
@@ -126,8 +146,8 @@ int mi_check_heaps(void)
 {
     if (mi_pool_check() != 0)
         return -1;
-    struct totals t = { 0, 0 };
-    int64_t stat_bytes = 0, stat_pages = 0;
+    struct totals t = { 0, 0, 0 };
+    int64_t stat_bytes = 0, stat_pages = 0, stat_held = 0;
     for (unsigned i = 0; i < mi_heap_count; i++)
         if (check_heap(&mi_heaps[i], &t) != 0)
             return -1;
@@ -135,13 +155,18 @@ int mi_check_heaps(void)
     mi_stats_sum(0, HA_MAX_CPUS, &sum); /* the heaps' figures and their pages' counts */
     stat_bytes = sum.bytes_in_use + sum.page4k_block_bytes;
     stat_pages = sum.pages_in_use;
+    stat_held = sum.held_bytes;
     /* Huge blocks live outside the queues: count them from the pool. */
-    int64_t huge_bytes = mi_pool_huge_live_bytes();
+    int64_t huge_bytes, huge_held;
+    mi_pool_huge_bytes(&huge_bytes, &huge_held);
     if (t.pages != stat_pages)
         return ha_check_fail("%lld pages are queued but the statistics count %lld (a page was lost?)",
                              (long long)t.pages, (long long)stat_pages);
     if (t.live_bytes + huge_bytes != stat_bytes)
         return ha_check_fail("live blocks hold %lld bytes but the statistics count %lld",
                              (long long)(t.live_bytes + huge_bytes), (long long)stat_bytes);
+    if (t.held_bytes + huge_held != stat_held)
+        return ha_check_fail("pages and huge runs span %lld bytes but the statistics hold %lld",
+                             (long long)(t.held_bytes + huge_held), (long long)stat_held);
     return 0;
 }

@@ -51,10 +51,40 @@ $(RV_OUT)/hooks/%.o: arch/riscv64/hooks/entry_hook.S
 $(RV_OUT)/kernel-%-fdt.elf: $(RV_OUT)/hooks/%.o $(RV_OBJS) linker/kernel.ld $(RV_OUT)/heap_size
 	$(RV_LINK) $< $(RV_OBJS) -lgcc -o $@
 
-.PHONY: kernel run debug FORCE
+# The measuring image (kernel/latency.h): the same sources in objects of
+# their own, the core counting lock spins (HA_SPIN_STATS), every ha_* call of
+# the suites and workloads routed through kernel/latency.c by ld's --wrap.
+# kernel.elf stays free of all of it.
+RV_LAT_KERNEL := $(RV_OUT)/kernel-latency.elf
+RV_LAT_OBJS := $(addprefix $(RV_OUT)/latency/,$(addsuffix .o,$(basename $(RV_SRCS))))
+RV_LAT_WRAP := ha_alloc ha_alloc_zeroed ha_dealloc ha_free ha_realloc ha_alloc_pages ha_dealloc_pages \
+               ha_collect
+
+$(RV_OUT)/latency/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(RV_CC) $(RV_CFLAGS) -DKERNEL_LATENCY -c $< -o $@
+
+$(RV_OUT)/latency/alloc/%.o: alloc/%.c
+	@mkdir -p $(dir $@)
+	$(RV_CC) $(RV_CFLAGS) $(CORE_INC) -fomit-frame-pointer -DHA_EMBED_INLINE='"embed_inline.h"' \
+	    -DHA_SPIN_STATS -c $< -o $@
+
+$(RV_OUT)/latency/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(RV_CC) $(RV_CFLAGS) -c $< -o $@
+
+-include $(RV_LAT_OBJS:.o=.d)
+
+$(RV_LAT_KERNEL): $(RV_LAT_OBJS) linker/kernel.ld $(RV_OUT)/heap_size
+	$(RV_LINK) $(addprefix -Wl$(comma)--wrap=,$(RV_LAT_WRAP)) $(RV_LAT_OBJS) -lgcc -o $@
+
+comma := ,
+
+.PHONY: kernel kernel-latency run debug FORCE
 FORCE:
 kernel: $(RV_KERNEL)
-ALL_TARGETS += $(RV_KERNEL)
+kernel-latency: $(RV_LAT_KERNEL)
+ALL_TARGETS += $(RV_KERNEL) $(RV_LAT_KERNEL)
 
 RUN_ENV = ALLOC='$(ALLOC)' SMP='$(SMP)' MEM='$(MEM)' ARGS='$(ARGS)' ACCEL='$(ACCEL)' \
           TIMEOUT='$(TIMEOUT)' KERNEL='$(RV_KERNEL)'

@@ -27,6 +27,7 @@ struct bench_mem {
     size_t footprint; /* host: RSS; kernel: live bytes (ha_used_bytes)           */
     size_t pages;     /* kernel: allocator pages held (ha_stats.pages_in_use)     */
     size_t segments;  /* kernel: 4 MiB segments held (0 for non-segment types)    */
+    size_t held;      /* kernel: bytes held for blocks (ha_stats.bytes_held)      */
 };
 
 #ifdef BENCH_LIBC
@@ -45,6 +46,11 @@ static inline struct bench_mem bench_mem_now(void)
 }
 /* A CPU waiting for another: host threads may outnumber the cores. */
 static inline void bench_wait(void) { sched_yield(); }
+/* The host driver measures peak RSS from outside: nothing to sample. */
+static inline void bench_sample_stats(void) {}
+/* Run fn(arg) on a thread created for it and wait for it to end (the host
+ * driver): a workload whose threads come and go. */
+void bench_in_fresh_thread(void (*fn)(void *), void *arg);
 #else
 static inline void *bench_malloc(size_t size) { return ha_alloc(size, BENCH_ALIGN); }
 static inline void bench_free(void *p, size_t size) { ha_dealloc(p, size, BENCH_ALIGN); }
@@ -56,10 +62,19 @@ static inline struct bench_mem bench_mem_now(void)
     struct ha_stats st = { 0 };
     ha_get_stats(HA_ALL_CPUS, &st);
     return (struct bench_mem){ .footprint = ha_used_bytes(), .pages = st.pages_in_use,
-                               .segments = st.segments_in_use };
+                               .segments = st.segments_in_use, .held = (size_t)st.bytes_held };
 }
 /* A hart waiting for another: every hart is a CPU of its own. */
 static inline void bench_wait(void) {}
+/* At a workload's likely peak: read the statistics, so the live-byte peak
+ * they report (mi: the highest any report saw) includes this moment. */
+static inline void bench_sample_stats(void)
+{
+    struct ha_stats st;
+    ha_get_stats(HA_ALL_CPUS, &st);
+}
+/* A hart has no threads to start: it runs fn in turn. */
+static inline void bench_in_fresh_thread(void (*fn)(void *), void *arg) { fn(arg); }
 #endif
 
 /* Keep `p` (and every store through it) alive: GCC cannot see through an

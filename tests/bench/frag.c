@@ -8,10 +8,12 @@
  *   4. frees the blocks of step 3.
  * The survivors of the last round stay alive until the end. CPU 0 prints
  *   MEM frag alloc=<type> cpus=<n> peak=<bytes> final=<bytes> pages=<p>/<p> segments=<s>/<s>
- * peak: the largest footprint after step 3 of any round; final: the
- * footprint at the end of the last round (survivors only). The footprint is
- * the RSS growth on the host and the live bytes in the kernel, where the
- * allocator pages and segments held (peak/final) show the fragmentation.
+ *       held=<bytes>/<bytes>
+ * (one line) peak: the largest footprint after step 3 of any round; final:
+ * the footprint at the end of the last round (survivors only). The footprint
+ * is the RSS growth on the host and the live bytes in the kernel, where the
+ * allocator pages, segments and bytes held (peak/final, sampled with the
+ * footprint; ha_stats.bytes_held) show the fragmentation.
  * One op = one allocation.
  */
 #include "bench_alloc.h"
@@ -74,6 +76,8 @@ static void note_peak(void)
         mem_peak.pages = now.pages;
     if (now.segments > mem_peak.segments)
         mem_peak.segments = now.segments;
+    if (now.held > mem_peak.held)
+        mem_peak.held = now.held;
 }
 
 static uint64_t frag_run(struct th_ctx *ctx)
@@ -106,9 +110,9 @@ static uint64_t frag_run(struct th_ctx *ctx)
     th_barrier();
     if (ctx->cpu == 0) {
         struct bench_mem end = mem_used();
-        th_printf("MEM frag alloc=%s cpus=%u peak=%zu final=%zu pages=%zu/%zu segments=%zu/%zu\n",
+        th_printf("MEM frag alloc=%s cpus=%u peak=%zu final=%zu pages=%zu/%zu segments=%zu/%zu held=%zu/%zu\n",
                   ha_name(), ctx->ncpu, mem_peak.footprint, end.footprint, mem_peak.pages,
-                  end.pages, mem_peak.segments, end.segments);
+                  end.pages, mem_peak.segments, end.segments, mem_peak.held, end.held);
     }
     th_barrier();
     if (s.small) {

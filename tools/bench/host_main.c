@@ -89,6 +89,29 @@ static size_t proc_status_bytes(const char *field)
 
 size_t bench_host_rss_bytes(void) { return proc_status_bytes("VmRSS"); }
 
+struct fresh {
+    void (*fn)(void *);
+    void *arg;
+};
+
+static void *fresh_main(void *arg)
+{
+    struct fresh *f = arg;
+    f->fn(f->arg);
+    return NULL;
+}
+
+void bench_in_fresh_thread(void (*fn)(void *), void *arg)
+{
+    struct fresh f = { fn, arg };
+    pthread_t t;
+    if (pthread_create(&t, NULL, fresh_main, &f) != 0) {
+        perror("pthread_create");
+        exit(1);
+    }
+    pthread_join(t, NULL);
+}
+
 struct worker {
     pthread_t thread;
     const struct th_bench *bench;

@@ -6,6 +6,8 @@
   run.py pair      [--allocs "mi .."] [--rust-kernel K] --out F.json   (kernel pair, -icount)
   run.py test-host --bin B --preload L     (make test: each workload once, tiny)
   run.py test-qemu                         (make test: each workload once in the kernel, SMP=2)
+  run.py latency   [--only "w .."] [--allocs "mi .."] [--harts "1 4"] --out F.json
+  run.py test-latency                      (make test: the latency image's figures hold together)
   run.py sweep     --bin B --preload L [--reps N] [--threads "1 2 .."] --out F.json
   run.py memory    --bin B --preload L [--reps N] --out F.json
 
@@ -23,7 +25,12 @@ also through LD_PRELOAD. Repetitions are interleaved (rep 1 of every
 allocator, then rep 2, ...) so a change in the machine's load hits all alike.
 Kernel: one QEMU boot per workload x alloc_type x harts, through
 tools/qemu-run.sh, with bench=<workload> scale=<n> on the command line.
-Every run keeps the BENCH line (ops, ns) and, for frag, the MEM line.
+Every run keeps the BENCH line (ops, ns), for frag the MEM line, and in the kernel the
+HELD line (the allocator's peak bytes held and live since boot, ha_stats).
+Latency: one boot of build/riscv64/kernel-latency.elf with latency=1 under
+-icount per workload (and the alloc suite) x alloc_type x harts; every run
+keeps the LAT* lines (kernel/latency.h): per operation the call count, sum,
+max, lock waits and the histogram, and the slowest calls.
 """
 import argparse
 import json
@@ -35,7 +42,7 @@ import sys
 import time
 
 WORKLOADS = ["glibc-thread", "glibc-simple", "larson", "mstress", "xmalloc",
-             "cache-scratch", "cache-thrash", "mpsc", "malloc-large", "frag"]
+             "cache-scratch", "cache-thrash", "mpsc", "malloc-large", "frag", "churn"]
 
 HOST_LIBS = {
     "hartalloc": None,  # --preload
@@ -55,7 +62,7 @@ HOST_PACKAGES = ["libc6", "libmimalloc2.0", "libjemalloc2", "libgoogle-perftools
 # same workload.
 HOST_SCALE = {"glibc-thread": 800, "glibc-simple": 240, "larson": 1600, "mstress": 480,
               "xmalloc": 480, "cache-scratch": 1600, "cache-thrash": 1600, "mpsc": 160,
-              "malloc-large": 160, "frag": 480}
+              "malloc-large": 160, "frag": 480, "churn": 40}
 
 KERNEL_ALLOCS = ["mi", "mi-locked", "tlsf", "buddy", "slab", "first-fit", "best-fit", "worst-fit"]
 KERNEL_HARTS = [1, 2, 4, 8]
@@ -67,7 +74,7 @@ KERNEL_HARTS = [1, 2, 4, 8]
 # stays comparable across scales; the scale used is recorded with every run.
 KERNEL_SCALE = {"glibc-thread": 25, "glibc-simple": 3, "larson": 50, "mstress": 20,
                 "xmalloc": 10, "cache-scratch": 150, "cache-thrash": 250, "mpsc": 4,
-                "malloc-large": 20, "frag": 40}
+                "malloc-large": 20, "frag": 40, "churn": 10}
 KERNEL_TARGET_NS = 300e6
 # A boot slower than this (wall seconds) skips the larger hart counts of its
 # workload x alloc_type: they would only be slower.
@@ -85,7 +92,9 @@ KERNEL = os.environ.get("BENCH_KERNEL", "")  # default: qemu-run.sh's build/risc
 
 BENCH_RE = re.compile(r"^BENCH (\S+) alloc=(\S*) cpus=(\d+) ops=(\d+) ns=(\d+)", re.M)
 MEM_RE = re.compile(r"^MEM (\S+) alloc=(\S*) cpus=(\d+) peak=(\d+) final=(\d+) "
-                    r"pages=(\d+)/(\d+) segments=(\d+)/(\d+)", re.M)
+                    r"pages=(\d+)/(\d+) segments=(\d+)/(\d+)(?: held=(\d+)/(\d+))?", re.M)
+HELD_RE = re.compile(r"^HELD (\S+) alloc=(\S*) cpus=(\d+) live_peak=(-?\d+) held_peak=(-?\d+) "
+                     r"live=(-?\d+) held=(-?\d+) remote_frees=(\d+)", re.M)
 PAIR_RE = re.compile(r"^PAIR alloc=(\S*) cpus=(\d+) pairs=(\d+) loop_ns=(\d+) pair_ns=(\d+)", re.M)
 # Instructions of the stand-ins' own `ret`s, counted in loop_ns (tests/bench/pair.c).
 PAIR_NULL_RETS = 2
@@ -132,6 +141,13 @@ def parse(out):
         r["mem"] = {"peak": int(m.group(4)), "final": int(m.group(5)),
                     "pages_peak": int(m.group(6)), "pages_final": int(m.group(7)),
                     "segments_peak": int(m.group(8)), "segments_final": int(m.group(9))}
+        if m.group(10):
+            r["mem"].update(held_peak=int(m.group(10)), held_final=int(m.group(11)))
+    m = HELD_RE.search(out)
+    if m:
+        r["held"] = {"live_peak": int(m.group(4)), "held_peak": int(m.group(5)),
+                     "live_end": int(m.group(6)), "held_end": int(m.group(7)),
+                     "remote_frees": int(m.group(8))}
     m = RUSAGE_RE.search(out)
     if m:
         r.update(maxrss_kb=int(m.group(1)), utime_us=int(m.group(2)), stime_us=int(m.group(3)))
@@ -183,17 +199,31 @@ def cmd_host(a):
                           + (f"{r['ns'] / 1e6:9.2f} ms {r.get('maxrss_kb', 0):7} KB"
                              if r["ok"] else f"FAILED rc={r['rc']}"), flush=True)
     meta["loadavg_at_end"] = sh("cut -d' ' -f1-3 /proc/loadavg")
+    if a.merge and os.path.exists(a.out):
+        # Replace the runs of these workloads x thread counts in an earlier
+        # file, keep the rest (and its metadata, with a note of the merge).
+        with open(a.out) as f:
+            old = json.load(f)
+        runs = [r for r in old["runs"] if not (r["workload"] in workloads and r["threads"] in threads)] + runs
+        old["meta"].setdefault("merged", []).append(
+            {k: meta[k] for k in ("date_utc", "git_commit", "workloads", "threads", "reps")}
+            | {"loadavg": [meta["machine"]["loadavg_at_start"], meta["loadavg_at_end"]]})
+        for w in workloads:
+            if w not in old["meta"]["workloads"]:
+                old["meta"]["workloads"].append(w)
+        old["meta"]["scales"] = HOST_SCALE
+        meta = old["meta"]
     save(a.out, {"meta": meta, "runs": runs})
 
 
-def qemu_run(alloc, harts, args, accel, timeout):
+def qemu_run(alloc, harts, args, accel, timeout, log="qemu-last.log", kernel=None, mem=None):
     """Boot the kernel once through tools/qemu-run.sh; (output, exit status, wall s)."""
-    log = os.path.join("build", "bench", "qemu-last.log")
+    log = os.path.join("build", "bench", log)
     os.makedirs(os.path.dirname(log), exist_ok=True)
-    env = dict(os.environ, ALLOC=alloc, SMP=str(harts), MEM=KERNEL_MEM, ARGS=args, ACCEL=accel,
+    env = dict(os.environ, ALLOC=alloc, SMP=str(harts), MEM=mem or KERNEL_MEM, ARGS=args, ACCEL=accel,
                TIMEOUT=str(timeout), LOG=log, QUIET="0")
-    if KERNEL:
-        env["KERNEL"] = KERNEL
+    if kernel or KERNEL:
+        env["KERNEL"] = kernel or KERNEL
     start = time.monotonic()
     try:
         p = subprocess.run(["tools/qemu-run.sh"], env=env, stdin=subprocess.DEVNULL,
@@ -214,6 +244,217 @@ def kernel_record(w, alloc, h, scale, out, rc, boot_s):
           + (f"{r['ops'] / r['ns'] * 1e3:9.3f} Mops/s ({boot_s:5.2f} s boot)"
              if r["ok"] else f"FAILED rc={rc} ({boot_s:.1f} s)"), flush=True)
     return r
+
+
+# ---- latency (kernel/latency.c) ------------------------------------------------
+
+LAT_KERNEL = os.environ.get("LATENCY_KERNEL", os.path.join("build", "riscv64", "kernel-latency.elf"))
+LAT_PHASES = WORKLOADS + ["alloc"]  # "alloc": the alloc suite (test=alloc)
+# Work multipliers: enough calls that p99.9 rests on dozens of calls (most
+# workloads make 80k-180k calls per hart for mi), few enough that the whole
+# run stays within 15 minutes on 2 cores (xmalloc and mpsc at 4 harts spin
+# through whole round-robin slices and stay at 1).
+LAT_SCALE = {"glibc-thread": 2, "glibc-simple": 1, "larson": 8, "mstress": 10, "xmalloc": 1,
+             "cache-scratch": 100, "cache-thrash": 100, "mpsc": 1, "malloc-large": 20, "frag": 8}
+LAT_TIMEOUT = 240  # mstress on mi at 4 harts took 120-130 s of wall time at load average 13-21
+LAT_HEAD_RE = re.compile(r"^LAT phase=(\S+) alloc=(\S*) cpus=(\d+) calibration=(\d+)$")
+LAT_OP_RE = re.compile(r"^LATOP op=(\S+) calls=(\d+) sum=(\d+) max=(\d+) waited=(\d+) "
+                       r"spins=(\d+) max_spins=(\d+) bytes=(\d+)$")
+LAT_HIST_RE = re.compile(r"^LATH op=(\S+) hist=(\S+)$")
+LAT_WORST_RE = re.compile(r"^LATW op=(\S+) cost=(\d+) spins=(\d+) size=(\d+) align=(\d+) "
+                          r"old=(\d+) cpu=(\d+) pages=(-?\d+) segments=(-?\d+)$")
+
+
+def parse_latency(out):
+    """The LAT blocks of one boot: {phase: {cpus, calibration, ops, worst}}."""
+    phases, cur = {}, None
+    for line in out.splitlines():
+        if m := LAT_HEAD_RE.match(line):
+            cur = phases[m.group(1)] = {"alloc": m.group(2), "cpus": int(m.group(3)),
+                                         "calibration": int(m.group(4)), "ops": {}, "worst": []}
+        elif cur is None:
+            continue
+        elif m := LAT_OP_RE.match(line):
+            keys = ["calls", "sum", "max", "waited", "spins", "max_spins", "bytes"]
+            cur["ops"][m.group(1)] = dict(zip(keys, map(int, m.groups()[1:])), hist={})
+        elif m := LAT_HIST_RE.match(line):
+            h = cur["ops"][m.group(1)]["hist"]
+            for pair in m.group(2).split(","):
+                b, c = pair.split(":")
+                h[b] = h.get(b, 0) + int(c)
+        elif m := LAT_WORST_RE.match(line):
+            keys = ["cost", "spins", "size", "align", "old", "cpu", "pages", "segments"]
+            cur["worst"].append(dict(zip(keys, map(int, m.groups()[1:])), op=m.group(1)))
+        elif line.startswith("LATEND"):
+            cur = None
+    return phases
+
+
+def latency_boot(phase, alloc, harts, timeout=LAT_TIMEOUT, scale=None, mem=None):
+    if scale is None:
+        scale = 1 if phase == "alloc" else LAT_SCALE[phase]
+    what = "test=alloc" if phase == "alloc" else f"bench={phase} scale={scale}"
+    out, rc, wall = qemu_run(alloc, harts, f"{what} latency=1", "icount", timeout,
+                             log=f"latency-{phase}-{alloc}-{harts}.log", kernel=LAT_KERNEL, mem=mem)
+    lat = parse_latency(out).get(phase)
+    r = {"phase": phase, "alloc": alloc, "harts": harts, "rc": rc, "boot_s": round(wall, 2),
+         "scale": scale}
+    b = parse(out)
+    r.update({k: b[k] for k in ("ops", "ns") if k in b})
+    r["failed"] = b["failed"]
+    r["ok"] = rc == 0 and lat is not None and not b["failed"]
+    if lat:
+        r.update(lat)
+    if not r["ok"]:
+        r["output"] = out[-1500:]
+    return r
+
+
+def cmd_latency(a):
+    from concurrent.futures import ThreadPoolExecutor
+    phases = a.only.split() or LAT_PHASES
+    allocs = a.allocs.split() or KERNEL_ALLOCS
+    harts = [int(h) for h in a.harts.split()] if a.harts else [1, 4]
+    meta = machine_meta()
+    meta.update(kind="latency", phases=phases, allocs=allocs, harts=harts, accel="icount",
+                mem=KERNEL_MEM, scales=LAT_SCALE)
+    # The alloc suite runs at 1 hart only: its hand-off cases spin until
+    # another hart moves, and under -icount's round-robin each such spin
+    # lasts a whole time slice (the suite does not finish in minutes).
+    jobs = [(p, al, h) for h in harts for p in phases for al in allocs if p != "alloc" or h == 1]
+    # Guest instructions do not depend on the host's load: boots run two at once.
+    with ThreadPoolExecutor(max_workers=a.jobs) as pool:
+        runs = list(pool.map(lambda j: latency_boot(*j), jobs))
+    for r in runs:
+        ops = r.get("ops", {}) if isinstance(r.get("ops"), dict) else {}
+        worst = max((o["max"] for o in ops.values()), default=0)
+        print(f"latency {r['phase']:14} {r['alloc']:10} harts={r['harts']}: "
+              + (f"max {worst:8} ({r['boot_s']:5.1f} s boot)" if r["ok"] else
+                 f"FAILED rc={r['rc']} ({r['boot_s']:.1f} s)"), flush=True)
+    meta["loadavg_at_end"] = sh("cut -d' ' -f1-3 /proc/loadavg")
+    save(a.out, {"meta": meta, "runs": runs})
+
+
+def bucket_low(b):
+    """Smallest cost in histogram bucket b (kernel/latency.c's bucket_of)."""
+    b = int(b)
+    if b < 8:
+        return b
+    e, sub = (b - 8) // 8 + 3, (b - 8) % 8
+    return (8 + sub) << (e - 3)
+
+
+# mi's worst-case bound (alloc/mi/README.md, "Worst-case bound"): guest
+# instructions per call, the constants of the formula there.
+MI_BOUND = {
+    "A": 1300,   # longest fixed path: a fresh segment's page for a large block
+    "k": 4, "K": 64,     # per remote free counted in; MI_COLLECT_MAX
+    "r": 61, "R": 8,     # per handed-back page requeued; MI_RETURNED_MAX
+    "q": 345, "Q": 4,    # per class-queue page examined; MI_SEARCH_MAX
+    "e": 4, "E": 128,    # per block carved; MI_EXTEND_MAX_BLOCKS
+    "v": 74, "V": 16,    # per kept page checked by a sweep; 4 x MI_SWEEP_MAX
+    "d": 100, "D": 4,    # per kept page retired by a sweep; MI_SWEEP_MAX
+    "h": 50,             # per heap segment searched for a run of slices
+    "w": 8,              # per 64 pool segments searched for a free one
+    "F": 400,            # a free's fixed path that retires a page
+}
+MI_WORST = ["worst-remote", "worst-returned", "worst-queue", "worst-pool", "worst-sweep"]
+
+
+def mi_bound(heap_segments, pool_segments):
+    """The bound of any mi call but a huge block's or an out-of-memory retry."""
+    b = MI_BOUND
+    return (b["A"] + b["k"] * b["K"] + b["r"] * b["R"] + b["q"] * b["Q"] + b["e"] * b["E"]
+            + b["v"] * b["V"] + b["d"] * b["D"] + b["h"] * heap_segments
+            + b["w"] * -(-pool_segments // 64))
+
+
+def test_mi_bound():
+    """mi's worst cases (tests/bench/worst_case.c) at 2 harts (the remote
+    ones need a second CPU): the slowest call stays under the bound, and does
+    not grow with the size of the worst case (scale 2 vs 4: twice the remote
+    frees on a page, twice the pages handed back; the pool at 256 MiB vs
+    1 GiB). The unbounded code fails these: its slowest call doubles."""
+    failed = 0
+    b = MI_BOUND
+    def slowest(r, op, limit=None):
+        ws = [w["cost"] for w in r.get("worst", []) if w["op"] == op and (not limit or w["size"] <= limit)]
+        return max(ws, default=0)
+    for w in ["worst-remote", "worst-returned", "worst-queue"]:
+        runs = [latency_boot(w, "mi", 2, scale=s) for s in (2, 4)]
+        if not all(r["ok"] for r in runs):
+            failed += report_test(f"latency.mi-bound.{w}", False, runs[-1].get("output", "")[-300:])
+            continue
+        small, big = (max(slowest(r, "alloc"), slowest(r, "dealloc")) for r in runs)
+        bound = mi_bound(59, 59)
+        failed += report_test(f"latency.mi-bound.{w}", small == big and 0 < big <= bound,
+                              f"slowest call {small} at scale 2, {big} at scale 4 (bound {bound})")
+    # A free that gives back a segment of kept empty pages.
+    r = latency_boot("worst-sweep", "mi", 1, scale=1)
+    bound = b["F"] + b["v"] * b["V"] + b["d"] * b["D"]
+    got = slowest(r, "dealloc")
+    failed += report_test("latency.mi-bound.worst-sweep", r["ok"] and 0 < got <= bound,
+                          f"slowest free {got} > {bound}" if r["ok"] else r.get("output", "")[-300:])
+    # A fragmented pool: the search for one segment grows by w per 64 segments.
+    one_segment = (4 << 20) - (12 << 10)
+    runs = [latency_boot("worst-pool", "mi", 1, scale=1, mem=m) for m in ("256M", "1G")]
+    if all(r["ok"] for r in runs):
+        small, big = (slowest(r, "alloc", one_segment) for r in runs)
+        grow = b["w"] * (-(-251 // 64) - -(-59 // 64))
+        failed += report_test("latency.mi-bound.worst-pool",
+                              0 < small <= big <= small + grow and big <= mi_bound(251, 251),
+                              f"slowest one-segment allocation {small} with 59 segments, {big} with 251")
+    else:
+        failed += report_test("latency.mi-bound.worst-pool", False, runs[-1].get("output", "")[-300:])
+    return failed
+
+
+def cmd_test_latency(a):
+    """The measuring image's figures hold together: each operation's histogram
+    counts its calls, its max falls in its last bucket, the mean lies between
+    the smallest bucket and the max; the same boot twice gives the same
+    figures (-icount); the alloc suite still passes with every call wrapped;
+    a 4-hart boot reports lock waits only for calls that spun; kernel.elf
+    refuses latency=1."""
+    failed = 0
+    runs = {}
+    for phase, alloc, harts in [("glibc-simple", "mi", 1), ("glibc-simple", "mi", 1),
+                                ("larson", "tlsf", 4), ("alloc", "mi", 1)]:
+        r = latency_boot(phase, alloc, harts)
+        name = f"latency.{phase}-{alloc}-{harts}"
+        failed += report_test(name + ".boots", r["ok"], r.get("output", "")[-300:])
+        if not r["ok"]:
+            continue
+        problems = []
+        for op, o in r["ops"].items():
+            counted = sum(o["hist"].values())
+            top = max(int(b) for b in o["hist"])
+            if counted != o["calls"]:
+                problems.append(f"{op}: histogram counts {counted} calls of {o['calls']}")
+            if not bucket_low(top) <= o["max"] < bucket_low(top + 1):
+                problems.append(f"{op}: max {o['max']} outside its last bucket {top}")
+            lo = bucket_low(min(int(b) for b in o["hist"]))
+            if not lo * o["calls"] <= o["sum"] <= o["max"] * o["calls"]:
+                problems.append(f"{op}: sum {o['sum']} impossible for {o['calls']} calls")
+            if (o["waited"] == 0) != (o["spins"] == 0) or o["max_spins"] > o["spins"]:
+                problems.append(f"{op}: lock waits {o['waited']} calls, {o['spins']} spins")
+        for w in r["worst"]:
+            if w["cost"] > r["ops"][w["op"]]["max"]:
+                problems.append(f"worst call {w} above its operation's max")
+        if phase == "glibc-simple" and r["ops"]["alloc"]["calls"] != r["ops"]["dealloc"]["calls"]:
+            problems.append("glibc-simple frees every block it allocates: alloc and dealloc "
+                            "calls differ")
+        failed += report_test(name + ".consistent", not problems, "; ".join(problems[:3]))
+        key = (phase, alloc, harts)
+        if key in runs:
+            same = {k: runs[key][k] for k in ("ops", "worst")} == {k: r[k] for k in ("ops", "worst")}
+            failed += report_test(name + ".deterministic", same, "two boots under -icount differ")
+        runs[key] = r
+    failed += test_mi_bound()
+    out, rc, _ = qemu_run("mi", 1, "bench=glibc-simple latency=1", "icount", 30)
+    failed += report_test("latency.kernel-elf-refuses", rc == 4 and "needs the measuring image" in out,
+                          f"rc={rc}: " + out.strip().splitlines()[-1] if out.strip() else "")
+    return 1 if failed else 0
 
 
 def cmd_qemu(a):
@@ -392,7 +633,8 @@ def cmd_memory(a):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("mode", choices=["host", "qemu", "pair", "test-host", "test-qemu", "sweep", "memory"])
+    ap.add_argument("mode", choices=["host", "qemu", "pair", "test-host", "test-qemu", "sweep", "memory",
+                                     "latency", "test-latency"])
     ap.add_argument("--bin")
     ap.add_argument("--preload")
     ap.add_argument("--reps", type=int, default=5)
@@ -406,11 +648,13 @@ def main():
     ap.add_argument("--kernel-reps", type=int, default=1, help="boots per point (median)")
     ap.add_argument("--merge", action="store_true",
                     help="qemu: replace only these workloads' runs in an existing --out file")
+    ap.add_argument("--jobs", type=int, default=2, help="latency: boots at once")
     ap.add_argument("--out")
     a = ap.parse_args()
     a.threads_given = "--threads" in sys.argv
     return {"host": cmd_host, "qemu": cmd_qemu, "pair": cmd_pair, "test-host": cmd_test_host,
-            "test-qemu": cmd_test_qemu, "sweep": cmd_sweep, "memory": cmd_memory}[a.mode](a) or 0
+            "test-qemu": cmd_test_qemu, "sweep": cmd_sweep, "memory": cmd_memory,
+            "latency": cmd_latency, "test-latency": cmd_test_latency}[a.mode](a) or 0
 
 
 if __name__ == "__main__":

@@ -52,6 +52,8 @@ pub mod ffi {
         pub bytes_peak: u64,
         pub pages_in_use: u64,
         pub segments_in_use: u64,
+        pub bytes_held: u64,
+        pub bytes_held_peak: u64,
     }
 
     extern "C" {

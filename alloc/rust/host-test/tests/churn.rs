@@ -302,6 +302,9 @@ fn usage_figures_follow_allocations() {
     let all = heap.stats(hartalloc::ffi::HA_ALL_CPUS);
     if let Some(s) = all {
         assert!(s.allocs >= s.frees);
+        // What the allocator holds covers what is live; its peak covers it.
+        assert!(s.bytes_held >= s.bytes_in_use && s.bytes_held > 0, "held {} for {} live", s.bytes_held, s.bytes_in_use);
+        assert!(s.bytes_held_peak >= s.bytes_held);
         // A backend with one heap (mi-locked) reports CPU 0 only.
         assert!(heap.stats(0).is_some());
         let per_cpu: Vec<u64> = (0..SLOTS).filter_map(|cpu| heap.stats(cpu)).map(|c| c.allocs).collect();

@@ -318,12 +318,13 @@ fn report(title: &str, ncpu: usize, rounds: usize, used_before: usize, elapsed_u
     ok &= check(rc.is_ok(), "ha_check", format_args!("{:?}", rc));
     if let Some(s) = HEAP.stats(hartalloc::ffi::HA_ALL_CPUS) {
         println!(
-            "{} allocs={} frees={} remote_frees={} peak={} B, available {} B, {} ms",
+            "{} allocs={} frees={} remote_frees={} peak={} B held_peak={} B, available {} B, {} ms",
             title,
             s.allocs,
             s.frees,
             s.remote_frees,
             s.bytes_peak,
+            s.bytes_held_peak,
             HEAP.available_bytes(),
             elapsed_us / 1000
         );
