@@ -137,8 +137,10 @@ struct ha_stats {
     uint64_t allocs;          /* blocks handed out (ha_alloc and friends)       */
     uint64_t frees;           /* blocks returned, local and remote              */
     uint64_t remote_frees;    /* frees of blocks owned by another CPU's heap    */
-    int64_t bytes_in_use;     /* usable bytes of live blocks (and 4 KiB pages)  */
-    int64_t bytes_peak;       /* high-water mark of bytes_in_use                */
+    int64_t bytes_in_use;     /* usable bytes of live blocks (ha_alloc_pages
+                               * pages are not counted here: ha_used_pages)     */
+    int64_t bytes_peak;       /* high-water mark of bytes_in_use; for mi the
+                               * highest bytes_in_use a report has seen         */
     int64_t pages_in_use;     /* allocator pages (e.g. 64 KiB heap pages) held  */
     int64_t segments_in_use;  /* 4 MiB segments held (0 for non-segment types)  */
     /* Memory held for blocks, comparable across alloc_types: bytes_in_use
