@@ -10,6 +10,8 @@ above the true value, exact below 16), capped by the exact max.
 import os
 import tempfile
 
+from run import bucket_low  # the histogram's buckets, as run.py checks them
+
 # Operations whose cost is the allocator's path alone; alloc_zeroed and
 # realloc also zero or copy bytes for the caller and are reported apart.
 PATH_OPS = ["alloc", "dealloc", "free", "alloc_pages", "dealloc_pages"]
@@ -20,14 +22,6 @@ MI_MAX_TARGET, MI_P999_TARGET = 4000, 300
 # The lock a waiting call spun on, per alloc_type.
 LOCKS = {"mi": "the segment pool's lock", "mi-locked": "the global lock (the pool's nests inside)"}
 SPIN_INSNS = 4  # guest instructions per wait-loop iteration (lw, beqz, addi, j: kernel-latency.elf)
-
-
-def bucket_low(b):
-    b = int(b)
-    if b < 8:
-        return b
-    e, sub = (b - 8) // 8 + 3, (b - 8) % 8
-    return (8 + sub) << (e - 3)
 
 
 def merged(run, ops):
