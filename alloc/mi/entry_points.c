@@ -289,6 +289,15 @@ static void collect_per_cpu(void)
 {
     unsigned long flags;
     mi_heap *heap = heap_enter(false, &flags);
+#ifdef HA_EMBED_RELEASE
+    /* Before as well as after: a segment the collect empties goes to the
+     * pool with its free slices still dirty, and the pool gives a segment
+     * back only when it stays free from one release call to the next. A
+     * program that takes a page now and then (a poll loop's fopen) takes
+     * that same segment again in between, and would keep every slice the
+     * segment ever used resident. */
+    mi_segment_release_free_slices(heap);
+#endif
     mi_heap_collect_all(heap);
 #ifdef HA_EMBED_RELEASE
     mi_segment_release_free_slices(heap);

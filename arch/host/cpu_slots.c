@@ -111,6 +111,7 @@ static inline __attribute__((always_inline)) void mark_used(unsigned slot, bool 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_key_t exit_key;
 static void (*irq_handler)(unsigned cpu);
+static unsigned threads_entered; /* threads that came in as ROLE_NEW */
 
 /* Owners by slot, for fork's wait; registry_lock guards the pointers (a
  * thread's state dies with it) and is held across fork. */
@@ -294,6 +295,8 @@ __attribute__((noinline, cold)) void ha_host_enter_slow(struct host_thread *t)
     }
     if (__atomic_load_n(&nslots, __ATOMIC_ACQUIRE) == 0)
         lazy_slots_init();
+    if (t->role == ROLE_NEW && __atomic_add_fetch(&threads_entered, 1u, __ATOMIC_RELAXED) == 2)
+        ha_host_threads_began(); /* the release thread may be wanted from now on */
     if (t->role == ROLE_NEW ||
         (t->role == ROLE_SHARER && __atomic_load_n(&leasable_free, __ATOMIC_RELAXED) > 0)) {
         if (!try_lease(t))

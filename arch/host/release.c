@@ -42,7 +42,12 @@
 enum { THREAD_NONE, THREAD_STARTING, THREAD_RUNNING, THREAD_FAILED };
 static int thread_state;
 static uint32_t work_wanted; /* futex word: a segment was freed since the thread last looked */
-static bool core_releases;   /* the core has reported a free segment (HA_EMBED_RELEASE) */
+/* Whether there may be memory to give back: the core has reported a free
+ * segment (HA_EMBED_RELEASE), or a second thread has entered the allocator.
+ * The second matters because a program's segments need not ever become
+ * free by its own frees: an idle heap's kept empty pages and the blocks
+ * other threads freed into it pin them until a sweep collects that heap. */
+static bool may_release;
 
 static void futex_wait(uint32_t *word, uint32_t value)
 {
@@ -80,10 +85,10 @@ static void *release_main(void *arg)
  * the caller is outside the allocator, else at the end of its section. */
 void ha_host_release_wanted(bool in_section)
 {
-    /* No thread before the core's first free segment: a core built without
-     * the hooks never reports one, and a program that never frees a segment
-     * has little to give back (the first sweep visits every used heap). */
-    if (!__atomic_load_n(&core_releases, __ATOMIC_RELAXED))
+    /* No thread in a single-threaded program before the core's first free
+     * segment: its one heap collects as it goes (the first sweep visits
+     * every used heap, so nothing is missed by starting late). */
+    if (!__atomic_load_n(&may_release, __ATOMIC_RELAXED))
         return;
     if (__atomic_exchange_n(&work_wanted, 1u, __ATOMIC_ACQ_REL) != 0)
         return; /* already asked */
@@ -98,8 +103,18 @@ void ha_host_release_wanted(bool in_section)
 
 void ha_embed_memory_unused(void)
 {
-    if (!__atomic_load_n(&core_releases, __ATOMIC_RELAXED))
-        __atomic_store_n(&core_releases, true, __ATOMIC_RELAXED);
+    if (!__atomic_load_n(&may_release, __ATOMIC_RELAXED))
+        __atomic_store_n(&may_release, true, __ATOMIC_RELAXED);
+    ha_host_release_wanted(true);
+}
+
+/* A second thread entered (cpu_slots.c), inside its first section. Every
+ * slot used so far was marked before this, when the thread could not start
+ * yet, and is not marked again until a sweep: ask for one now. */
+void ha_host_threads_began(void)
+{
+    if (__atomic_exchange_n(&may_release, true, __ATOMIC_RELAXED))
+        return;
     ha_host_release_wanted(true);
 }
 
