@@ -123,58 +123,80 @@ static int mi_add_memory(void *start, size_t size, unsigned flags)
  *  - cpu < ncpu: see fast_heap.
  *  - a NULL pointer to dealloc: ha_dealloc drops it before the dispatch. */
 
+/* How the two fast paths are kept safe from an interrupt handler on the
+ * same CPU that allocates. By default they mask interrupts like every other
+ * entry point. An embedding that defines HA_EMBED_IRQ_DEFER
+ * (hartalloc_embed.h) instead defers any interrupt that arrives while the
+ * CPU executes the section ha_fast_text until the fast function returns:
+ * they then mask nothing, and their slow halves, which they reach by a tail
+ * call with nothing written yet, mask for themselves. Both functions must
+ * stay frameless (no call, ra never saved): the deferral works by changing
+ * the return address; the kernel's irq-defer test interrupts every
+ * instruction of the section and would see it fail. */
+#ifdef HA_EMBED_IRQ_DEFER
+#define FAST_TEXT __attribute__((section("ha_fast_text"), noinline))
+static inline __attribute__((always_inline)) unsigned long fast_irq_save(void) { return 0; }
+static inline __attribute__((always_inline)) void fast_irq_restore(unsigned long flags) { (void)flags; }
+static inline __attribute__((always_inline)) unsigned long slow_irq_save(unsigned long fast)
+{
+    (void)fast;
+    return ha_embed_irq_save();
+}
+#else
+#define FAST_TEXT
+#define fast_irq_save ha_embed_irq_save
+#define fast_irq_restore ha_embed_irq_restore
+#define slow_irq_save(fast) (fast)
+#endif
+
 /* size_m1: size - 1, which the fast path keeps in a register of its own, so
  * it need not save size itself across the pop that overwrites a0. */
-static __attribute__((noinline)) void *alloc_slow_per_cpu(size_t size_m1, size_t align, unsigned long flags)
+static __attribute__((noinline)) void *alloc_slow_per_cpu(size_t size_m1, size_t align, unsigned long fast_flags)
 {
+    unsigned long flags = slow_irq_save(fast_flags);
     void *p = mi_heap_alloc(checked_heap(), size_m1 + 1, align, false, false);
     ha_embed_irq_restore(flags);
     return p;
 }
 
 /* Fast path: a direct-table class whose first page has a free block. */
-static void *alloc_per_cpu(size_t size, size_t align)
+FAST_TEXT static void *alloc_per_cpu(size_t size, size_t align)
 {
-    unsigned long flags = ha_embed_irq_save();
+    unsigned long flags = fast_irq_save();
     mi_heap *heap = fast_heap();
     size_t size_m1 = size - 1;
     size_t last = size_m1 | (align - 1); /* round_up(size, align) - 1 */
     if (MI_FAST_PATHS && likely(last < MI_DIRECT_MAX)) {
         mi_block *block = mi_alloc_direct_at(heap, last);
         if (likely(block != 0)) {
-            ha_embed_irq_restore(flags);
+            fast_irq_restore(flags);
             return block;
         }
     }
     return alloc_slow_per_cpu(size_m1, align, flags);
 }
 
-/* emptied: the fast free took p and left its page to be retired; NULL when
- * it did not take p. */
+/* Every free the fast path did not take (another CPU's page, a page that
+ * takes no fast free, a page the free empties and retires, no heap for this
+ * CPU): the guarded heap. */
 static __attribute__((noinline)) void dealloc_slow_per_cpu(void *p, size_t size, size_t align,
-                                                           unsigned long flags, mi_page *emptied)
+                                                           unsigned long fast_flags)
 {
-    /* Not taken (another CPU's page, a page that takes no fast free, or no
-     * heap for this CPU): the guarded heap. Taken: the fast free found the
-     * page ours, so its heap is this CPU's. */
-    if (!emptied)
-        mi_free_generic(checked_heap(), p, size, align, false);
-    else
-        mi_heap_page_freed_slow(emptied->heap, emptied);
+    unsigned long flags = slow_irq_save(fast_flags);
+    mi_free_generic(checked_heap(), p, size, align, false);
     ha_embed_irq_restore(flags);
 }
 
-/* Fast path: a local free into a page that stays (mi_page_emptied_retires). */
-static void dealloc_per_cpu(void *p, size_t size, size_t align)
+/* Fast path: a local free into a page that stays (mi_free_local_stays). */
+FAST_TEXT static void dealloc_per_cpu(void *p, size_t size, size_t align)
 {
-    unsigned long flags = ha_embed_irq_save();
+    unsigned long flags = fast_irq_save();
     mi_heap *heap = fast_heap();
-    mi_page *page = MI_FAST_PATHS ? mi_free_local(heap, p) : 0;
-    if (likely(page != 0) && !mi_page_emptied_retires(heap, page)) {
-        ha_embed_irq_restore(flags);
+    if (MI_FAST_PATHS && likely(mi_free_local_stays(heap, p))) {
+        fast_irq_restore(flags);
         return;
     }
-    dealloc_slow_per_cpu(p, size, align, flags, page);
+    dealloc_slow_per_cpu(p, size, align, flags);
 }
 
 /* mi-locked: the same heap code on heap 0 under the global lock. */

@@ -55,10 +55,13 @@ static inline void mi_stat_inc(uint64_t *field) { *field += 1; }
 /* A page's allocs/frees counters: owner-only writes, read by reports on any
  * CPU (relaxed in ThreadSanitizer builds, as mi_stat_add). */
 #ifdef __SANITIZE_THREAD__
-static inline void mi_count_inc(uint32_t *field) { mi_store_relaxed(field, mi_load_relaxed(field) + 1); }
+static inline uint32_t mi_count_get(const uint32_t *field) { return mi_load_relaxed(field); }
+static inline void mi_count_set(uint32_t *field, uint32_t value) { mi_store_relaxed(field, value); }
 #else
-static inline void mi_count_inc(uint32_t *field) { *field += 1; }
+static inline uint32_t mi_count_get(const uint32_t *field) { return *field; }
+static inline void mi_count_set(uint32_t *field, uint32_t value) { *field = value; }
 #endif
+static inline void mi_count_inc(uint32_t *field) { mi_count_set(field, mi_count_get(field) + 1); }
 
 /* Pages or huge runs taken (bytes > 0) or given back. */
 static inline void mi_stat_held(mi_stats *s, int64_t bytes)
@@ -381,6 +384,33 @@ static inline __attribute__((always_inline)) mi_page *mi_free_local(mi_heap *hea
         return 0;
     mi_page_push_local(page, (mi_block *)p);
     return page;
+}
+
+/* The per-CPU entry points' fast free: as mi_free_local, but it takes p
+ * only if the page then stays (mi_page_emptied_retires asked one free
+ * ahead): true when it freed p, false having written nothing (the caller
+ * frees p the generic way, which retires the page). Testing before the
+ * push keeps every write at the fast path's end, so nothing is left half
+ * done between it and a slow path that masks for itself (interrupts
+ * deferred by the embedding, hartalloc_embed.h, end at that boundary). */
+static inline __attribute__((always_inline)) bool mi_free_local_stays(mi_heap *heap, void *p)
+{
+    mi_segment *seg = mi_segment_of(p);
+    if (unlikely((void *)seg == p))
+        return false;
+    uintptr_t slot = ((uintptr_t)p >> (MI_SLICE_SHIFT - 3)) & ((uintptr_t)(MI_SLICES - 1) << 3);
+    mi_page *page = *(mi_page **)((uint8_t *)seg->slice_page + slot);
+    if (unlikely(mi_peek(&page->fast_heap) != heap))
+        return false;
+    uint32_t frees = mi_count_get(&page->frees); /* once: the push may alias it */
+    if (unlikely(page->allocs - 1 == frees) &&
+        !(!page->next && !page->prev && page->slice_count == 1 && heap->segment_count == 1))
+        return false;
+    mi_block *block = (mi_block *)p;
+    block->next = mi_encode(page, page->local_free);
+    page->local_free = block;
+    mi_count_set(&page->frees, frees + 1);
+    return true;
 }
 
 /* The one emptied-page rule, after a local free into `page`: true when the

@@ -23,7 +23,11 @@ struct cpu {
     uint64_t traps;         /* every trap taken, expected or not                 */
     uint64_t wakeups;       /* software interrupts (cpu_wake) received           */
     void *ha_slot;          /* hartalloc's word (HA_EMBED_CPU_SLOT, embed_inline.h) */
+    unsigned long deferred_ra; /* return address of a fast path whose interrupt
+                                * waits for it (trap.c, irq_resume)              */
 } __attribute__((aligned(CPU_BLOCK_SIZE)));
+
+_Static_assert(__builtin_offsetof(struct cpu, deferred_ra) == CPU_DEFERRED_RA, "trapvec.S loads it by offset");
 
 _Static_assert(sizeof(struct cpu) == CPU_BLOCK_SIZE, "entry.S indexes cpus[] by CPU_BLOCK_SIZE");
 
@@ -51,6 +55,7 @@ static inline struct cpu *this_cpu(void)
 #define csr_clear(csr, v) __asm__ volatile("csrc " #csr ", %0" ::"rK"((unsigned long)(v)))
 
 #define SSTATUS_SIE (1ul << 1)
+#define SSTATUS_SPIE (1ul << 5)
 #define SIE_SSIE (1ul << 1)
 #define SIE_STIE (1ul << 5)
 #define SIP_SSIP (1ul << 1)

@@ -31,4 +31,9 @@ static inline void ha_embed_irq_restore(unsigned long flags) { irq_restore(flags
 void **ha_embed_cpu_slot(unsigned cpu);
 static inline void **ha_embed_this_cpu_slot(void) { return &this_cpu()->ha_slot; }
 
+/* Interrupts that arrive while the CPU is in the core's fast paths wait for
+ * their return (trap.c: the return address goes to trapvec.S's irq_resume,
+ * which unmasks), so those paths mask nothing. */
+#define HA_EMBED_IRQ_DEFER 1
+
 #endif /* RV_EMBED_INLINE_H */

@@ -109,7 +109,7 @@ RV_TEST_ACCEL ?= mt
 RV_JOBS ?= 2
 QEMU_TEST = $(RUN_ENV) ACCEL=$(RV_TEST_ACCEL) ./tools/qemu-test.sh
 
-.PHONY: rv-fdt rv-smoke rv-fail rv-bad-fdt rv-bad-args rv-alloc rv-debug
+.PHONY: rv-fdt rv-smoke rv-fail rv-bad-fdt rv-bad-args rv-alloc rv-debug rv-irq-defer
 rv-smoke: $(RV_KERNEL)
 	@rc=0; for n in 1 2 4 8; do \
 	    EXPECT_LOG="^smp: $$n of $$n harts online" \
@@ -148,6 +148,11 @@ rv-bad-args: $(RV_KERNEL)
 	    SMP=2 ARGS="test=smoke heapcpus=1" || rc=1; \
 	exit $$rc
 
+# An interrupt at every instruction of mi's fast paths, which mask nothing:
+# trap.c defers it to their return (HA_EMBED_IRQ_DEFER; kernel/irq_defer_test.c).
+rv-irq-defer: $(RV_KERNEL)
+	@$(QEMU_TEST) pass irq-defer SMP=1 ALLOC=mi ARGS=test=irq-defer
+
 # test=alloc for every alloc_type at 1, 2, 4 and 8 harts (names asked from the kernel).
 rv-alloc: $(RV_KERNEL)
 	@$(RUN_ENV) ACCEL=$(RV_TEST_ACCEL) RV_JOBS=$(RV_JOBS) ./tools/qemu-matrix.sh alloc 1 2 4 8
@@ -180,4 +185,4 @@ rv-fdt: $(RV_FDT_FUZZ) $(RV_OUT)/virt-test.dtb
 rv-debug: $(RV_KERNEL)
 	@KERNEL=$(RV_KERNEL) ./tools/gdb-test.sh
 
-TEST_STEPS += rv-fdt rv-smoke rv-fail rv-bad-fdt rv-bad-args rv-debug rv-alloc
+TEST_STEPS += rv-fdt rv-smoke rv-fail rv-bad-fdt rv-bad-args rv-debug rv-alloc rv-irq-defer

@@ -8,6 +8,11 @@
 #include "cpu.h"
 #include "finisher.h"
 #include "timer.h"
+#include "trap.h"
+
+uint64_t irqs_deferred[MAX_HARTS];           /* per CPU index, for the tests */
+bool (*trap_breakpoint_hook)(unsigned long sepc); /* a test's, or NULL */
+void (*trap_soft_irq_hook)(unsigned long sepc);   /* a test's, or NULL */
 
 /* Registers saved by trapvec.S, in its order. */
 struct trap_frame {
@@ -32,6 +37,19 @@ void trap_handler(struct trap_frame *f)
                        c->hartid, c->index, csr_read(sepc), f->ra, STACK_SIZE >> 10);
         finisher_exit(EXIT_TRAP);
     }
+    unsigned long sepc = csr_read(sepc);
+    if ((scause & SCAUSE_INTERRUPT) && sepc >= (unsigned long)__start_ha_fast_text &&
+        sepc < (unsigned long)__stop_ha_fast_text) {
+        /* In a fast path: let it finish with interrupts masked (SPIE clear
+         * makes sret leave them so), then irq_resume unmasks and the
+         * interrupt, still pending, is taken there. The fast paths are
+         * frameless, so ra holds their return address until their ret. */
+        c->deferred_ra = f->ra;
+        f->ra = (unsigned long)irq_resume;
+        csr_clear(sstatus, SSTATUS_SPIE);
+        irqs_deferred[c->index]++;
+        return;
+    }
     if (scause == (SCAUSE_INTERRUPT | IRQ_S_TIMER)) {
         timer_interrupt();
         return;
@@ -39,8 +57,12 @@ void trap_handler(struct trap_frame *f)
     if (scause == (SCAUSE_INTERRUPT | IRQ_S_SOFT)) { /* cpu_wake: the waiter rechecks */
         csr_clear(sip, SIP_SSIP);
         c->wakeups++;
+        if (trap_soft_irq_hook)
+            trap_soft_irq_hook(sepc);
         return;
     }
+    if (scause == 3 && trap_breakpoint_hook && trap_breakpoint_hook(sepc))
+        return; /* a test's breakpoint */
     unsigned long code = scause & ~SCAUSE_INTERRUPT;
     const char *what = (scause & SCAUSE_INTERRUPT) ? "interrupt"
                        : code < 16                ? exception_names[code]

@@ -5,7 +5,15 @@
  * trap simply pushes the registers a C call may clobber, calls trap_handler
  * and returns with sret. The handler runs with sstatus.SIE cleared by the
  * hardware, so traps do not nest; sepc and sstatus need no saving.
+ *
+ * irq_resume: where a hartalloc fast path returns when an interrupt arrived
+ * inside it (trap.c defers it: that path's ra points here, its real return
+ * address is in the CPU block, and interrupts stay masked until here).
+ * Unmasking lets the waiting interrupt in at once, before the `ret`; only ra
+ * changes, which a call clobbers anyway.
  */
+#include "param.h"
+
     .section .text
     .balign 4
     .globl trap_vector
@@ -47,3 +55,10 @@ trap_vector:
     ld a7, 120(sp)
     addi sp, sp, 128
     sret
+
+    .balign 4
+    .globl irq_resume
+irq_resume:
+    ld ra, CPU_DEFERRED_RA(tp)
+    csrsi sstatus, 2
+    ret

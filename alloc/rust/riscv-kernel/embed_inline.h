@@ -42,6 +42,11 @@ static inline void ha_embed_irq_restore(unsigned long flags)
     __asm__ volatile("csrs sstatus, %0" : : "r"(flags) : "memory");
 }
 
+/* The kernel never unmasks interrupts (main.rs: every trap is fatal), so
+ * none can arrive inside the fast paths: deferring them (hartalloc_embed.h)
+ * takes no work here, and the fast paths need not mask either. */
+#define HA_EMBED_IRQ_DEFER 1
+
 #define HA_EMBED_CPU_SLOT 1
 void **ha_embed_cpu_slot(unsigned cpu); /* Kernel::cpu_slot, main.rs */
 static inline void **ha_embed_this_cpu_slot(void) { return &rk_this_hart()->ha_slot; }
