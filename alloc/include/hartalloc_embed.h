@@ -62,6 +62,30 @@ void ha_embed_irq_restore(unsigned long flags);
  * paths find the heap in one load instead of index, guard and address
  * arithmetic. Without the hook nothing changes but that cost. */
 
+/* Optional hook: deferred interrupts. An HA_EMBED_INLINE header that
+ * defines HA_EMBED_IRQ_DEFER promises that no interrupt handler runs while
+ * the CPU executes code in the section ha_fast_text, the core's two per-CPU
+ * fast paths (mi's hit alloc and local free): an interrupt that arrives
+ * there must wait until the fast function returns. The fast paths then
+ * mask nothing (two instructions each fewer on riscv64), and the rest of
+ * the contract's order holds for every other path. The fast functions are
+ * frameless leaves (no call, ra never saved) that either return or
+ * tail-call their slow half, which masks for itself, having written
+ * nothing; so an embedding can keep the promise at its trap entry, without
+ * a word on the fast path:
+ *     if the trap is an interrupt and __start_ha_fast_text <= pc <
+ *     __stop_ha_fast_text (the section's bounds: GNU ld defines them for a
+ *     section it places on its own; linker/kernel.ld names them): save the
+ *     interrupted ra in a per-CPU word, set ra to a stub, return with
+ *     interrupts masked (riscv64: clear sstatus.SPIE) and the interrupt
+ *     still pending. The stub reloads ra from the word and unmasks; the
+ *     interrupt is taken there, then the stub returns to the caller.
+ * The C kernel does this (arch/riscv64/trap.c, trapvec.S: irq_resume) and
+ * its irq-defer suite interrupts every instruction of the section. An
+ * embedding that never unmasks interrupts keeps the promise trivially (the
+ * Rust kernel). Without the hook the fast paths mask as every path does
+ * (the host). */
+
 /* Stop everything with a message naming the fault; never returns. */
 void ha_embed_panic(const char *message) __attribute__((noreturn));
 
