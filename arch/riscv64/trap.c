@@ -1,8 +1,10 @@
 /*
  * trap.c - the C half of the trap vector. The only traps the kernel expects
- * are the supervisor timer interrupt and the software interrupt of cpu_wake;
- * anything else is a bug, reported with the registers that locate it, and
- * fails the run.
+ * are the supervisor timer interrupt and the software interrupt of cpu_wake
+ * (and the breakpoints of the irq-defer test); anything else is a bug,
+ * reported with the registers that locate it, and fails the run. An
+ * interrupt that arrives inside hartalloc's fast paths is first deferred to
+ * their return (HA_EMBED_IRQ_DEFER, hartalloc_embed.h).
  */
 #include "console.h"
 #include "cpu.h"
@@ -13,6 +15,8 @@
 uint64_t irqs_deferred[MAX_HARTS];           /* per CPU index, for the tests */
 bool (*trap_breakpoint_hook)(unsigned long sepc); /* a test's, or NULL */
 void (*trap_soft_irq_hook)(unsigned long sepc);   /* a test's, or NULL */
+
+#define EXC_BREAKPOINT 3 /* scause of an ebreak */
 
 /* Registers saved by trapvec.S, in its order. */
 struct trap_frame {
@@ -61,7 +65,7 @@ void trap_handler(struct trap_frame *f)
             trap_soft_irq_hook(sepc);
         return;
     }
-    if (scause == 3 && trap_breakpoint_hook && trap_breakpoint_hook(sepc))
+    if (scause == EXC_BREAKPOINT && trap_breakpoint_hook && trap_breakpoint_hook(sepc))
         return; /* a test's breakpoint */
     unsigned long code = scause & ~SCAUSE_INTERRUPT;
     const char *what = (scause & SCAUSE_INTERRUPT) ? "interrupt"
