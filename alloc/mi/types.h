@@ -64,17 +64,21 @@
  *   alloc/mi/model/thread_free.pml model-checks this protocol.
  *
  * Interrupts
- *   Every operation on a heap runs between ha_embed_irq_save/restore, so an
- *   interrupt handler that allocates on the same CPU runs before or after a
+ *   Every operation on a heap runs where no interrupt handler of its CPU can
+ *   run, so a handler that allocates on the same CPU runs before or after a
  *   heap operation, never inside one: the owner-only lists need no atomics.
- *   The cost is one csrrci and one csrs per call on riscv64. The lane skips
- *   the hooks: its callers have no allocating interrupts, and it takes no
- *   lock (a lane miss goes through the masked entry points).
+ *   Every path runs between ha_embed_irq_save/restore (one csrrci and one
+ *   csrs on riscv64), except the two fast paths when the embedding defers
+ *   interrupts past them instead (HA_EMBED_IRQ_DEFER: the section
+ *   ha_fast_text, frameless leaves that write nothing before a slow path).
+ *   The lane skips the hooks: its callers have no allocating interrupts,
+ *   and it takes no lock (a lane miss goes through the masked entry points).
  *
  * Lock order (outermost first)
  *   1. mi-locked's global lock (only the mi-locked alloc_type)
  *   2. the segment pool's lock (segment_pool.c): regions and segment states.
- *   Heaps take no lock: only their own CPU touches them, with irqs masked.
+ *   Heaps take no lock: only their own CPU touches them, with no handler able
+ *   to run (irqs masked, or deferred past the fast paths).
  *   Remote CPUs touch a foreign heap only through its `xreturned` stack and a
  *   foreign page only through its `xthread_free` word.
  *
