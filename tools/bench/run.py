@@ -255,7 +255,8 @@ LAT_PHASES = WORKLOADS + ["alloc"]  # "alloc": the alloc suite (test=alloc)
 # run stays within 15 minutes on 2 cores (xmalloc and mpsc at 4 harts spin
 # through whole round-robin slices and stay at 1).
 LAT_SCALE = {"glibc-thread": 2, "glibc-simple": 1, "larson": 8, "mstress": 10, "xmalloc": 1,
-             "cache-scratch": 100, "cache-thrash": 100, "mpsc": 1, "malloc-large": 20, "frag": 8}
+             "cache-scratch": 100, "cache-thrash": 100, "mpsc": 1, "malloc-large": 20, "frag": 8,
+             "churn": 1}
 LAT_TIMEOUT = 240  # mstress on mi at 4 harts took 120-130 s of wall time at load average 13-21
 LAT_HEAD_RE = re.compile(r"^LAT phase=(\S+) alloc=(\S*) cpus=(\d+) calibration=(\d+)$")
 LAT_OP_RE = re.compile(r"^LATOP op=(\S+) calls=(\d+) sum=(\d+) max=(\d+) waited=(\d+) "
