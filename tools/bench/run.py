@@ -257,6 +257,12 @@ LAT_PHASES = WORKLOADS + ["alloc"]  # "alloc": the alloc suite (test=alloc)
 LAT_SCALE = {"glibc-thread": 2, "glibc-simple": 1, "larson": 8, "mstress": 10, "xmalloc": 1,
              "cache-scratch": 100, "cache-thrash": 100, "mpsc": 1, "malloc-large": 20, "frag": 8,
              "churn": 1}
+# A workload added to WORKLOADS without a scale here would stop a whole run
+# midway (make bench-latency did, once): every command checks it first.
+for _name, _scales in (("HOST_SCALE", HOST_SCALE), ("KERNEL_SCALE", KERNEL_SCALE), ("LAT_SCALE", LAT_SCALE)):
+    _missing = [w for w in WORKLOADS if w not in _scales]
+    if _missing:
+        sys.exit(f"run.py: {_name} has no scale for {', '.join(_missing)}")
 LAT_TIMEOUT = 240  # mstress on mi at 4 harts took 120-130 s of wall time at load average 13-21
 LAT_HEAD_RE = re.compile(r"^LAT phase=(\S+) alloc=(\S*) cpus=(\d+) calibration=(\d+)$")
 LAT_OP_RE = re.compile(r"^LATOP op=(\S+) calls=(\d+) sum=(\d+) max=(\d+) waited=(\d+) "
