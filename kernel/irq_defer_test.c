@@ -6,7 +6,9 @@
  * an interrupt that arrives inside them waits, in trap.c, until the fast
  * function returns through irq_resume. This suite proves it at each
  * instruction boundary of the section ha_fast_text in turn: it writes a
- * c.ebreak there, calls ha_alloc or ha_dealloc, and when the breakpoint is
+ * c.ebreak there, calls ha_alloc or ha_dealloc five ways (a hit, a local
+ * free, a miss, the free of a huge block, a free that empties its page, so
+ * that every instruction runs in one of them), and when the breakpoint is
  * reached puts the original instruction back and raises the software
  * interrupt, which is then pending at exactly that instruction. The
  * interrupt's handler allocates and frees blocks of the same class (the
@@ -14,7 +16,9 @@
  * deferred once and delivered at irq_resume, never inside the fast path;
  * interrupts are on again; the interrupted call's block is sound and not
  * one the handler holds; blocks keep their contents; ha_check passes; and
- * ha_used_bytes is exactly the blocks alive. Run on one CPU with alloc=mi.
+ * ha_used_bytes is exactly the blocks alive. Last, every instruction of the
+ * section must have been interrupted at least once. Run on one CPU with
+ * alloc=mi.
  */
 #include "cpu.h"
 #include "harness.h"
@@ -113,6 +117,20 @@ static bool held_by_handler(const void *p)
 
 static bool irqs_on(void) { return (csr_read(sstatus) & SSTATUS_SIE) != 0; }
 
+/* The calls made with each instruction armed in turn: between them they
+ * run every instruction of the section, each way out of the fast paths
+ * included. */
+enum op { OP_ALLOC_HIT, OP_FREE_LOCAL, OP_ALLOC_MISS, OP_FREE_HUGE, OP_FREE_EMPTIES, OP_COUNT };
+static const char *const op_names[OP_COUNT] = {
+    "alloc that hits", "local free", "alloc that misses (align 2048)", "free of a huge block",
+    "free that empties its page",
+};
+static const size_t op_size[OP_COUNT] = {BLOCK, BLOCK, BLOCK, 8u << 20, 5000};
+static const size_t op_align[OP_COUNT] = {8, 8, 2048, 8, 8};
+#define MAX_BOUNDARIES 256
+
+static bool is_free(enum op op) { return op == OP_FREE_LOCAL || op == OP_FREE_HUGE || op == OP_FREE_EMPTIES; }
+
 static void every_instruction(struct th_ctx *ctx)
 {
     if (ctx->cpu != 0)
@@ -121,22 +139,25 @@ static void every_instruction(struct th_ctx *ctx)
                  "irq-defer interrupts mi's fast paths: boot it with alloc=mi (got %s)", ha_name());
     volatile uint16_t *start = (volatile uint16_t *)__start_ha_fast_text;
     volatile uint16_t *stop = (volatile uint16_t *)__stop_ha_fast_text;
-    TH_CHECK(ctx, start < stop);
+    TH_CHECK(ctx, start < stop && stop - start <= MAX_BOUNDARIES);
     TH_CHECK(ctx, irqs_on());
-    unsigned char *live = ha_alloc(BLOCK, 8); /* the page never empties */
+    unsigned char *live = ha_alloc(BLOCK, 8); /* the BLOCK page never empties */
     TH_CHECK(ctx, live != 0);
     fill(live, 0xabcd);
     size_t used_before = ha_used_bytes();
     trap_breakpoint_hook = on_breakpoint;
     trap_soft_irq_hook = on_soft_irq;
-    unsigned boundaries = 0, hits[2] = {0, 0};
+    static bool covered[MAX_BOUNDARIES];
+    unsigned boundaries = 0, hits[OP_COUNT] = {0};
     for (volatile uint16_t *at = start; at < stop && !ctx->failed; at += (*at & 3) == 3 ? 2 : 1) {
-        boundaries++;
-        for (unsigned op = 0; op < 2 && !ctx->failed; op++) {
+        unsigned index = boundaries++;
+        covered[index] = false;
+        for (unsigned op = 0; op < OP_COUNT && !ctx->failed; op++) {
             unsigned char *q = 0;
-            uint32_t seq = 0x1000 + boundaries * 2 + op;
-            if (op == 1) {
-                q = ha_alloc(BLOCK, 8);
+            size_t size = op_size[op], align = op_align[op];
+            uint32_t seq = 0x1000 + index * OP_COUNT + op;
+            if (is_free(op)) {
+                q = ha_alloc(size, align);
                 TH_EXPECT(ctx, q != 0);
                 if (!q)
                     break;
@@ -145,15 +166,16 @@ static void every_instruction(struct th_ctx *ctx)
             unsigned runs = handler_runs, seen = bp_hits;
             uint64_t deferred = irqs_deferred[0];
             arm(at);
-            if (op == 0)
-                q = ha_alloc(BLOCK, 8);
+            if (is_free(op))
+                ha_dealloc(q, size, align);
             else
-                ha_dealloc(q, BLOCK, 8);
+                q = ha_alloc(size, align);
             bool hit = bp_hits != seen;
             disarm();
             TH_EXPECT(ctx, irqs_on());
             if (hit) {
                 hits[op]++;
+                covered[index] = true;
                 TH_EXPECT(ctx, irqs_deferred[0] - deferred == 1);
                 TH_EXPECT(ctx, handler_runs - runs == 1);
                 TH_EXPECT(ctx, handler_sepc >= (unsigned long)irq_resume &&
@@ -161,12 +183,12 @@ static void every_instruction(struct th_ctx *ctx)
             } else {
                 TH_EXPECT(ctx, handler_runs == runs && irqs_deferred[0] == deferred);
             }
-            if (op == 0) {
-                TH_EXPECT(ctx, q != 0 && ((uintptr_t)q & 7) == 0 && !held_by_handler(q));
+            if (!is_free(op)) {
+                TH_EXPECT(ctx, q != 0 && ((uintptr_t)q & (align - 1)) == 0 && !held_by_handler(q));
                 if (q) {
                     fill(q, seq);
                     TH_EXPECT(ctx, intact(q, seq));
-                    ha_dealloc(q, BLOCK, 8);
+                    ha_dealloc(q, size, align);
                 }
             }
             TH_EXPECT(ctx, handler_bad == 0);
@@ -174,8 +196,7 @@ static void every_instruction(struct th_ctx *ctx)
             TH_EXPECT(ctx, ha_check() == 0);
             TH_EXPECT(ctx, ha_used_bytes() == used_before + (size_t)handler_live * BLOCK);
             if (ctx->failed)
-                th_printf("irq-defer: failed with the interrupt at %p (%s path)\n", (void *)at,
-                          op == 0 ? "alloc" : "free");
+                th_printf("irq-defer: failed with the interrupt at %p (%s)\n", (void *)at, op_names[op]);
         }
     }
     trap_breakpoint_hook = 0;
@@ -187,13 +208,17 @@ static void every_instruction(struct th_ctx *ctx)
     }
     handler_live = 0;
     ha_dealloc(live, BLOCK, 8);
-    /* Every instruction of a hit and of a local free, at the least. */
-    TH_CHECK_MSG(ctx, hits[0] >= 10 && hits[1] >= 10,
-                 "only %u (alloc) and %u (free) of %u instructions were interrupted", hits[0], hits[1],
-                 boundaries);
-    th_printf("irq-defer: %u instructions in ha_fast_text; an interrupt at each of the %u on the alloc "
-              "path and the %u on the free path was deferred to the return\n",
-              boundaries, hits[0], hits[1]);
+    if (ctx->failed)
+        return;
+    /* Every instruction of the section was interrupted by some call. */
+    unsigned index = 0;
+    for (volatile uint16_t *at = start; at < stop; at += (*at & 3) == 3 ? 2 : 1, index++)
+        TH_CHECK_MSG(ctx, covered[index], "the instruction at %p was never interrupted: no call ran it",
+                     (void *)at);
+    th_printf("irq-defer: an interrupt at each of the %u instructions in ha_fast_text was deferred to "
+              "the return; instructions interrupted per call:", boundaries);
+    for (unsigned op = 0; op < OP_COUNT; op++)
+        th_printf(" %s %u%s", op_names[op], hits[op], op + 1 < OP_COUNT ? "," : "\n");
 }
 
 static const struct th_case cases[] = {
