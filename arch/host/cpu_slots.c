@@ -402,11 +402,13 @@ void ha_host_become_service(void)
  * allocates, so without this they would pin their segments until the slot's
  * next user. True when some heap was used since the previous sweep: other
  * threads may still be freeing into idle heaps, so the release thread keeps
- * sweeping a while. */
-bool ha_host_collect_idle_heaps(void)
+ * sweeping a while. *collected: whether it collected any heap, i.e. some
+ * idle heap exists that later frees from other threads may fill again. */
+bool ha_host_collect_idle_heaps(bool *collected)
 {
     struct host_thread *t = &ha_host_self;
     bool active = false;
+    *collected = false;
     unsigned count = __atomic_load_n(&nslots, __ATOMIC_ACQUIRE);
     for (unsigned slot = 0; slot < count; slot++) {
         uint8_t use = __atomic_load_n(&slot_use[slot], __ATOMIC_RELAXED);
@@ -423,6 +425,7 @@ bool ha_host_collect_idle_heaps(void)
             continue; /* in use: its user collects as it goes */
         t->slot = slot; /* ha_embed_cpu_index() for this one call */
         ha_collect();
+        *collected = true;
         if (shared) {
             __atomic_store_n(&shared_lock[slot].held, 0u, __ATOMIC_RELEASE);
         } else {

@@ -63,7 +63,7 @@ HOST_HIDDEN void ha_host_become_service(void);
  * caller is inside a masked section (the thread starts at its end).
  * cpu_slots.c: the sweep of idle heaps, run by the release thread. */
 HOST_HIDDEN void ha_host_release_wanted(bool in_section);
-HOST_HIDDEN bool ha_host_collect_idle_heaps(void);
+HOST_HIDDEN bool ha_host_collect_idle_heaps(bool *collected);
 HOST_HIDDEN void ha_host_threads_began(void); /* a second thread entered */
 
 

@@ -14,7 +14,11 @@
  * round first collects the heaps that were used but nobody uses now
  * (cpu_slots.c): an exited thread's heap still holds its kept empty pages
  * and the blocks other threads freed into it after it exited. The rounds go
- * on until QUIET_ROUNDS pass with nothing to do.
+ * on until QUIET_ROUNDS pass with nothing to do. Then it sleeps until asked
+ * again, or, while idle heaps exist, at most 1, 2, 4 ... 32 s: another
+ * thread's free into an idle heap asks for nothing (a remote free never
+ * leaves the core), so an exited thread's blocks freed after the rounds
+ * ended are collected at the next of those looks.
  *
  * The thread blocks every signal (a program's signals are for its threads),
  * holds no slot (ROLE_SERVICE: it only takes the pool lock), and does not
@@ -38,6 +42,8 @@
 
 #define RELEASE_PERIOD_MS 200
 #define QUIET_ROUNDS 3 /* sweeps after the last activity: late frees into idle heaps */
+#define IDLE_LOOK_FIRST_MS 1000 /* then doubling, while idle heaps exist */
+#define IDLE_LOOK_MAX_MS 32000
 
 enum { THREAD_NONE, THREAD_STARTING, THREAD_RUNNING, THREAD_FAILED };
 static int thread_state;
@@ -49,9 +55,11 @@ static uint32_t work_wanted; /* futex word: a segment was freed since the thread
  * other threads freed into it pin them until a sweep collects that heap. */
 static bool may_release;
 
-static void futex_wait(uint32_t *word, uint32_t value)
+/* Sleep while *word == value, at most timeout_ms (0: no limit). */
+static void futex_wait(uint32_t *word, uint32_t value, unsigned timeout_ms)
 {
-    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, value, NULL, NULL, 0);
+    struct timespec limit = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, value, timeout_ms ? &limit : NULL, NULL, 0);
 }
 
 static void futex_wake(uint32_t *word)
@@ -64,19 +72,29 @@ static void *release_main(void *arg)
     (void)arg;
     ha_host_become_service();
     const struct timespec period = {0, RELEASE_PERIOD_MS * 1000000L};
+    unsigned look_ms = 0; /* 0: no idle heap, sleep until asked */
     for (;;) {
-        while (__atomic_load_n(&work_wanted, __ATOMIC_ACQUIRE) == 0)
-            futex_wait(&work_wanted, 0);
-        __atomic_store_n(&work_wanted, 0, __ATOMIC_RELAXED);
+        if (__atomic_load_n(&work_wanted, __ATOMIC_ACQUIRE) == 0)
+            futex_wait(&work_wanted, 0, look_ms); /* woken, timed out or spurious: sweep */
+        bool asked = __atomic_exchange_n(&work_wanted, 0u, __ATOMIC_ACQ_REL) != 0;
         /* Until QUIET_ROUNDS periods pass with no heap used, no segment
          * freed and nothing left to release. */
+        bool idle_heaps = false;
         for (unsigned quiet = 0; quiet < QUIET_ROUNDS;) {
             nanosleep(&period, NULL);
-            bool active = ha_host_collect_idle_heaps(); /* segments it frees wait a period */
+            bool collected;
+            bool active = ha_host_collect_idle_heaps(&collected); /* segments it frees wait a period */
+            idle_heaps |= collected;
             active |= __atomic_exchange_n(&work_wanted, 0u, __ATOMIC_ACQ_REL) != 0;
             active |= ha_release_unused() != 0;
             quiet = active ? 0 : quiet + 1;
         }
+        if (!idle_heaps)
+            look_ms = 0;
+        else if (asked || look_ms == 0)
+            look_ms = IDLE_LOOK_FIRST_MS;
+        else if (look_ms < IDLE_LOOK_MAX_MS)
+            look_ms *= 2;
     }
     return NULL;
 }

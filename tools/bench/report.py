@@ -247,7 +247,7 @@ def memory_section(data):
     out = ["## Memory given back (host, `make bench-memory`)", "",
            "`arch/host/preload/memory_return.c` under LD_PRELOAD (also a test in `make test`), "
            "resident memory from /proc/self/statm. remote-freed: one thread allocates ~64 MiB of "
-           "64-byte blocks and exits, the main thread frees them all. huge-block: malloc(512 MiB), write every page, "
+           "64-byte blocks and exits, the main thread frees them all 1.5 s later. huge-block: malloc(512 MiB), write every page, "
            "free. free-everything: 4 threads allocate ~200 MiB in 16 B..96 KiB blocks (a quarter freed "
            "by another thread), free everything and exit. \"end\" is resident memory when it fell "
            "within the check's bound (start + 10% + 1 MiB; start + 64 MiB; start + 10% + 256 KiB), or after the whole "
