@@ -367,22 +367,38 @@ static inline __attribute__((always_inline)) mi_block *mi_alloc_direct_at(mi_hea
     return mi_page_pop(*(mi_page **)((uint8_t *)&heap->direct[1] + (last & ~(size_t)7)));
 }
 
-/* Fast path: free p into its page's local_free when heap owns the page and
- * the page takes fast frees; returns that page (the caller then asks
- * mi_page_emptied_retires), or NULL having done nothing. p may be NULL. */
-static inline __attribute__((always_inline)) mi_page *mi_free_local(mi_heap *heap, void *p)
+/* The page of p when heap owns it and it takes fast frees, else NULL (p
+ * NULL, a huge block aligned to its segment, another heap's page, or one
+ * that takes no fast free). Reads only. */
+static inline __attribute__((always_inline)) mi_page *mi_fast_free_page(mi_heap *heap, void *p)
 {
     mi_segment *seg = mi_segment_of(p);
     if (unlikely((void *)seg == p))
-        return 0; /* NULL, or a huge block aligned to its segment */
+        return 0;
     /* mi_page_of(seg, p), from p's own bits: the slice index scaled to a
      * word offset in one shift and mask. */
     uintptr_t slot = ((uintptr_t)p >> (MI_SLICE_SHIFT - 3)) & ((uintptr_t)(MI_SLICES - 1) << 3);
     mi_page *page = *(mi_page **)((uint8_t *)seg->slice_page + slot);
     /* Any CPU reads this; only the owner can find its own heap here. */
-    if (unlikely(mi_peek(&page->fast_heap) != heap))
-        return 0;
-    mi_page_push_local(page, (mi_block *)p);
+    return likely(mi_peek(&page->fast_heap) == heap) ? page : 0;
+}
+
+/* An emptied page that stays inline, not retired: the only page of its
+ * class, a small one (one slice), in a heap with one segment (heap.c). */
+static inline __attribute__((always_inline)) bool mi_page_kept_when_empty(const mi_heap *heap,
+                                                                          const mi_page *page)
+{
+    return !page->next && !page->prev && page->slice_count == 1 && heap->segment_count == 1;
+}
+
+/* Fast path: free p into its page's local_free when heap owns the page and
+ * the page takes fast frees; returns that page (the caller then asks
+ * mi_page_emptied_retires), or NULL having done nothing. p may be NULL. */
+static inline __attribute__((always_inline)) mi_page *mi_free_local(mi_heap *heap, void *p)
+{
+    mi_page *page = mi_fast_free_page(heap, p);
+    if (likely(page != 0))
+        mi_page_push_local(page, (mi_block *)p);
     return page;
 }
 
@@ -395,16 +411,11 @@ static inline __attribute__((always_inline)) mi_page *mi_free_local(mi_heap *hea
  * deferred by the embedding, hartalloc_embed.h, end at that boundary). */
 static inline __attribute__((always_inline)) bool mi_free_local_stays(mi_heap *heap, void *p)
 {
-    mi_segment *seg = mi_segment_of(p);
-    if (unlikely((void *)seg == p))
-        return false;
-    uintptr_t slot = ((uintptr_t)p >> (MI_SLICE_SHIFT - 3)) & ((uintptr_t)(MI_SLICES - 1) << 3);
-    mi_page *page = *(mi_page **)((uint8_t *)seg->slice_page + slot);
-    if (unlikely(mi_peek(&page->fast_heap) != heap))
+    mi_page *page = mi_fast_free_page(heap, p);
+    if (unlikely(page == 0))
         return false;
     uint32_t frees = mi_count_get(&page->frees); /* once: the push may alias it */
-    if (unlikely(page->allocs - 1 == frees) &&
-        !(!page->next && !page->prev && page->slice_count == 1 && heap->segment_count == 1))
+    if (unlikely(page->allocs - 1 == frees) && !mi_page_kept_when_empty(heap, page))
         return false;
     mi_block *block = (mi_block *)p;
     block->next = mi_encode(page, page->local_free);
@@ -421,8 +432,7 @@ static inline __attribute__((always_inline)) bool mi_free_local_stays(mi_heap *h
 static inline __attribute__((always_inline)) bool mi_page_emptied_retires(const mi_heap *heap,
                                                                           const mi_page *page)
 {
-    return unlikely(page->allocs == page->frees) &&
-           !(!page->next && !page->prev && page->slice_count == 1 && heap->segment_count == 1);
+    return unlikely(page->allocs == page->frees) && !mi_page_kept_when_empty(heap, page);
 }
 
 /* Allocation and free on an explicit heap, for callers inside the core:

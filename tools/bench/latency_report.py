@@ -80,7 +80,7 @@ def slowest(run, ops):
 def ccdf_plot(outdir, name, runs, phases, allocs):
     """One panel per phase, one line per alloc_type: the fraction of calls
     costing more than x, both axes logarithmic (1 hart)."""
-    from report import gnuplot
+    from report import gnuplot, multiplot
     tmp = tempfile.mkdtemp()
     for (p, a), r in runs.items():
         hist, calls, _ = merged(r, PATH_OPS)
@@ -92,12 +92,9 @@ def ccdf_plot(outdir, name, runs, phases, allocs):
                 above -= hist[b]
                 if above:
                     f.write(f"{bucket_low(b + 1)} {above / calls:.9g}\n")
-    cols = 4
-    rows = (len(phases) + cols - 1) // cols
-    script = [f'set terminal pngcairo size {330 * cols},{280 * rows + 40} font "sans,9"',
-              f'set output "{name}"',
-              f'set multiplot layout {rows},{cols} title "Per-call cost, 1 hart: fraction of calls '
-              f'costing more than x guest instructions (-icount; zeroing and realloc calls excluded)"',
+    script = multiplot(name, len(phases), 4, 330, 280,
+                       "Per-call cost, 1 hart: fraction of calls costing more than x guest "
+                       "instructions (-icount; zeroing and realloc calls excluded)") + [
               "set logscale xy", "set grid", "set key off", "set format y '10^{%L}'",
               "set xrange [10:*]", "set yrange [1e-7:1.5]"]
     for i, p in enumerate(phases):

@@ -55,6 +55,14 @@ def gnuplot(script, outdir):
         print("gnuplot failed:\n" + r.stderr, file=sys.stderr)
 
 
+def multiplot(name, panels, cols, panel_w, panel_h, title):
+    """The opening lines of a gnuplot script drawing `panels` plots into one
+    PNG, `cols` to a row."""
+    rows = (panels + cols - 1) // cols
+    return [f'set terminal pngcairo size {panel_w * cols},{panel_h * rows + 40} font "sans,9"',
+            f'set output "{name}"', f'set multiplot layout {rows},{cols} title "{title}"']
+
+
 # ---- host ------------------------------------------------------------------
 
 def host_medians(data):
@@ -463,12 +471,8 @@ def kernel_plot(outdir, name, workloads, allocs, harts, tput, accel):
             for h in harts:
                 f.write(f"{h} " + " ".join(fmt(tput.get((w, a, h)) or float("nan"), 5)
                                            for a in allocs) + "\n")
-    cols = 5
-    rows = (len(workloads) + cols - 1) // cols
-    script = [f'set terminal pngcairo size {300 * cols},{300 * rows + 40} font "sans,9"',
-              f'set output "{name}"',
-              f'set multiplot layout {rows},{cols} title "Kernel throughput (Mops/s, log) vs harts, '
-              f'QEMU TCG {accel}"',
+    script = multiplot(name, len(workloads), 5, 300, 300,
+                       f"Kernel throughput (Mops/s, log) vs harts, QEMU TCG {accel}") + [
               "set logscale xy", "set xtics (1, 2, 4, 8)", "set grid", "set key off",
               "set datafile missing 'n/a'"]
     for i, w in enumerate(workloads):
