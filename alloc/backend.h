@@ -16,6 +16,7 @@
 
 #include "common.h"
 #include "hartalloc.h"
+#include "hartalloc_embed.h"
 
 struct ha_usage {
     size_t used_bytes;      /* usable bytes of live ha_alloc blocks           */
@@ -64,6 +65,45 @@ extern const struct ha_backend ha_backend_slab;
 extern const struct ha_backend ha_backend_first_fit;
 extern const struct ha_backend ha_backend_best_fit;
 extern const struct ha_backend ha_backend_worst_fit;
+
+/* ---- the per-CPU front -----------------------------------------------------
+ * In a release build for an embedding with both a CPU slot and deferred
+ * interrupts (hartalloc_embed.h: HA_EMBED_CPU_SLOT, HA_EMBED_IRQ_DEFER; the
+ * two riscv64 kernels), every CPU's slot points at a front, and ha_alloc and
+ * ha_dealloc read it first. mi's fronts are its heaps: ha_alloc and
+ * ha_dealloc are then mi's fast paths themselves (mi/entry_points.c), with no
+ * dispatch in between. Every other type's front fails their first test
+ * (direct_end 0, segment_mask all ones) and names its own entry points, so it
+ * is reached from there with one load and a jump where the table cost an
+ * auipc, a load and a jump; the classic types keep their per-CPU counters
+ * behind their fronts (classic/locked_stats.h), which pays that back.
+ * Without a front (the host, checked builds) hartalloc.c dispatches through
+ * its pointers. */
+#if defined(HA_EMBED_CPU_SLOT) && defined(HA_EMBED_IRQ_DEFER) && !defined(HA_CHECKED)
+#define HA_FRONT 1
+#endif
+
+struct ha_front {
+    /* ha_alloc pops from the front's direct table (mi_heap.direct) when
+     * (size - 1) | (align - 1) is below this; 0: never. */
+    size_t direct_end;
+    /* ha_dealloc takes the fast free only when ptr & segment_mask, ptr's
+     * segment, is not ptr itself: all ones keeps every free off it (and a
+     * NULL or a segment-aligned huge block never takes it). */
+    uintptr_t segment_mask;
+    /* Where the calls go when they are not served at the front: align is
+     * a power of two; ptr may be NULL (ignore it). */
+    void *(*alloc_miss)(size_t size, size_t align);
+    void (*dealloc_miss)(void *ptr, size_t size, size_t align);
+};
+
+#ifdef HA_FRONT
+/* Point every slot the embedding has at front_of(cpu) (hartalloc.c). */
+void ha_set_fronts(struct ha_front *(*front_of)(unsigned cpu));
+/* The front of a CPU beyond ha_init's ncpu: both calls panic, as the index
+ * guard of the paths without a front does. */
+extern struct ha_front ha_front_stray_cpu;
+#endif
 
 /* A realloc that moves the block: a new one from alloc(new_size, align), the
  * first min(keep, new_size) bytes of ptr copied into it, then

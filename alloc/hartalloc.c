@@ -42,8 +42,52 @@ static void dealloc_before_init(void *ptr, size_t size, size_t align)
     ha_fault(ptr, "ha_dealloc before ha_init");
 }
 
+/* What a CPU slot holds before ha_init (hartalloc_embed.h): a front on
+ * which both calls miss, into the stand-ins. */
+const struct ha_front ha_front_before_init = {
+    .direct_end = 0, .segment_mask = ~(uintptr_t)0,
+    .alloc_miss = alloc_before_init, .dealloc_miss = dealloc_before_init,
+};
+
+#ifdef HA_FRONT
+/* ha_alloc and ha_dealloc are mi's fast paths (backend.h, mi/entry_points.c):
+ * every call, of every type, goes through the caller's front. */
+#define alloc_entry ha_alloc
+#define dealloc_entry ha_dealloc
+
+static void *alloc_on_stray_cpu(size_t size, size_t align)
+{
+    (void)size, (void)align;
+    ha_embed_panic("hartalloc: ha_embed_cpu_index() returned a CPU index >= ncpu given to ha_init");
+}
+
+static void dealloc_on_stray_cpu(void *ptr, size_t size, size_t align)
+{
+    (void)ptr;
+    alloc_on_stray_cpu(size, align);
+}
+
+struct ha_front ha_front_stray_cpu = {
+    .direct_end = 0, .segment_mask = ~(uintptr_t)0,
+    .alloc_miss = alloc_on_stray_cpu, .dealloc_miss = dealloc_on_stray_cpu,
+};
+
+void ha_set_fronts(struct ha_front *(*front_of)(unsigned cpu))
+{
+    void **slot;
+    for (unsigned cpu = 0; cpu < HA_MAX_CPUS && (slot = ha_embed_cpu_slot(cpu)) != 0; cpu++)
+        __atomic_store_n(slot, (void *)front_of(cpu), __ATOMIC_RELEASE);
+}
+
+static struct ha_front *front_before_init(unsigned cpu)
+{
+    (void)cpu;
+    return (struct ha_front *)&ha_front_before_init;
+}
+#else
 static void *(*alloc_entry)(size_t size, size_t align) = alloc_before_init;
 static void (*dealloc_entry)(void *ptr, size_t size, size_t align) = dealloc_before_init;
+#endif
 
 /* ---- checked builds: the quarantine (quarantine.h) -------------------------
  * These wrap what the entry points below do with a block; release builds
@@ -154,10 +198,15 @@ int ha_init_flags(ha_type type, void *start, size_t size, unsigned ncpu, unsigne
     int r = backends[type]->init(start, size, ncpu, flags);
     if (r == 0) {
         active = backends[type];
+#ifndef HA_FRONT
         alloc_entry = active->alloc;
         dealloc_entry = active->dealloc;
+#endif
     } else {
         __atomic_store_n(&cpu_count, 0u, __ATOMIC_RELEASE);
+#ifdef HA_FRONT
+        ha_set_fronts(front_before_init);
+#endif
     }
     return r;
 }
@@ -191,6 +240,7 @@ int ha_add_memory(void *start, size_t size)
     return ha_add_memory_flags(start, size, 0);
 }
 
+#ifndef HA_FRONT
 void *ha_alloc(size_t size, size_t align)
 {
     if (__builtin_expect(!ha_is_pow2(align), 0))
@@ -199,6 +249,7 @@ void *ha_alloc(size_t size, size_t align)
     AFTER_ALLOC(p, alloc_entry(size, align));
     return p;
 }
+#endif
 
 void *ha_alloc_zeroed(size_t size, size_t align)
 {
@@ -206,19 +257,21 @@ void *ha_alloc_zeroed(size_t size, size_t align)
         return 0;
     if (active->alloc_zeroed)
         return active->alloc_zeroed(size, align);
-    void *p = active->alloc(size, align);
-    AFTER_ALLOC(p, active->alloc(size, align));
+    void *p = alloc_entry(size, align);
+    AFTER_ALLOC(p, alloc_entry(size, align));
     if (p)
         __builtin_memset(p, 0, size);
     return p;
 }
 
+#ifndef HA_FRONT
 void ha_dealloc(void *ptr, size_t size, size_t align)
 {
     if (__builtin_expect(!ptr, 0))
         return;
     free_block(ptr, size, align);
 }
+#endif
 
 void ha_free(void *ptr)
 {

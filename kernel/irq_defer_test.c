@@ -6,9 +6,10 @@
  * an interrupt that arrives inside them waits, in trap.c, until the fast
  * function returns through irq_resume. This suite proves it at each
  * instruction boundary of the section ha_fast_text in turn: it writes a
- * c.ebreak there, calls ha_alloc or ha_dealloc five ways (a hit, a local
- * free, a miss, the free of a huge block, a free that empties its page, so
- * that every instruction runs in one of them), and when the breakpoint is
+ * c.ebreak there, calls ha_alloc or ha_dealloc six ways (a hit, a local
+ * free, a miss, the free of a huge block, a free that empties its page, an
+ * alignment that is not a power of two, so that every instruction runs in
+ * one of them), and when the breakpoint is
  * reached puts the original instruction back and raises the software
  * interrupt, which is then pending at exactly that instruction. The
  * interrupt's handler allocates and frees blocks of the same class (the
@@ -112,13 +113,13 @@ static bool irqs_on(void) { return (csr_read(sstatus) & SSTATUS_SIE) != 0; }
 /* The calls made with each instruction armed in turn: between them they
  * run every instruction of the section, each way out of the fast paths
  * included. */
-enum op { OP_ALLOC_HIT, OP_FREE_LOCAL, OP_ALLOC_MISS, OP_FREE_HUGE, OP_FREE_EMPTIES, OP_COUNT };
+enum op { OP_ALLOC_HIT, OP_FREE_LOCAL, OP_ALLOC_MISS, OP_FREE_HUGE, OP_FREE_EMPTIES, OP_ALLOC_BAD_ALIGN, OP_COUNT };
 static const char *const op_names[OP_COUNT] = {
     "alloc that hits", "local free", "alloc that misses (align 2048)", "free of a huge block",
-    "free that empties its page",
+    "free that empties its page", "alloc refused (align 24)",
 };
-static const size_t op_size[OP_COUNT] = {BLOCK, BLOCK, BLOCK, 8u << 20, 5000};
-static const size_t op_align[OP_COUNT] = {8, 8, 2048, 8, 8};
+static const size_t op_size[OP_COUNT] = {BLOCK, BLOCK, BLOCK, 8u << 20, 5000, BLOCK};
+static const size_t op_align[OP_COUNT] = {8, 8, 2048, 8, 8, 24};
 #define MAX_BOUNDARIES 256
 
 static bool is_free(enum op op) { return op == OP_FREE_LOCAL || op == OP_FREE_HUGE || op == OP_FREE_EMPTIES; }
@@ -175,7 +176,9 @@ static void every_instruction(struct th_ctx *ctx)
             } else {
                 TH_EXPECT(ctx, handler_runs == runs && irqs_deferred[0] == deferred);
             }
-            if (!is_free(op)) {
+            if (op == OP_ALLOC_BAD_ALIGN) {
+                TH_EXPECT(ctx, q == 0); /* not a power of two: NULL, nothing taken */
+            } else if (!is_free(op)) {
                 TH_EXPECT(ctx, q != 0 && ((uintptr_t)q & (align - 1)) == 0 && !held_by_handler(q));
                 if (q) {
                     fill(q, seq);

@@ -11,7 +11,16 @@ struct locked_backend locked_backend;
 static const struct locked_ops *active_ops;
 static size_t active_held(void) { return locked_held(active_ops); }
 
-int locked_init(const struct locked_ops *ops, void *start, size_t size, unsigned ncpu, unsigned flags)
+#ifdef HA_FRONT
+static struct ha_front *front_of(unsigned cpu)
+{
+    return cpu < locked_backend.stats.ncpu ? &locked_backend.stats.cpu[cpu].front : &ha_front_stray_cpu;
+}
+#endif
+
+int locked_init(const struct locked_ops *ops, void *(*alloc)(size_t size, size_t align),
+                void (*dealloc)(void *ptr, size_t size, size_t align), void *start, size_t size, unsigned ncpu,
+                unsigned flags)
 {
     __builtin_memset(&locked_backend, 0, sizeof locked_backend);
     int r = locked_stats_init(&locked_backend.stats, ncpu);
@@ -22,7 +31,19 @@ int locked_init(const struct locked_ops *ops, void *start, size_t size, unsigned
     __builtin_memset(ops->state, 0, ops->state_size);
     if (ops->prepare)
         ops->prepare();
-    return ops->add_region(start, size, flags);
+    r = ops->add_region(start, size, flags);
+#ifdef HA_FRONT
+    if (r == 0) {
+        for (unsigned cpu = 0; cpu < ncpu; cpu++)
+            locked_backend.stats.cpu[cpu].front = (struct ha_front){
+                .direct_end = 0, .segment_mask = ~(uintptr_t)0, .alloc_miss = alloc, .dealloc_miss = dealloc,
+            };
+        ha_set_fronts(front_of);
+    }
+#else
+    (void)alloc, (void)dealloc;
+#endif
+    return r;
 }
 
 int locked_add_memory(const struct locked_ops *ops, void *start, size_t size, unsigned flags)

@@ -149,7 +149,7 @@ static inline void *locked_alloc(const struct locked_ops *ops, locked_alloc_fn *
         return 0;
     size_t usable;
     unsigned long irq = ha_spin_lock_irqsave(&locked_backend.lock);
-    unsigned cpu = locked_stats_cpu(&locked_backend.stats);
+    struct ha_stats *cpu = locked_stats_hot(&locked_backend.stats);
     void *p = alloc(record_request(size), align, &usable);
     if (p) {
         record_set(p, size, usable);
@@ -163,8 +163,12 @@ static inline void *locked_alloc(const struct locked_ops *ops, locked_alloc_fn *
 static inline void locked_dealloc(const struct locked_ops *ops, locked_free_fn *free, void *ptr, size_t size,
                                   size_t align)
 {
+#ifdef HA_FRONT
+    if (__builtin_expect(!ptr, 0)) /* the front sends NULL here (backend.h) */
+        return;
+#endif
     unsigned long irq = ha_spin_lock_irqsave(&locked_backend.lock);
-    unsigned cpu = locked_stats_cpu(&locked_backend.stats);
+    struct ha_stats *cpu = locked_stats_hot(&locked_backend.stats);
     struct locked_block b = locked_block_to_free(ops, ptr, size, align);
     locked_stats_free(&locked_backend.stats, cpu, record_size(ptr, b.usable, ops->name));
     free(ptr, &b);
@@ -174,7 +178,10 @@ static inline void locked_dealloc(const struct locked_ops *ops, locked_free_fn *
 /* The other entry points (locked_backend.c), as struct ha_backend's. A
  * realloc that cannot stay in place moves the block through the backend's
  * own alloc and dealloc entry points, without the lock held over the copy. */
-int locked_init(const struct locked_ops *ops, void *start, size_t size, unsigned ncpu, unsigned flags);
+/* alloc and dealloc: the backend's entry points, for its fronts. */
+int locked_init(const struct locked_ops *ops, void *(*alloc)(size_t size, size_t align),
+                void (*dealloc)(void *ptr, size_t size, size_t align), void *start, size_t size, unsigned ncpu,
+                unsigned flags);
 int locked_add_memory(const struct locked_ops *ops, void *start, size_t size, unsigned flags);
 void *locked_realloc(const struct locked_ops *ops, void *ptr, size_t align, size_t new_size,
                      void *(*alloc)(size_t size, size_t align), void (*dealloc)(void *ptr, size_t size, size_t align));
@@ -192,10 +199,6 @@ int locked_get_stats(unsigned cpu, struct ha_stats *out);
  * debugger steps into as ordinary (inlined) functions. */
 #define LOCKED_ENTRY_POINTS(prefix, alloc_op, free_op, ...)                                                   \
     static const struct locked_ops prefix##_ops = { __VA_ARGS__ };                                           \
-    static int prefix##_init(void *start, size_t size, unsigned ncpu, unsigned flags)                         \
-    {                                                                                                         \
-        return locked_init(&prefix##_ops, start, size, ncpu, flags);                                          \
-    }                                                                                                         \
     static int prefix##_add_memory(void *start, size_t size, unsigned flags)                                  \
     {                                                                                                         \
         return locked_add_memory(&prefix##_ops, start, size, flags);                                          \
@@ -204,6 +207,10 @@ int locked_get_stats(unsigned cpu, struct ha_stats *out);
     static void prefix##_dealloc(void *ptr, size_t size, size_t align)                                        \
     {                                                                                                         \
         locked_dealloc(&prefix##_ops, free_op, ptr, size, align);                                             \
+    }                                                                                                         \
+    static int prefix##_init(void *start, size_t size, unsigned ncpu, unsigned flags)                         \
+    {                                                                                                         \
+        return locked_init(&prefix##_ops, prefix##_alloc, prefix##_dealloc, start, size, ncpu, flags);        \
     }                                                                                                         \
     static void *prefix##_realloc(void *ptr, size_t old_size, size_t align, size_t new_size)                  \
     {                                                                                                         \

@@ -21,6 +21,14 @@
 
 /* ---- tunable ------------------------------------------------------------- */
 
+/* One CPU's counters. With fronts (backend.h) the record is also the CPU's
+ * front, so alloc and dealloc, which every call reaches through it, find
+ * their CPU's counters in one load (locked_stats_hot). */
+struct locked_cpu {
+    struct ha_front front;
+    struct ha_stats stats;
+};
+
 struct locked_stats {
     unsigned ncpu;
     size_t used_bytes;  /* usable bytes of live ha_alloc blocks (ha_usage)  */
@@ -28,7 +36,7 @@ struct locked_stats {
     uint64_t peak_bytes; /* high-water mark of used_bytes                   */
     size_t (*held_now)(void); /* the backend's bytes held (locked_ops.held)  */
     size_t held_peak;    /* its high-water mark, noted after every allocation */
-    struct ha_stats cpu[HA_MAX_CPUS];
+    struct locked_cpu cpu[HA_MAX_CPUS];
 };
 
 /* 0, or -HA_EINVAL for an ncpu this table cannot hold. */
@@ -45,9 +53,23 @@ static inline unsigned locked_stats_cpu(const struct locked_stats *s)
     return cpu;
 }
 
-static inline void locked_stats_alloc(struct locked_stats *s, unsigned cpu, size_t bytes)
+/* The counters of the caller's CPU (lock held), in alloc and dealloc.
+ * With fronts those two are only reached through the caller's front: a
+ * CPU below ncpu, whose front is its own record (a stray CPU's front
+ * panics instead, hartalloc.c), so the slot gives the record with no index
+ * and no guard. */
+static inline struct ha_stats *locked_stats_hot(struct locked_stats *s)
 {
-    struct ha_stats *c = &s->cpu[cpu];
+#ifdef HA_FRONT
+    (void)s;
+    return &((struct locked_cpu *)*ha_embed_this_cpu_slot())->stats;
+#else
+    return &s->cpu[locked_stats_cpu(s)].stats;
+#endif
+}
+
+static inline void locked_stats_alloc(struct locked_stats *s, struct ha_stats *c, size_t bytes)
+{
     c->allocs++;
     c->bytes_in_use += bytes;
     /* Signed: bytes_in_use of one CPU may be "negative" (see above). */
@@ -65,10 +87,10 @@ static inline void locked_stats_note_held(struct locked_stats *s, size_t held)
         s->held_peak = held;
 }
 
-static inline void locked_stats_free(struct locked_stats *s, unsigned cpu, size_t bytes)
+static inline void locked_stats_free(struct locked_stats *s, struct ha_stats *c, size_t bytes)
 {
-    s->cpu[cpu].frees++;
-    s->cpu[cpu].bytes_in_use -= bytes;
+    c->frees++;
+    c->bytes_in_use -= bytes;
     s->used_bytes -= bytes;
 }
 /* A block resized in place: its usable size went from old to new bytes. */

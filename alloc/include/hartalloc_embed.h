@@ -60,7 +60,16 @@ void ha_embed_irq_restore(unsigned long flags);
  * fast paths, between ha_embed_irq_save and ha_embed_irq_restore; the
  * embedding only keeps them. Per-CPU mi keeps its heap there, so its fast
  * paths find the heap in one load instead of index, guard and address
- * arithmetic. Without the hook nothing changes but that cost. */
+ * arithmetic. Without the hook nothing changes but that cost.
+ * With HA_EMBED_IRQ_DEFER as well, ha_alloc and ha_dealloc read through the
+ * word on every call, before anything else (in a release build; the word
+ * then points at the CPU's "front", alloc/backend.h). So before ha_init
+ * writes them, every word must hold HA_CPU_SLOT_INITIAL: set them statically
+ * or before a CPU's first call. With it the calls do what they do before
+ * ha_init everywhere: ha_alloc returns NULL, ha_dealloc stops with a fault. */
+struct ha_front;
+extern const struct ha_front ha_front_before_init;
+#define HA_CPU_SLOT_INITIAL ((void *)&ha_front_before_init)
 
 /* Optional hook: deferred interrupts. An HA_EMBED_INLINE header that
  * defines HA_EMBED_IRQ_DEFER promises that no interrupt handler runs while

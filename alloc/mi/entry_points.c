@@ -40,6 +40,7 @@ static inline __attribute__((always_inline)) void heap_leave(bool locked, unsign
         ha_embed_irq_restore(flags);
 }
 
+#ifndef HA_FRONT
 /* This CPU's heap, for the per-CPU fast paths (irqs already masked).
  *
  * With a CPU slot (HA_EMBED_CPU_SLOT, hartalloc_embed.h) it is one load:
@@ -58,7 +59,9 @@ static inline __attribute__((always_inline)) mi_heap *fast_heap(void)
     return checked_heap();
 #endif
 }
+#endif
 
+#ifndef HA_FRONT
 /* Give every CPU slot the embedding has its heap (mi) or the closed heap
  * (CPUs beyond ncpu; every CPU when the type is not per-CPU mi). */
 static void set_cpu_slots(unsigned heaps_in_slots)
@@ -71,6 +74,7 @@ static void set_cpu_slots(unsigned heaps_in_slots)
     (void)heaps_in_slots;
 #endif
 }
+#endif
 
 static int init_common(void *start, size_t size, unsigned ncpu, unsigned heaps, unsigned flags)
 {
@@ -87,17 +91,32 @@ static int init_common(void *start, size_t size, unsigned ncpu, unsigned heaps, 
     return 0;
 }
 
+#ifdef HA_FRONT
+static void set_per_cpu_fronts(void);
+static void set_locked_fronts(void);
+#endif
+
 static int mi_init(void *start, size_t size, unsigned ncpu, unsigned flags)
 {
     int r = init_common(start, size, ncpu, ncpu, flags);
     lane_open = MI_FAST_PATHS && r == 0; /* checked builds verify every call: no lane */
+#ifdef HA_FRONT
+    if (r == 0)
+        set_per_cpu_fronts();
+#else
     set_cpu_slots(r == 0 ? ncpu : 0);
+#endif
     return r;
 }
 
 static int mi_locked_init(void *start, size_t size, unsigned ncpu, unsigned flags)
 {
-    return init_common(start, size, ncpu, 1, flags);
+    int r = init_common(start, size, ncpu, 1, flags);
+#ifdef HA_FRONT
+    if (r == 0)
+        set_locked_fronts();
+#endif
+    return r;
 }
 
 static int mi_add_memory(void *start, size_t size, unsigned flags)
@@ -149,6 +168,7 @@ static inline __attribute__((always_inline)) unsigned long slow_irq_save(unsigne
 #define slow_irq_save(fast) (fast)
 #endif
 
+#ifndef HA_FRONT /* else ha_alloc and ha_dealloc below */
 /* size_m1: size - 1, which the fast path keeps in a register of its own, so
  * it need not save size itself across the pop that overwrites a0. */
 static __attribute__((noinline)) void *alloc_slow_per_cpu(size_t size_m1, size_t align, unsigned long fast_flags)
@@ -192,12 +212,91 @@ FAST_TEXT static void dealloc_per_cpu(void *p, size_t size, size_t align)
 {
     unsigned long flags = fast_irq_save();
     mi_heap *heap = fast_heap();
-    if (MI_FAST_PATHS && likely(mi_free_local_stays(heap, p))) {
+    if (MI_FAST_PATHS && likely(mi_free_local_stays(heap, p, ~MI_SEGMENT_MASK))) {
         fast_irq_restore(flags);
         return;
     }
     dealloc_slow_per_cpu(p, size, align, flags);
 }
+#endif
+
+#ifdef HA_FRONT
+/* ---- the front: ha_alloc and ha_dealloc themselves ------------------------
+ * With fronts (backend.h) every CPU's slot holds its front, which for per-CPU
+ * mi is its heap, so the two ABI calls are the fast paths above with the
+ * heap's load moved first and nothing between the caller and the pop: no
+ * dispatch, no mask (the section defers interrupts), no index guard. Where
+ * the checks went:
+ *  - align a power of two: here, the first test, for every type (ha_alloc
+ *    before the dispatch did it before).
+ *  - size and alignment range: as in alloc_per_cpu, against the front's
+ *    direct_end, which is 0 on every front but mi's: that test is how any
+ *    other type leaves for its own entry point (alloc_miss).
+ *  - NULL: ha_dealloc's mask test sends it to dealloc_miss (NULL & mask is
+ *    NULL), which ignores it; so does a front whose mask is all ones, which
+ *    is how every other type leaves.
+ *  - cpu < ncpu: ha_init gives every CPU beyond ncpu the stray front, whose
+ *    misses panic as the guard did (hartalloc.c).
+ * A miss of mi's own (another CPU's block, an empty page, a huge block) goes
+ * to the _miss function, which masks and enters through the guard. */
+static void *alloc_miss_per_cpu(size_t size, size_t align)
+{
+    unsigned long flags = ha_embed_irq_save();
+    void *p = mi_heap_alloc(checked_heap(), size, align, false, false);
+    ha_embed_irq_restore(flags);
+    return p;
+}
+
+static void dealloc_miss_per_cpu(void *p, size_t size, size_t align)
+{
+    if (!p)
+        return;
+    unsigned long flags = ha_embed_irq_save();
+    mi_free_generic(checked_heap(), p, size, align, false);
+    ha_embed_irq_restore(flags);
+}
+
+FAST_TEXT void *ha_alloc(size_t size, size_t align)
+{
+    mi_heap *heap = *(mi_heap **)ha_embed_this_cpu_slot();
+    if (unlikely(!ha_is_pow2(align)))
+        return 0;
+    /* The miss passes size_m1 + 1: size itself would have to stay in a
+     * register of its own past the pop, which takes a0 (one more move). */
+    size_t size_m1 = size - 1;
+    __asm__("" : "+r"(size_m1)); /* keep the sum below from folding back to size */
+    size_t last = size_m1 | (align - 1); /* round_up(size, align) - 1 */
+    if (likely(last < heap->front.direct_end)) {
+        mi_block *block = mi_alloc_direct_at(heap, last);
+        if (likely(block != 0))
+            return block;
+    }
+    return heap->front.alloc_miss(size_m1 + 1, align);
+}
+
+FAST_TEXT void ha_dealloc(void *p, size_t size, size_t align)
+{
+    mi_heap *heap = *(mi_heap **)ha_embed_this_cpu_slot();
+    if (likely(mi_free_local_stays(heap, p, heap->front.segment_mask)))
+        return;
+    heap->front.dealloc_miss(p, size, align);
+}
+
+static struct ha_front *per_cpu_front(unsigned cpu)
+{
+    return cpu < cpu_count ? &mi_heaps[cpu].front : &ha_front_stray_cpu;
+}
+
+static void set_per_cpu_fronts(void)
+{
+    for (unsigned cpu = 0; cpu < cpu_count; cpu++)
+        mi_heaps[cpu].front = (struct ha_front){
+            .direct_end = MI_DIRECT_MAX, .segment_mask = ~MI_SEGMENT_MASK,
+            .alloc_miss = alloc_miss_per_cpu, .dealloc_miss = dealloc_miss_per_cpu,
+        };
+    ha_set_fronts(per_cpu_front);
+}
+#endif
 
 /* mi-locked: the same heap code on heap 0 under the global lock. */
 static __attribute__((noinline)) void *alloc_slow_locked(mi_heap *heap, size_t size, size_t align,
@@ -208,10 +307,22 @@ static __attribute__((noinline)) void *alloc_slow_locked(mi_heap *heap, size_t s
     return p;
 }
 
+/* With fronts, only a CPU below ncpu reaches the two calls below (its front
+ * is locked_front, a stray CPU's panics), so they skip the index guard. */
+static inline __attribute__((always_inline)) mi_heap *locked_enter_hot(unsigned long *flags)
+{
+#ifdef HA_FRONT
+    *flags = ha_spin_lock_irqsave(&global_lock);
+    return &mi_heaps[0];
+#else
+    return heap_enter(true, flags);
+#endif
+}
+
 static void *alloc_locked(size_t size, size_t align)
 {
     unsigned long flags;
-    mi_heap *heap = heap_enter(true, &flags);
+    mi_heap *heap = locked_enter_hot(&flags);
     size_t last = (size - 1) | (align - 1);
     if (MI_FAST_PATHS && likely(last < MI_DIRECT_MAX)) {
         mi_block *block = mi_alloc_direct_at(heap, last);
@@ -235,8 +346,12 @@ static __attribute__((noinline)) void dealloc_slow_locked(mi_heap *heap, void *p
 
 static void dealloc_locked(void *p, size_t size, size_t align)
 {
+#ifdef HA_FRONT
+    if (unlikely(!p)) /* the front sends NULL here (backend.h) */
+        return;
+#endif
     unsigned long flags;
-    mi_heap *heap = heap_enter(true, &flags);
+    mi_heap *heap = locked_enter_hot(&flags);
     mi_page *page = MI_FAST_PATHS ? mi_free_local(heap, p) : 0;
     if (likely(page != 0) && !mi_page_emptied_retires(heap, page)) {
         heap_leave(true, flags);
@@ -244,6 +359,20 @@ static void dealloc_locked(void *p, size_t size, size_t align)
     }
     dealloc_slow_locked(heap, p, size, align, flags, page);
 }
+
+#ifdef HA_FRONT
+/* Every CPU below ncpu shares one front, which sends both calls here. */
+static struct ha_front locked_front = {
+    .direct_end = 0, .segment_mask = ~(uintptr_t)0, .alloc_miss = alloc_locked, .dealloc_miss = dealloc_locked,
+};
+
+static struct ha_front *locked_front_of(unsigned cpu)
+{
+    return cpu < cpu_count ? &locked_front : &ha_front_stray_cpu;
+}
+
+static void set_locked_fronts(void) { ha_set_fronts(locked_front_of); }
+#endif
 
 /* ---- the other entry points: no fast path ------------------------------------ */
 
@@ -457,6 +586,15 @@ static int mi_backend_get_stats(unsigned cpu, struct ha_stats *out)
     return 0;
 }
 
+/* With fronts the two calls are the ABI's own (they are the fast paths). */
+#ifdef HA_FRONT
+#define MI_PER_CPU_ALLOC ha_alloc
+#define MI_PER_CPU_DEALLOC ha_dealloc
+#else
+#define MI_PER_CPU_ALLOC alloc_per_cpu
+#define MI_PER_CPU_DEALLOC dealloc_per_cpu
+#endif
+
 /* The two tables differ in init, check and collect, and in the entry
  * points above, which are spelled out so each can be found by name. */
 /* mi-locked can validate under its lock, so a check may overlap allocation
@@ -471,8 +609,8 @@ static int check_locked(void)
 
 const struct ha_backend ha_backend_mi = {
     .name = "mi", .init = mi_init, .add_memory = mi_add_memory,
-    .alloc = alloc_per_cpu, .alloc_zeroed = alloc_zeroed_per_cpu,
-    .dealloc = dealloc_per_cpu, .realloc = realloc_per_cpu,
+    .alloc = MI_PER_CPU_ALLOC, .alloc_zeroed = alloc_zeroed_per_cpu,
+    .dealloc = MI_PER_CPU_DEALLOC, .realloc = realloc_per_cpu,
     .usable_size = mi_backend_usable_size,
     .alloc_pages = alloc_pages_per_cpu, .dealloc_pages = dealloc_pages_per_cpu,
     .usage = mi_backend_usage, .get_stats = mi_backend_get_stats,

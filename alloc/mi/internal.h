@@ -343,12 +343,19 @@ static inline __attribute__((always_inline)) mi_block *mi_page_pop(mi_page *page
     return block;
 }
 
-/* The one local push: block goes on its page's local_free (owner only). */
-static inline __attribute__((always_inline)) void mi_page_push_local(mi_page *page, mi_block *block)
+/* The one local push: block goes on its page's local_free (owner only);
+ * `frees` is the page's count after it. */
+static inline __attribute__((always_inline)) void mi_page_push_local_as(mi_page *page, mi_block *block,
+                                                                       uint32_t frees)
 {
     block->next = mi_encode(page, page->local_free);
     page->local_free = block;
-    mi_count_inc(&page->frees);
+    mi_count_set(&page->frees, frees);
+}
+
+static inline __attribute__((always_inline)) void mi_page_push_local(mi_page *page, mi_block *block)
+{
+    mi_page_push_local_as(page, block, mi_count_get(&page->frees) + 1);
 }
 
 /* Fast path: a block of the class whose direct entry is `index` (request
@@ -367,12 +374,12 @@ static inline __attribute__((always_inline)) mi_block *mi_alloc_direct_at(mi_hea
     return mi_page_pop(*(mi_page **)((uint8_t *)&heap->direct[1] + (last & ~(size_t)7)));
 }
 
-/* The page of p when heap owns it and it takes fast frees, else NULL (p
- * NULL, a huge block aligned to its segment, another heap's page, or one
- * that takes no fast free). Reads only. */
-static inline __attribute__((always_inline)) mi_page *mi_fast_free_page(mi_heap *heap, void *p)
+/* As mi_fast_free_page below, with p's segment taken as p & segment_mask
+ * (the front's: all ones makes every free miss; backend.h). */
+static inline __attribute__((always_inline)) mi_page *mi_fast_free_page_masked(mi_heap *heap, void *p,
+                                                                              uintptr_t segment_mask)
 {
-    mi_segment *seg = mi_segment_of(p);
+    mi_segment *seg = (mi_segment *)((uintptr_t)p & segment_mask);
     if (unlikely((void *)seg == p))
         return 0;
     /* mi_page_of(seg, p), from p's own bits: the slice index scaled to a
@@ -381,6 +388,14 @@ static inline __attribute__((always_inline)) mi_page *mi_fast_free_page(mi_heap 
     mi_page *page = *(mi_page **)((uint8_t *)seg->slice_page + slot);
     /* Any CPU reads this; only the owner can find its own heap here. */
     return likely(mi_peek(&page->fast_heap) == heap) ? page : 0;
+}
+
+/* The page of p when heap owns it and it takes fast frees, else NULL (p
+ * NULL, a huge block aligned to its segment, another heap's page, or one
+ * that takes no fast free). Reads only. */
+static inline __attribute__((always_inline)) mi_page *mi_fast_free_page(mi_heap *heap, void *p)
+{
+    return mi_fast_free_page_masked(heap, p, ~MI_SEGMENT_MASK);
 }
 
 /* An emptied page that stays inline, not retired: the only page of its
@@ -408,19 +423,24 @@ static inline __attribute__((always_inline)) mi_page *mi_free_local(mi_heap *hea
  * frees p the generic way, which retires the page). Testing before the
  * push keeps every write at the fast path's end, so nothing is left half
  * done between it and a slow path that masks for itself (interrupts
- * deferred by the embedding, hartalloc_embed.h, end at that boundary). */
-static inline __attribute__((always_inline)) bool mi_free_local_stays(mi_heap *heap, void *p)
+ * deferred by the embedding, hartalloc_embed.h, end at that boundary).
+ * segment_mask: as mi_fast_free_page_masked's. */
+static inline __attribute__((always_inline)) bool mi_free_local_stays(mi_heap *heap, void *p,
+                                                                     uintptr_t segment_mask)
 {
-    mi_page *page = mi_fast_free_page(heap, p);
+    mi_page *page = mi_fast_free_page_masked(heap, p, segment_mask);
     if (unlikely(page == 0))
         return false;
-    uint32_t frees = mi_count_get(&page->frees); /* once: the push may alias it */
-    if (unlikely(page->allocs - 1 == frees) && !mi_page_kept_when_empty(heap, page))
-        return false;
-    mi_block *block = (mi_block *)p;
-    block->next = mi_encode(page, page->local_free);
-    page->local_free = block;
-    mi_count_set(&page->frees, frees + 1);
+    uint32_t frees = mi_count_get(&page->frees) + 1; /* once: the push may alias it */
+    /* The push is spelled out on both branches: merged, GCC moves `frees`
+     * between registers on the common one (one more instruction). */
+    if (unlikely(page->allocs == frees)) {
+        if (!mi_page_kept_when_empty(heap, page))
+            return false;
+        mi_page_push_local_as(page, (mi_block *)p, frees);
+        return true;
+    }
+    mi_page_push_local_as(page, (mi_block *)p, frees);
     return true;
 }
 

@@ -93,6 +93,7 @@
 #include <stdint.h>
 
 #include "hartalloc.h"
+#include "../backend.h" /* struct ha_front */
 
 /* ---- tunables ------------------------------------------------------------ */
 #define MI_POOL_MAX_SEGMENTS 16384  /* 64 GiB of regions in all                  */
@@ -231,6 +232,9 @@ typedef struct mi_stats {
 #define MI_DIRECT_MAX 1024u
 
 typedef struct mi_heap {
+    struct ha_front front;          /* what ha_alloc and ha_dealloc read first,
+                                       where there are fronts (backend.h): the
+                                       heap is its CPU's front                   */
     struct mi_page *direct[MI_DIRECT_MAX / 8 + 1]; /* word size -> first page of
                                        its class, or an empty page             */
     mi_page_queue queues[MI_BIN_COUNT + 1]; /* per size class, then full      */
@@ -248,9 +252,5 @@ typedef struct mi_heap {
                                        pages per slow path (mi_segment.c)        */
     int64_t xpeak_reported;         /* any CPU: the highest peak a report gave   */
 } __attribute__((aligned(MI_CACHE_LINE))) mi_heap;
-
-/* A power of two, so &mi_heaps[cpu] is a shift, not a multiply: the entry
- * points compute it on every call. */
-_Static_assert((sizeof(mi_heap) & (sizeof(mi_heap) - 1)) == 0, "mi_heap size is a power of two");
 
 #endif /* HA_MI_TYPES_H */

@@ -1,10 +1,13 @@
 /* cpu.c - the per-CPU blocks and each hart's first steps in C (see cpu.h). */
 #include "cpu.h"
 
+#include "hartalloc_embed.h"
 #include "panic.h"
 #include "sbi.h"
 
-struct cpu cpus[MAX_HARTS];
+/* The allocator's words start as the contract asks (HA_CPU_SLOT_INITIAL),
+ * so a call before ha_init finds the stand-ins, not a NULL front. */
+struct cpu cpus[MAX_HARTS] = {[0 ... MAX_HARTS - 1] = {.ha_slot = HA_CPU_SLOT_INITIAL}};
 
 extern char trap_vector[];    /* trapvec.S */
 extern char __stacks_start[]; /* entry.S: MAX_HARTS stacks of STACK_SIZE, CPU 0's lowest */

@@ -31,10 +31,12 @@ INSN_RE = re.compile(r"^\s+([0-9a-f]+):\s+(\S+)\s*(.*)$")
 BRANCHES = {"beq", "bne", "blt", "bge", "bltu", "bgeu", "beqz", "bnez", "blez", "bgez", "bltz", "bgtz",
             "bgt", "ble", "bgtu", "bleu"}
 
-# (label, chain of functions): the C kernel through the ABI.
+# (label, chain of functions): the C kernel through the ABI. With the
+# per-CPU fronts (alloc/backend.h) ha_alloc and ha_dealloc are mi's fast
+# paths themselves: a chain of one.
 C_CHAINS = [
-    ("ha_alloc (mi, hit)", ["ha_alloc", "alloc_per_cpu"]),
-    ("ha_dealloc (mi, local)", ["ha_dealloc", "dealloc_per_cpu"]),
+    ("ha_alloc (mi, hit)", ["ha_alloc"]),
+    ("ha_dealloc (mi, local)", ["ha_dealloc"]),
 ]
 
 
@@ -100,15 +102,15 @@ def count_chain(funcs, chain):
 
 def rust_chains(funcs):
     """The Rust kernel's GlobalAlloc: __rust_alloc -> __rg_alloc (GlobalAlloc::alloc
-    inlined) -> ha_alloc -> alloc_per_cpu; the same for dealloc. The symbols
-    of the shims carry Rust's hash, so they are found by their stem."""
+    inlined) -> ha_alloc; the same for dealloc. The symbols of the shims carry
+    Rust's hash, so they are found by their stem."""
     def find(stem):
         names = [n for n in funcs if n == stem or n.startswith(stem)]
         return names[0] if names else None
     chains = []
-    for kind, fast in (("alloc", "alloc_per_cpu"), ("dealloc", "dealloc_per_cpu")):
+    for kind in ("alloc", "dealloc"):
         shim, rg = find(f"__rust_{kind}"), find(f"__rg_{kind}")
-        chain = [n for n in (shim, rg) if n] + [f"ha_{kind}", fast]
+        chain = [n for n in (shim, rg) if n] + [f"ha_{kind}"]
         chains.append((f"GlobalAlloc::{kind} (mi)", chain))
     return chains
 

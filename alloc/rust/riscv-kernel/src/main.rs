@@ -110,6 +110,9 @@ extern "C" {
     fn _secondary_start();
     static __heap_start: u8;
     static __heap_end: u8;
+    /// HA_CPU_SLOT_INITIAL (hartalloc_embed.h): what every hart's slot holds
+    /// until ha_init writes it.
+    static ha_front_before_init: u8;
 }
 
 /// The hooks of hartalloc_embed.h, for this kernel.
@@ -201,6 +204,11 @@ static DONE: AtomicUsize = AtomicUsize::new(0);
 
 #[no_mangle]
 extern "C" fn boot_main(hartid: usize, fdt: usize) -> ! {
+    // Before anything can allocate (no other hart runs yet): the contract's
+    // starting value of every slot.
+    for cpu in 0..MAX_HARTS {
+        unsafe { rk_harts[cpu].ha_slot = core::ptr::addr_of!(ha_front_before_init) as *mut core::ffi::c_void };
+    }
     let args = unsafe { fdt::bootargs(fdt) }.unwrap_or("");
     let name = fdt::arg(args, "alloc").unwrap_or("mi");
     ALLOC_NAME_LEN.store(name.len(), Ordering::Release);
