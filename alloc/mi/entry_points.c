@@ -12,13 +12,23 @@ static ha_spinlock global_lock;
 static unsigned cpu_count;   /* statistics slots: the ncpu of ha_init */
 static bool lane_open;       /* per-CPU mi in a release build (lane.h) */
 
-/* The heap of the CPU we run on, with the guard (irqs masked). */
+/* The heap of the CPU we run on, with the guard (irqs masked). With fronts
+ * the slot holds this CPU's front, set by ha_init: its heap for per-CPU mi
+ * (mi-locked keeps its own front there and uses heap 0), or the stray
+ * front for a CPU beyond ncpu: one load and one compare, no index. */
 static inline __attribute__((always_inline)) mi_heap *checked_heap(void)
 {
+#ifdef HA_FRONT
+    struct ha_front *front = *(struct ha_front **)ha_embed_this_cpu_slot();
+    if (unlikely(front == &ha_front_stray_cpu))
+        ha_embed_panic("hartalloc: ha_embed_cpu_index() returned a CPU index >= ncpu given to ha_init");
+    return (mi_heap *)front; /* the front is the heap's first member */
+#else
     unsigned cpu = ha_embed_cpu_index();
     if (unlikely(cpu >= cpu_count))
         ha_embed_panic("hartalloc: ha_embed_cpu_index() returned a CPU index >= ncpu given to ha_init");
     return &mi_heaps[cpu];
+#endif
 }
 
 /* Enter the caller's heap. Per-CPU: mask irqs, then ask which CPU we are
@@ -125,6 +135,10 @@ static int mi_add_memory(void *start, size_t size, unsigned flags)
 }
 
 /* ---- alloc and dealloc ------------------------------------------------------
+ * Every slow half below goes straight to mi_heap_alloc_generic: its fast
+ * half has just tried the direct table, and the retry inside mi_heap_alloc
+ * would only miss again.
+ *
  * Per-CPU mi: alloc_per_cpu and dealloc_per_cpu are the fast paths. They run
  * with no stack frame; every miss, and the irq restore after it, is the
  * _slow function, out of line so the fast one saves no registers.
@@ -174,7 +188,7 @@ static inline __attribute__((always_inline)) unsigned long slow_irq_save(unsigne
 static __attribute__((noinline)) void *alloc_slow_per_cpu(size_t size_m1, size_t align, unsigned long fast_flags)
 {
     unsigned long flags = slow_irq_save(fast_flags);
-    void *p = mi_heap_alloc(checked_heap(), size_m1 + 1, align, false, false);
+    void *p = mi_heap_alloc_generic(checked_heap(), size_m1 + 1, align, false, false);
     ha_embed_irq_restore(flags);
     return p;
 }
@@ -242,7 +256,7 @@ FAST_TEXT static void dealloc_per_cpu(void *p, size_t size, size_t align)
 static void *alloc_miss_per_cpu(size_t size, size_t align)
 {
     unsigned long flags = ha_embed_irq_save();
-    void *p = mi_heap_alloc(checked_heap(), size, align, false, false);
+    void *p = mi_heap_alloc_generic(checked_heap(), size, align, false, false);
     ha_embed_irq_restore(flags);
     return p;
 }
@@ -299,10 +313,12 @@ static void set_per_cpu_fronts(void)
 #endif
 
 /* mi-locked: the same heap code on heap 0 under the global lock. */
-static __attribute__((noinline)) void *alloc_slow_locked(mi_heap *heap, size_t size, size_t align,
+/* size_m1: size - 1, kept by alloc_locked in a register of its own (as
+ * ha_alloc does), so it need not copy size past the pop that takes a0. */
+static __attribute__((noinline)) void *alloc_slow_locked(mi_heap *heap, size_t size_m1, size_t align,
                                                          unsigned long flags)
 {
-    void *p = mi_heap_alloc(heap, size, align, false, false);
+    void *p = mi_heap_alloc_generic(heap, size_m1 + 1, align, false, false);
     heap_leave(true, flags);
     return p;
 }
@@ -323,7 +339,9 @@ static void *alloc_locked(size_t size, size_t align)
 {
     unsigned long flags;
     mi_heap *heap = locked_enter_hot(&flags);
-    size_t last = (size - 1) | (align - 1);
+    size_t size_m1 = size - 1;
+    __asm__("" : "+r"(size_m1)); /* as in ha_alloc */
+    size_t last = size_m1 | (align - 1);
     if (MI_FAST_PATHS && likely(last < MI_DIRECT_MAX)) {
         mi_block *block = mi_alloc_direct_at(heap, last);
         if (likely(block != 0)) {
@@ -331,25 +349,21 @@ static void *alloc_locked(size_t size, size_t align)
             return block;
         }
     }
-    return alloc_slow_locked(heap, size, align, flags);
+    return alloc_slow_locked(heap, size_m1, align, flags);
 }
 
 static __attribute__((noinline)) void dealloc_slow_locked(mi_heap *heap, void *p, size_t size, size_t align,
                                                           unsigned long flags, mi_page *emptied)
 {
-    if (!emptied)
-        mi_free_generic(heap, p, size, align, false);
-    else
+    if (emptied)
         mi_heap_page_freed_slow(heap, emptied);
+    else if (p) /* NULL: the front sends it here (backend.h) */
+        mi_free_generic(heap, p, size, align, false);
     heap_leave(true, flags);
 }
 
 static void dealloc_locked(void *p, size_t size, size_t align)
 {
-#ifdef HA_FRONT
-    if (unlikely(!p)) /* the front sends NULL here (backend.h) */
-        return;
-#endif
     unsigned long flags;
     mi_heap *heap = locked_enter_hot(&flags);
     mi_page *page = MI_FAST_PATHS ? mi_free_local(heap, p) : 0;
