@@ -1,7 +1,11 @@
 /*
  * hartalloc.c - the ABI entry points and the dispatch to the selected
  * alloc_type. Argument checks common to every backend live here, so each
- * backend sees only valid requests (backend.h).
+ * backend sees only valid requests (backend.h). With per-CPU fronts
+ * (HA_FRONT, backend.h: the kernels) the two hottest, ha_alloc and
+ * ha_dealloc, are mi's (mi/entry_points.c) and reach the other types
+ * through each CPU's front; this file then owns the fronts of "before
+ * ha_init" and of a CPU beyond ncpu.
  */
 #include <stdarg.h>
 

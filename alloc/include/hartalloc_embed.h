@@ -74,7 +74,8 @@ extern const struct ha_front ha_front_before_init;
 /* Optional hook: deferred interrupts. An HA_EMBED_INLINE header that
  * defines HA_EMBED_IRQ_DEFER promises that no interrupt handler runs while
  * the CPU executes code in the section ha_fast_text, the core's two per-CPU
- * fast paths (mi's hit alloc and local free): an interrupt that arrives
+ * fast paths (mi's hit alloc and local free; with a CPU slot too, ha_alloc
+ * and ha_dealloc themselves, alloc/backend.h): an interrupt that arrives
  * there must wait until the fast function returns. The fast paths then
  * mask nothing (two instructions each fewer on riscv64), and the rest of
  * the contract's order holds for every other path. The fast functions are

@@ -70,7 +70,9 @@
  *   Every path runs between ha_embed_irq_save/restore (one csrrci and one
  *   csrs on riscv64), except the two fast paths when the embedding defers
  *   interrupts past them instead (HA_EMBED_IRQ_DEFER: the section
- *   ha_fast_text, frameless leaves that write nothing before a slow path).
+ *   ha_fast_text, frameless leaves that write nothing before a slow path;
+ *   with a CPU slot as well they are ha_alloc and ha_dealloc themselves,
+ *   entered through the CPU's front, backend.h).
  *   The lane skips the hooks: its callers have no allocating interrupts,
  *   and it takes no lock (a lane miss goes through the masked entry points).
  *

@@ -420,6 +420,10 @@ pub trait Embedding {
     /// `cpu`'s word for the allocator, or null past the last CPU. Only an
     /// embedding whose C build defines HA_EMBED_CPU_SLOT (its HA_EMBED_INLINE
     /// header, which also reads the caller's word inline) is ever asked.
+    /// With deferred interrupts too, every word must hold the C symbol
+    /// `ha_front_before_init`'s address (HA_CPU_SLOT_INITIAL) until `init`
+    /// writes it: the allocating calls read through it (the Rust kernel sets
+    /// them first thing at boot).
     fn cpu_slot(_cpu: u32) -> *mut *mut c_void {
         core::ptr::null_mut()
     }
