@@ -87,6 +87,10 @@ void memory_init(ha_type type, unsigned ncpu, const struct fdt_info *fdt)
                 (unsigned long long)image_end);
 
     __builtin_memset(__heap_start, 0, heap_size); /* makes HA_MEMORY_ZEROED true */
+    /* Every CPU slot starts as the contract asks (HA_CPU_SLOT_INITIAL, cpu.c),
+     * which ha_alloc reads first: before ha_init it must refuse, not fault. */
+    if (ha_alloc(16, 8) != 0)
+        die(EXIT_BAD_BOOT, "ha_alloc before ha_init returned a block");
     int r = ha_init_flags(type, __heap_start, heap_size, ncpu, HA_MEMORY_ZEROED);
     if (r != 0)
         die(EXIT_BAD_BOOT, "ha_init(%s, %p, %zu MiB, %u cpus) failed: %s",

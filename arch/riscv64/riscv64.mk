@@ -146,6 +146,9 @@ rv-bad-args: $(RV_KERNEL)
 	EXPECT_EXIT=2 $(QEMU_TEST) fail cpu-beyond-ncpu \
 	    'PANIC hart .* cpu 1 in hartalloc .*CPU index >= ncpu given to ha_init' \
 	    SMP=2 ARGS="test=smoke heapcpus=1" || rc=1; \
+	EXPECT_EXIT=2 $(QEMU_TEST) fail cpu-beyond-ncpu-tlsf \
+	    'PANIC hart .* cpu 1 in hartalloc .*CPU index >= ncpu given to ha_init' \
+	    SMP=2 ALLOC=tlsf ARGS="test=smoke heapcpus=1" || rc=1; \
 	exit $$rc
 
 # An interrupt at every instruction of mi's fast paths, which mask nothing:
