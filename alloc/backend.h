@@ -4,7 +4,10 @@
  * hartalloc.c owns the table pointer and the ABI entry points; it validates
  * arguments common to all backends (power-of-two alignment, NULL frees,
  * page-size multiples) before calling in, so a backend sees only valid
- * requests. Backends other than mi take one spinlock with interrupts masked
+ * requests. With per-CPU fronts (HA_FRONT, below) the two hottest entry
+ * points are mi's, and a backend's alloc and dealloc are also its fronts'
+ * misses: alloc still sees only powers of two, but dealloc must ignore a
+ * NULL ptr. Backends other than mi take one spinlock with interrupts masked
  * (ha_spin_lock_irqsave) around every call into their data structures.
  */
 #ifndef HA_BACKEND_H
@@ -34,8 +37,9 @@ struct ha_backend {
     void *(*alloc)(size_t size, size_t align);
     /* NULL: the dispatcher uses alloc + memset. */
     void *(*alloc_zeroed)(size_t size, size_t align);
-    /* ptr is non-NULL. size/align are those given at allocation, or
-     * size == 0 && align == 0 when unknown (ha_free). */
+    /* ptr is non-NULL (with fronts it may be NULL: ignore it). size/align
+     * are those given at allocation, or size == 0 && align == 0 when
+     * unknown (ha_free). */
     void (*dealloc)(void *ptr, size_t size, size_t align);
     /* NULL: the dispatcher allocates, copies and frees (ha_realloc_move). */
     void *(*realloc)(void *ptr, size_t old_size, size_t align, size_t new_size);
@@ -98,6 +102,10 @@ struct ha_front {
 };
 
 #ifdef HA_FRONT
+/* ha_alloc and ha_dealloc under a second name, for the core's own calls
+ * (mi/entry_points.c; see hartalloc.c's alloc_entry). */
+void *ha_front_alloc(size_t size, size_t align);
+void ha_front_dealloc(void *ptr, size_t size, size_t align);
 /* Point every slot the embedding has at front_of(cpu) (hartalloc.c). */
 void ha_set_fronts(struct ha_front *(*front_of)(unsigned cpu));
 /* The front of a CPU beyond ha_init's ncpu: both calls panic, as the index

@@ -43,7 +43,8 @@ static void *alloc_before_init(size_t size, size_t align)
 static void dealloc_before_init(void *ptr, size_t size, size_t align)
 {
     (void)size, (void)align;
-    ha_fault(ptr, "ha_dealloc before ha_init");
+    if (ptr) /* NULL is ignored, as always (with fronts it arrives here) */
+        ha_fault(ptr, "ha_dealloc before ha_init");
 }
 
 /* What a CPU slot holds before ha_init (hartalloc_embed.h): a front on
@@ -55,9 +56,12 @@ const struct ha_front ha_front_before_init = {
 
 #ifdef HA_FRONT
 /* ha_alloc and ha_dealloc are mi's fast paths (backend.h, mi/entry_points.c):
- * every call, of every type, goes through the caller's front. */
-#define alloc_entry ha_alloc
-#define dealloc_entry ha_dealloc
+ * every call, of every type, goes through the caller's front. This file
+ * calls them by their second names, so an embedding that wraps the ABI
+ * symbols (ld --wrap, the latency kernel) sees ha_free, ha_alloc_zeroed
+ * and ha_realloc as one call each, as without fronts. */
+#define alloc_entry ha_front_alloc
+#define dealloc_entry ha_front_dealloc
 
 static void *alloc_on_stray_cpu(size_t size, size_t align)
 {
@@ -67,8 +71,8 @@ static void *alloc_on_stray_cpu(size_t size, size_t align)
 
 static void dealloc_on_stray_cpu(void *ptr, size_t size, size_t align)
 {
-    (void)ptr;
-    alloc_on_stray_cpu(size, align);
+    if (ptr) /* NULL is ignored everywhere */
+        alloc_on_stray_cpu(size, align);
 }
 
 struct ha_front ha_front_stray_cpu = {
@@ -76,10 +80,13 @@ struct ha_front ha_front_stray_cpu = {
     .alloc_miss = alloc_on_stray_cpu, .dealloc_miss = dealloc_on_stray_cpu,
 };
 
+/* Every slot the embedding has, up to its NULL: CPUs past HA_MAX_CPUS too,
+ * which get the stray front (the bound only stops an embedding that never
+ * says NULL). */
 void ha_set_fronts(struct ha_front *(*front_of)(unsigned cpu))
 {
     void **slot;
-    for (unsigned cpu = 0; cpu < HA_MAX_CPUS && (slot = ha_embed_cpu_slot(cpu)) != 0; cpu++)
+    for (unsigned cpu = 0; cpu < (1u << 16) && (slot = ha_embed_cpu_slot(cpu)) != 0; cpu++)
         __atomic_store_n(slot, (void *)front_of(cpu), __ATOMIC_RELEASE);
 }
 
@@ -93,11 +100,19 @@ static void *(*alloc_entry)(size_t size, size_t align) = alloc_before_init;
 static void (*dealloc_entry)(void *ptr, size_t size, size_t align) = dealloc_before_init;
 #endif
 
+/* ha_alloc as this file calls it (see alloc_entry above). */
+#ifdef HA_FRONT
+#define abi_alloc ha_front_alloc
+#else
+#define abi_alloc ha_alloc
+#endif
+
 /* ---- checked builds: the quarantine (quarantine.h) -------------------------
  * These wrap what the entry points below do with a block; release builds
  * compile them to nothing. */
 #ifdef HA_CHECKED
-static inline bool quarantined(void) { return active->quarantine; }
+/* Before ha_init there is no backend, hence no quarantine. */
+static inline bool quarantined(void) { return active && active->quarantine; }
 /* An allocation returned p: age the quarantine, or empty it and retry. */
 #define AFTER_ALLOC(p, retry)                                                    \
     do {                                                                         \
@@ -289,14 +304,14 @@ void *ha_realloc(void *ptr, size_t old_size, size_t align, size_t new_size)
     if (!ha_is_pow2(align))
         return 0;
     if (!ptr)
-        return ha_alloc(new_size, align);
+        return abi_alloc(new_size, align);
     check_live(ptr, "realloc");
     if (active->realloc) {
         void *q = active->realloc(ptr, old_size, align, new_size);
         AFTER_ALLOC(q, active->realloc(ptr, old_size, align, new_size));
         return q;
     }
-    return ha_realloc_move(ptr, old_size, new_size, align, ha_alloc, free_block, old_size, align);
+    return ha_realloc_move(ptr, old_size, new_size, align, abi_alloc, free_block, old_size, align);
 }
 
 void *ha_realloc_move(void *ptr, size_t keep, size_t new_size, size_t align, void *(*alloc)(size_t size, size_t align),

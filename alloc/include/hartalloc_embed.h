@@ -57,7 +57,8 @@ void ha_embed_irq_restore(unsigned long flags);
  *         few instructions as the embedding can (riscv64 kernels: a word at a
  *         fixed offset from tp, so a load from it is one `ld`).
  * The allocator writes the words in ha_init and reads them on the per-CPU
- * fast paths, between ha_embed_irq_save and ha_embed_irq_restore; the
+ * fast paths, between ha_embed_irq_save and ha_embed_irq_restore (or, with
+ * HA_EMBED_IRQ_DEFER, inside the section whose interrupts wait); the
  * embedding only keeps them. Per-CPU mi keeps its heap there, so its fast
  * paths find the heap in one load instead of index, guard and address
  * arithmetic. Without the hook nothing changes but that cost.
@@ -66,7 +67,8 @@ void ha_embed_irq_restore(unsigned long flags);
  * then points at the CPU's "front", alloc/backend.h). So before ha_init
  * writes them, every word must hold HA_CPU_SLOT_INITIAL: set them statically
  * or before a CPU's first call. With it the calls do what they do before
- * ha_init everywhere: ha_alloc returns NULL, ha_dealloc stops with a fault. */
+ * ha_init everywhere: ha_alloc returns NULL, ha_dealloc ignores NULL and
+ * stops with a fault on any other pointer. */
 struct ha_front;
 extern const struct ha_front ha_front_before_init;
 #define HA_CPU_SLOT_INITIAL ((void *)&ha_front_before_init)

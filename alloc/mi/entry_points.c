@@ -296,6 +296,9 @@ FAST_TEXT void ha_dealloc(void *p, size_t size, size_t align)
     heap->front.dealloc_miss(p, size, align);
 }
 
+void *ha_front_alloc(size_t size, size_t align) __attribute__((alias("ha_alloc")));
+void ha_front_dealloc(void *ptr, size_t size, size_t align) __attribute__((alias("ha_dealloc")));
+
 static struct ha_front *per_cpu_front(unsigned cpu)
 {
     return cpu < cpu_count ? &mi_heaps[cpu].front : &ha_front_stray_cpu;
