@@ -106,7 +106,8 @@ struct ha_front {
  * (mi/entry_points.c; see hartalloc.c's alloc_entry). */
 void *ha_front_alloc(size_t size, size_t align);
 void ha_front_dealloc(void *ptr, size_t size, size_t align);
-/* Point every slot the embedding has at front_of(cpu) (hartalloc.c). */
+/* Point the slot of every CPU below ha_init's ncpu at front_of(cpu), and
+ * every other slot the embedding has at ha_front_stray_cpu (hartalloc.c). */
 void ha_set_fronts(struct ha_front *(*front_of)(unsigned cpu));
 /* The front of a CPU beyond ha_init's ncpu: both calls panic, as the index
  * guard of the paths without a front does. */

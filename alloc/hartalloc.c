@@ -80,20 +80,19 @@ struct ha_front ha_front_stray_cpu = {
     .alloc_miss = alloc_on_stray_cpu, .dealloc_miss = dealloc_on_stray_cpu,
 };
 
-/* Every slot the embedding has, up to its NULL: CPUs past HA_MAX_CPUS too,
- * which get the stray front (the bound only stops an embedding that never
- * says NULL). */
-void ha_set_fronts(struct ha_front *(*front_of)(unsigned cpu))
+/* Every slot the embedding has, up to its NULL (the bound only stops an
+ * embedding that never says NULL): CPUs below ncpu get front_of(cpu), every
+ * other one `rest`. */
+static void set_slots(struct ha_front *(*front_of)(unsigned cpu), unsigned ncpu, const struct ha_front *rest)
 {
     void **slot;
     for (unsigned cpu = 0; cpu < (1u << 16) && (slot = ha_embed_cpu_slot(cpu)) != 0; cpu++)
-        __atomic_store_n(slot, (void *)front_of(cpu), __ATOMIC_RELEASE);
+        __atomic_store_n(slot, (void *)(cpu < ncpu ? front_of(cpu) : rest), __ATOMIC_RELEASE);
 }
 
-static struct ha_front *front_before_init(unsigned cpu)
+void ha_set_fronts(struct ha_front *(*front_of)(unsigned cpu))
 {
-    (void)cpu;
-    return (struct ha_front *)&ha_front_before_init;
+    set_slots(front_of, ha_cpu_count(), &ha_front_stray_cpu);
 }
 #else
 static void *(*alloc_entry)(size_t size, size_t align) = alloc_before_init;
@@ -224,7 +223,7 @@ int ha_init_flags(ha_type type, void *start, size_t size, unsigned ncpu, unsigne
     } else {
         __atomic_store_n(&cpu_count, 0u, __ATOMIC_RELEASE);
 #ifdef HA_FRONT
-        ha_set_fronts(front_before_init);
+        set_slots(0, 0, &ha_front_before_init);
 #endif
     }
     return r;

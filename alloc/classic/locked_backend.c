@@ -12,10 +12,7 @@ static const struct locked_ops *active_ops;
 static size_t active_held(void) { return locked_held(active_ops); }
 
 #ifdef HA_FRONT
-static struct ha_front *front_of(unsigned cpu)
-{
-    return cpu < locked_backend.stats.ncpu ? &locked_backend.stats.cpu[cpu].front : &ha_front_stray_cpu;
-}
+static struct ha_front *front_of(unsigned cpu) { return &locked_backend.stats.cpu[cpu].front; }
 #endif
 
 int locked_init(const struct locked_ops *ops, void *(*alloc)(size_t size, size_t align),

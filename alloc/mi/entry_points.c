@@ -299,10 +299,7 @@ FAST_TEXT void ha_dealloc(void *p, size_t size, size_t align)
 void *ha_front_alloc(size_t size, size_t align) __attribute__((alias("ha_alloc")));
 void ha_front_dealloc(void *ptr, size_t size, size_t align) __attribute__((alias("ha_dealloc")));
 
-static struct ha_front *per_cpu_front(unsigned cpu)
-{
-    return cpu < cpu_count ? &mi_heaps[cpu].front : &ha_front_stray_cpu;
-}
+static struct ha_front *per_cpu_front(unsigned cpu) { return &mi_heaps[cpu].front; }
 
 static void set_per_cpu_fronts(void)
 {
@@ -385,7 +382,8 @@ static struct ha_front locked_front = {
 
 static struct ha_front *locked_front_of(unsigned cpu)
 {
-    return cpu < cpu_count ? &locked_front : &ha_front_stray_cpu;
+    (void)cpu;
+    return &locked_front;
 }
 
 static void set_locked_fronts(void) { ha_set_fronts(locked_front_of); }

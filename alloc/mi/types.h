@@ -237,9 +237,10 @@ typedef struct mi_stats {
  * (riscv64's load and store offsets reach 2047): the scalars first, the
  * direct table, whose entries are found by an index anyway, last. */
 typedef struct mi_heap {
-    struct ha_front front;          /* what ha_alloc and ha_dealloc read first,
-                                       where there are fronts (backend.h): the
-                                       heap is its CPU's front                   */
+#ifdef HA_FRONT
+    struct ha_front front;          /* what ha_alloc and ha_dealloc read first
+                                       (backend.h): the heap is its CPU's front  */
+#endif
     mi_segment *segments;           /* segments with a free slice                */
     unsigned segment_count;         /* segments held (huge runs excluded)        */
     unsigned cpu;
@@ -257,5 +258,12 @@ typedef struct mi_heap {
     struct mi_page *direct[MI_DIRECT_MAX / 8 + 1]; /* word size -> first page of
                                        its class, or an empty page             */
 } __attribute__((aligned(MI_CACHE_LINE))) mi_heap;
+
+#ifndef HA_FRONT
+/* A power of two, so &mi_heaps[cpu] is a shift, not a multiply: without
+ * fronts the entry points compute it on every call. (With fronts the heap
+ * comes from the CPU slot and only reports index the array.) */
+_Static_assert((sizeof(mi_heap) & (sizeof(mi_heap) - 1)) == 0, "mi_heap size is a power of two");
+#endif
 
 #endif /* HA_MI_TYPES_H */
